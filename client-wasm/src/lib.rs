@@ -1,0 +1,1 @@
+//! `client-wasm`: browser glue for the edgeswarm engine (work in progress).

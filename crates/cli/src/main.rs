@@ -1,0 +1,50 @@
+//! The `edgeswarm` command-line tool (API.md): publish, inspect, verify, simulate.
+//!
+//! Output contract: results are JSON on stdout; errors are one line on stderr
+//! and a non-zero exit status. Nothing reachable from file contents panics.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod inspect;
+mod publish;
+mod simulate;
+mod verify;
+
+#[derive(Parser)]
+#[command(name = "edgeswarm", version, about = "Publish, inspect, verify and simulate edgeswarm content")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Hash FILE into a format-v1 metadata file (and optionally upload it).
+    Publish(publish::Args),
+    /// Print a metadata file as JSON.
+    Inspect(inspect::Args),
+    /// Check FILE against a metadata file.
+    Verify(verify::Args),
+    /// Run the real download engine over a simulated network in virtual time.
+    Simulate(simulate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Publish(a) => publish::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Simulate(a) => simulate::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: join the error chain with ": ".
+            eprintln!("edgeswarm: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

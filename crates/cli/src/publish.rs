@@ -1,0 +1,8 @@
+//! `edgeswarm publish` (not implemented yet).
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`publish` is not implemented yet")
+}

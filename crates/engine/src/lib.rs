@@ -1,0 +1,1 @@
+//! `edgeswarm-engine`: the sans-IO download engine (work in progress).

@@ -1,0 +1,1 @@
+//! Array service messages (placeholder; filled by the edge-worker work).

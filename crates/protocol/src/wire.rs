@@ -1,0 +1,1 @@
+//! Peer wire protocol (placeholder; filled by the engine work).

@@ -1,0 +1,1 @@
+//! `edgeswarm-sim`: deterministic swarm simulator (work in progress).

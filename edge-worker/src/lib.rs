@@ -1,0 +1,1 @@
+//! `edge-worker`: the DO services at the edge (work in progress).
