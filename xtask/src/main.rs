@@ -1,1 +1,37 @@
-fn main() {}
+//! `cargo xtask`: project automation (the xtask pattern; alias in `.cargo/config.toml`).
+//!
+//! - `setup`: install every tool the project needs, at pinned versions, idempotently.
+//! - `test`:  setup, then every test layer (format, lint, unit + simulator tests,
+//!   wasm32 builds, the edge worker on real workerd, the browser layers).
+//! - `dev`:   setup, then serve the worker and the demo page locally with a demo file.
+//! - `bench`: run the benchmarks and print their JSON.
+
+use anyhow::{bail, Result};
+
+mod bench;
+mod cmd;
+mod dev;
+mod setup;
+mod test;
+mod worker;
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "setup" => setup::ensure().map(|t| eprint!("\n{}", t.summary())),
+        "test" => test::run(&rest),
+        "dev" => dev::run(&setup::ensure()?),
+        "bench" => bench::run(&rest),
+        "build-worker" => worker::build(&setup::ensure()?),
+        _ => bail!(
+            "usage: cargo xtask <setup|test|dev|bench|build-worker>\n\
+             \n  setup         install pinned tools (wasm32 target, wasm-bindgen-cli, worker-build, npm packages, chromium)\
+             \n  test          run every test layer (what CI runs)\
+             \n  dev           serve the worker and demo page on http://127.0.0.1:8787 with a demo file published\
+             \n  bench         run the benchmarks and print JSON\
+             \n  build-worker  build edge-worker/build with worker-build"
+        ),
+    }
+}
