@@ -1,17 +1,113 @@
-//! `cargo xtask bench`: runs the benchmarks and prints one JSON object per line.
+//! `cargo xtask bench [all|publish|engine|worker|browser]`: runs the benchmarks
+//! and prints one JSON object per figure on stdout.
 //!
 //! Benchmarks measure; they never assert. BENCHMARKS.md records the figures and
 //! how each one is reproduced.
 
-use anyhow::Result;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
+use anyhow::{bail, Context, Result};
+
+use crate::cmd::{self, cargo, repo_root, step};
 use crate::{setup, worker};
+
+const BENCHES: &[&str] = &["publish", "engine", "worker"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let all = which == "all";
-    if all || which == "worker" {
+    if which != "all" && !BENCHES.contains(&which) {
+        bail!("usage: cargo xtask bench [all|{}]", BENCHES.join("|"));
+    }
+    let wants = |name: &str| which == "all" || which == name;
+    if wants("publish") {
+        publish()?;
+    }
+    if wants("engine") {
+        step("bench: engine and simulator");
+        cmd::run(cargo().args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "edgeswarm-sim",
+            "--example",
+            "bench",
+        ]))?;
+    }
+    if wants("worker") {
         worker::bench(&setup::ensure()?)?;
     }
+    Ok(())
+}
+
+/// `edgeswarm publish` of a 1 GiB file against `sha256sum` of the same file,
+/// best of three runs each, page cache warm for both.
+fn publish() -> Result<()> {
+    step("bench: publish 1 GiB vs sha256sum");
+    cmd::run(cargo().args(["build", "--release", "-q", "-p", "edgeswarm-cli"]))?;
+    let root = repo_root();
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("publish-1GiB.bin");
+    const SIZE: u64 = 1 << 30;
+    if std::fs::metadata(&file).map(|m| m.len()).ok() != Some(SIZE) {
+        write_pseudo_random(&file, SIZE)?;
+    }
+    let edgeswarm = root.join("target/release/edgeswarm");
+    let mut sha = Command::new("sha256sum");
+    sha.arg(&file);
+    let mut publish = Command::new(&edgeswarm);
+    publish
+        .arg("publish")
+        .arg(&file)
+        .args(["--content-id", "bench", "--out"])
+        .arg(&dir);
+    let sha_s = best_of(3, &mut sha)?;
+    let publish_s = best_of(3, &mut publish)?;
+    println!(
+        "{{\"bench\":\"publish\",\"fileBytes\":{SIZE},\"sha256sumSeconds\":{sha_s:.3},\"publishSeconds\":{publish_s:.3},\"ratio\":{:.3}}}",
+        publish_s / sha_s
+    );
+    Ok(())
+}
+
+/// Seconds of the fastest of `n` runs of `cmd` (stdout discarded).
+fn best_of(n: usize, cmd: &mut Command) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..n {
+        let start = Instant::now();
+        let status = cmd
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("starting {cmd:?}"))?;
+        if !status.success() {
+            bail!("{cmd:?} failed with {status}");
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+/// Writes `size` deterministic pseudo-random bytes (xorshift64*) to `path`.
+fn write_pseudo_random(path: &Path, size: u64) -> Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut written = 0;
+    let mut block = vec![0u8; 1 << 20];
+    while written < size {
+        for chunk in block.chunks_exact_mut(8) {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            chunk.copy_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+        }
+        out.write_all(&block)?;
+        written += block.len() as u64;
+    }
+    out.flush()?;
     Ok(())
 }

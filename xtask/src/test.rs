@@ -3,7 +3,8 @@
 //! Layers: setup → `cargo fmt --check` → clippy (native, warnings denied) →
 //! clippy for wasm32 (the crates that ship to browsers and the edge) →
 //! `cargo test --workspace` (unit tests, protocol proptests, the swarm simulator,
-//! CLI tests) → the edge worker on real workerd. Ends with a plain
+//! CLI tests) → the edge worker on real workerd → the client glue in headless
+//! Chromium → end-to-end swarms of Chromium pages on workerd. Ends with a plain
 //! `N passed, N failed` line counting layers.
 
 use anyhow::Result;

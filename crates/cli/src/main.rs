@@ -7,13 +7,20 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod hashing;
 mod inspect;
+mod progress;
 mod publish;
 mod simulate;
+mod upload;
 mod verify;
 
 #[derive(Parser)]
-#[command(name = "edgeswarm", version, about = "Publish, inspect, verify and simulate edgeswarm content")]
+#[command(
+    name = "edgeswarm",
+    version,
+    about = "Publish, inspect, verify and simulate edgeswarm content"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,7 +39,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let result = match cli.command {
         Command::Publish(a) => publish::run(a),
         Command::Inspect(a) => inspect::run(a),
@@ -47,4 +57,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version go out as clap prints them; a usage error becomes the
+/// same one-line `edgeswarm: …` form as every other error, exit status 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    // clap's message is the paragraph before its usage block.
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    eprintln!("edgeswarm: {message} (see --help)");
+    ExitCode::from(2)
 }

@@ -1,8 +1,123 @@
-//! `edgeswarm publish` (not implemented yet).
+//! `edgeswarm publish FILE --content-id ID [--piece-size BYTES] [--out DIR]
+//! [--server URL --token TOKEN]` (API.md).
+//!
+//! Hashes FILE in one streaming pass (see `hashing`), writes `DIR/ID.meta`
+//! (format v1) through a temporary file renamed into place, so a reader never
+//! sees half a file, prints one JSON object on stdout and, with `--server`,
+//! uploads metadata, data and a default policy (see `upload`).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use edgeswarm_protocol::{sha256_hex, ContentId, Metadata, PieceSize};
+use serde::Serialize;
+
+use crate::{hashing, progress, upload};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The file to publish.
+    file: PathBuf,
+    /// Content id: 1 to 255 characters from A-Z a-z 0-9 . _ -
+    #[arg(long, value_name = "ID")]
+    content_id: ContentId,
+    /// Piece size in bytes: a power of two from 16384 to 16777216.
+    #[arg(long, value_name = "BYTES", default_value_t = PieceSize::DEFAULT.get().into(),
+          value_parser = parse_piece_size)]
+    piece_size: u64,
+    /// Directory to write ID.meta into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    /// Edge worker base URL to upload to, e.g. http://127.0.0.1:8787
+    #[arg(long, value_name = "URL", requires = "token")]
+    server: Option<String>,
+    /// Admin bearer token for --server.
+    #[arg(long, value_name = "TOKEN", requires = "server")]
+    token: Option<String>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`publish` is not implemented yet")
+fn parse_piece_size(s: &str) -> Result<u64, String> {
+    let n: u64 = s.parse().map_err(|e| format!("{e}"))?;
+    PieceSize::new(n).map(u64::from).map_err(|e| e.to_string())
+}
+
+/// The JSON object printed on success.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    content_id: &'a str,
+    file_size: u64,
+    piece_size: u32,
+    piece_count: u32,
+    file_sha256: String,
+    metadata_sha256: String,
+    metadata_file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uploaded_to: Option<&'a str>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    // parse_piece_size already validated it.
+    let piece_size = PieceSize::new(args.piece_size)?;
+    let path = &args.file;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot stat {}", path.display()))?
+        .len();
+    let bar = progress::bytes_bar(len, "hashing");
+    let hashes = hashing::hash_stream(&file, piece_size, &bar, |_, _| Ok(()))
+        .with_context(|| format!("cannot hash {}", path.display()))?;
+    bar.finish_and_clear();
+    let meta = Metadata::new(
+        args.content_id.clone(),
+        piece_size,
+        hashes.file_size,
+        hashes.file_sha256,
+        hashes.piece_hashes,
+    )
+    .with_context(|| format!("cannot publish {}", path.display()))?;
+    let bytes = meta.encode();
+
+    let meta_path = args.out.join(format!("{}.meta", meta.content_id()));
+    write_atomically(&meta_path, &bytes)?;
+
+    if let (Some(server), Some(token)) = (&args.server, &args.token) {
+        upload::upload(server, token, &meta, &bytes, path)?;
+    }
+
+    let report = Report {
+        content_id: meta.content_id().as_str(),
+        file_size: meta.file_size(),
+        piece_size: meta.piece_size().get(),
+        piece_count: meta.piece_count(),
+        file_sha256: hex::encode(meta.file_sha256()),
+        metadata_sha256: sha256_hex(&bytes),
+        metadata_file: meta_path.display().to_string(),
+        uploaded_to: args.server.as_deref(),
+    };
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let fail = || format!("cannot write {}", path.display());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".edgeswarm-").suffix(".meta.tmp");
+    // A published file is as readable as any other new file (subject to the
+    // umask), not private like a temporary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir).with_context(fail)?;
+    tmp.write_all(bytes).with_context(fail)?;
+    tmp.as_file().sync_all().with_context(fail)?;
+    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    Ok(())
 }

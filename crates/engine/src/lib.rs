@@ -1,1 +1,54 @@
-//! `edgeswarm-engine`: the sans-IO download engine (work in progress).
+//! `edgeswarm-engine`: the sans-IO download engine.
+//!
+//! It decides what to fetch from whom, verifies every piece (SHA-256) before
+//! it is stored, announced or served, serves verified pieces, and bans peers
+//! that send bad data. It performs no I/O, reads no clock and owns no entropy:
+//! the glue (the browser client, the simulator) feeds [`Input`]s with the
+//! current time, drains [`Output`]s, and passes a seed for random choices.
+//! The same seed and inputs always produce the same outputs. It compiles for
+//! native targets and `wasm32-unknown-unknown`.
+//!
+//! ```text
+//! glue ──handle_input(now, Input)──▶ Engine ──poll_output()──▶ Output (send, HTTP range,
+//!      ◀─────── poll_timeout() ──────        connect/disconnect, store/read piece, event)
+//! ```
+//!
+//! ## Glue contract
+//!
+//! - Create with [`Engine::new`] (config from the bootstrap, [`Content`] from
+//!   the content policy + metadata fetch, the current time, a random seed).
+//! - In P2P mode, feed [`Input::PeerCandidates`] as soon as the array service
+//!   answers — **also when the list is empty**: until then (or until
+//!   `discoveryGraceMs`) the engine does not use the CDN, expecting peers.
+//! - After every `handle_input`, drain `poll_output` until `None`, then arm
+//!   one timer for `poll_timeout` and call `handle_input(now, Input::Timeout)`
+//!   when it fires (re-arm after every input; `None` means no timer).
+//! - `ConnectPeer`: open a channel and answer `PeerConnected` or `PeerGone`.
+//!   Incoming channels are reported with `PeerConnected` too.
+//! - `DisconnectPeer`: close it; the engine already forgot the peer (a later
+//!   `PeerGone` is harmless). A banned peer is refused if it comes back.
+//! - `HttpRequest`: GET the content URL with `Range: bytes=start-(end-1)`;
+//!   answer `HttpResponse` (status and body, 206 expected) or `HttpFailed`.
+//! - `StorePiece`: write the (verified) bytes at `offset`. `ReadPiece`: read
+//!   them back and answer `PieceRead` (or `PieceReadFailed`).
+//! - `Event::Done`: every piece is verified and stored; keep the engine
+//!   running to serve peers. In simple mode `FileHashMismatch` ends it instead.
+//!
+//! Nothing that arrives from the network can make the engine panic or return
+//! an error: remote misbehaviour becomes an [`Event`] (a rejected piece, a
+//! banned peer). Piece states and transitions are documented in
+//! `swarm::pieces`; peer connection phases in `swarm::peer`; modes in [`engine`].
+
+mod bitfield;
+pub mod config;
+pub mod engine;
+mod simple;
+mod swarm;
+pub mod types;
+
+pub use config::EngineConfig;
+pub use engine::{Content, Engine};
+pub use types::{
+    BanReason, Event, HttpOnlyReason, HttpRequestId, Input, Millis, Mode, Output, PeerKey, Source,
+    Stats,
+};

@@ -1,1 +1,271 @@
-//! Array service messages (placeholder; filled by the edge-worker work).
+//! JSON messages between a client and the array service (one Durable Object
+//! per peer group), documented in `docs/array-protocol.md`.
+//!
+//! Every message is one WebSocket text frame holding one JSON object whose
+//! `type` field names it. The client sends [`ClientMessage`]s (a stats
+//! [`Report`] with the seed's field list, or a WebRTC [`Signal`] for one
+//! peer); the server sends [`ServerMessage`]s (its welcome with the peer id it
+//! assigned, peer lists, relayed signals, departures and errors).
+//!
+//! Invariants: a [`PeerId`] is always 1..=64 characters of `[A-Za-z0-9_-]`;
+//! [`Report::validate`] bounds every free-text field, so a report the server
+//! keeps costs a bounded number of bytes. Decoding never panics.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::ids::ContentId;
+
+#[cfg(test)]
+mod tests;
+
+/// Longest peer id, in bytes.
+pub const MAX_PEER_ID_LEN: usize = 64;
+/// Longest free-text field of a [`Report`] (profile, versions, ids, IP), in bytes.
+pub const MAX_REPORT_TEXT_LEN: usize = 256;
+/// Largest `peersWanted` a client may ask for; larger asks are clamped to it.
+pub const MAX_PEERS_WANTED: u32 = 64;
+
+/// Why a string is not a valid [`PeerId`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PeerIdError {
+    #[error("peer id must be 1..={MAX_PEER_ID_LEN} bytes, got {0}")]
+    Length(usize),
+    #[error("peer id may only hold A-Z a-z 0-9 _ -")]
+    BadCharacter,
+}
+
+/// A peer id, assigned by the array service: 1..=64 characters of `[A-Za-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PeerId(String);
+
+impl PeerId {
+    pub fn new(s: &str) -> Result<Self, PeerIdError> {
+        if s.is_empty() || s.len() > MAX_PEER_ID_LEN {
+            return Err(PeerIdError::Length(s.len()));
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(PeerIdError::BadCharacter);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for PeerId {
+    type Error = PeerIdError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(&s)
+    }
+}
+
+impl From<PeerId> for String {
+    fn from(id: PeerId) -> Self {
+        id.0
+    }
+}
+
+/// A client's stats report: the Delivery Optimization seed's field list, in
+/// camelCase. Counters are bytes; rates are bytes per second.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Report {
+    /// Device type (e.g. "browser").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<ContentId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub do_client_version: Option<String>,
+    /// The download URL, when no content id is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt_catalog_id: Option<String>,
+    /// If present, must equal the id the server assigned to this socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_id: Option<PeerId>,
+    /// The internal / private IP address, as the client sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_ip: Option<String>,
+    pub is_background: bool,
+    /// Total bytes uploaded to peers.
+    pub uploaded: u64,
+    /// Total bytes downloaded from peers.
+    pub downloaded: u64,
+    /// Total bytes downloaded from the CDN.
+    pub downloaded_cdn: u64,
+    /// Bytes left to download; 0 for a complete copy (a seed).
+    pub left: u64,
+    /// How many peers the client wants in the answer (clamped to [`MAX_PEERS_WANTED`]).
+    pub peers_wanted: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The download mode (0, 1, 2, 3 or 99).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<u8>,
+    pub uploaded_bps: u64,
+    pub download_bps: u64,
+    /// Client grouping id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e_id: Option<String>,
+}
+
+/// Why a [`Report`] is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReportError {
+    #[error("field {field} is {len} bytes long; at most {MAX_REPORT_TEXT_LEN} are allowed")]
+    FieldTooLong { field: &'static str, len: usize },
+}
+
+impl Report {
+    /// Checks the bounds of every free-text field.
+    pub fn validate(&self) -> Result<(), ReportError> {
+        let fields: [(&'static str, &Option<String>); 6] = [
+            ("profile", &self.profile),
+            ("doClientVersion", &self.do_client_version),
+            ("altCatalogId", &self.alt_catalog_id),
+            ("reportedIp", &self.reported_ip),
+            ("groupId", &self.group_id),
+            ("eId", &self.e_id),
+        ];
+        for (field, value) in fields {
+            if let Some(v) = value {
+                if v.len() > MAX_REPORT_TEXT_LEN {
+                    return Err(ReportError::FieldTooLong {
+                        field,
+                        len: v.len(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `peersWanted`, clamped to [`MAX_PEERS_WANTED`].
+    pub fn peers_wanted_clamped(&self) -> usize {
+        self.peers_wanted.min(MAX_PEERS_WANTED) as usize
+    }
+}
+
+/// The kind of a WebRTC signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SignalKind {
+    Offer,
+    Answer,
+    Ice,
+}
+
+/// A WebRTC signal a client asks the array to relay to one peer of the same array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signal {
+    /// The receiving peer.
+    pub to: PeerId,
+    pub kind: SignalKind,
+    /// Opaque to the server: SDP text for offer/answer, a JSON-encoded
+    /// candidate for ice.
+    pub data: String,
+}
+
+/// A message from a client to the array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ClientMessage {
+    Report(Report),
+    Signal(Signal),
+}
+
+/// What the server tells a peer about another peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerInfo {
+    pub peer_id: PeerId,
+    /// Bytes that peer still lacks (0 = it holds the whole file); `None`
+    /// until it has reported.
+    pub left: Option<u64>,
+    pub uploaded: u64,
+    pub downloaded: u64,
+    pub uploaded_bps: u64,
+    pub download_bps: u64,
+    pub is_background: bool,
+}
+
+/// The array's limits, announced in the welcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArrayLimits {
+    /// Most peers one array holds; further sockets are refused.
+    pub max_peers: u32,
+    /// Largest message accepted, in bytes.
+    pub max_message_bytes: u32,
+    /// Sustained messages per second per socket.
+    pub messages_per_second: u32,
+    /// Messages a socket may send in a burst above the sustained rate.
+    pub burst: u32,
+}
+
+/// Machine-readable reasons in [`ServerMessage::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrayErrorCode {
+    /// Not JSON, or not a known message.
+    BadMessage,
+    /// Binary frames are not part of the protocol.
+    BinaryNotSupported,
+    /// Larger than `maxMessageBytes`; dropped.
+    MessageTooLarge,
+    /// Over the message rate; dropped.
+    RateLimited,
+    /// A report named a peer id other than the socket's own.
+    PeerIdMismatch,
+    /// A report field is out of bounds.
+    BadReport,
+    /// The signal's target is not a peer of this array (or is the sender).
+    UnknownPeer,
+}
+
+/// A message from the array to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ServerMessage {
+    /// First message on every socket.
+    Welcome {
+        peer_id: PeerId,
+        array_id: String,
+        limits: ArrayLimits,
+    },
+    /// The answer to a report: up to `peersWanted` other peers, most useful first.
+    Peers { peers: Vec<PeerInfo> },
+    /// A signal relayed from `from`, a peer of the same array.
+    Signal {
+        from: PeerId,
+        kind: SignalKind,
+        data: String,
+    },
+    /// A peer's socket closed; it is no longer in the array.
+    PeerLeft { peer_id: PeerId },
+    /// A message was refused; the socket stays open unless the server closes it.
+    Error {
+        code: ArrayErrorCode,
+        message: String,
+    },
+}

@@ -17,5 +17,5 @@ pub mod wire;
 
 pub use ids::{ContentId, ContentIdError, PieceSize, PieceSizeError};
 pub use metadata::{
-    Metadata, MetadataBuilder, MetadataError, PieceIndex, Sha256Digest, sha256, sha256_hex,
+    sha256, sha256_hex, Metadata, MetadataBuilder, MetadataError, PieceIndex, Sha256Digest,
 };

@@ -1,1 +1,29 @@
-//! `edgeswarm-sim`: deterministic swarm simulator (work in progress).
+//! `edgeswarm-sim`: a deterministic swarm simulator for the real download engine.
+//!
+//! N honest peers each run an [`edgeswarm_engine::Engine`]; M malicious peers
+//! run scripts ([`MaliciousKind`]); a rate-limited CDN answers range requests;
+//! links have latency, bandwidth and loss ([`net`] documents the model).
+//! Everything runs in virtual time from one seed: the same [`SimConfig`]
+//! always gives the same [`SimReport`]. The run stops when every honest peer
+//! finished, nothing is left to happen, or a time/event limit hits (so a
+//! livelock ends the run instead of hanging it).
+//!
+//! Honest peers learn of others from a "tracker" (a random subset of the
+//! peers that joined before them, like the array service's answer) and
+//! connect to them; attackers connect to every honest peer.
+
+mod attacker;
+pub mod bench;
+mod config;
+pub mod net;
+mod node;
+mod report;
+mod world;
+
+pub use config::{MaliciousKind, SimConfig, SimReport, StopReason};
+pub use world::SimError;
+
+/// Runs one simulation to its end.
+pub fn run(config: SimConfig) -> Result<SimReport, SimError> {
+    Ok(world::World::new(config)?.run())
+}

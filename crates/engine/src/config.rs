@@ -1,0 +1,105 @@
+//! Engine configuration: every tunable, with defaults, deserializable from the
+//! bootstrap (`GET /do/v1/kv`) JSON in camelCase. Missing fields take defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// Tunables of one download. `Default` gives the values documented per field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EngineConfig {
+    /// Bad pieces (or stalls, or lies) after which a peer is banned. Default 2.
+    pub strike_limit: u32,
+    /// DO's "delay download from HTTP": seconds after start before the CDN is
+    /// used at all in P2P mode. Default 0.
+    pub http_delay_secs: u32,
+    /// Most connected peers. Default 32.
+    pub max_peers: usize,
+    /// Fewest whole-piece requests kept in flight per peer. Default 2.
+    pub min_requests_per_peer: usize,
+    /// Most whole-piece requests in flight per peer (capped by the protocol's
+    /// 32). Default 8.
+    pub max_requests_per_peer: usize,
+    /// The request pipeline of a peer holds about this many milliseconds of
+    /// its measured throughput. Default 1000.
+    pub pipeline_ms: u64,
+    /// Most concurrent CDN range requests when no peer can help. Default 2.
+    pub http_concurrency: usize,
+    /// When peers are connected but none can serve anything useful, wait a
+    /// random time of up to this many ms per connected peer before asking the
+    /// CDN (so that one copy, not one per peer, comes from HTTP). Default 100.
+    pub http_patience_ms_per_peer: u64,
+    /// First HTTP retry delay, doubled per consecutive failure. Default 500.
+    pub http_backoff_ms: u64,
+    /// Longest HTTP retry delay. Default 30000.
+    pub http_backoff_max_ms: u64,
+    /// Upload cap in bytes per second, shared fairly by requesters; 0 = none.
+    /// Default 0.
+    pub upload_rate: u64,
+    /// A peer with requests in flight that sends nothing for this long is
+    /// stalled: one strike, its requests go elsewhere. Default 20000.
+    pub stall_timeout_ms: u64,
+    /// A single piece request older than this is cancelled and reassigned
+    /// (no strike: the holder is slow). Default 120000.
+    pub slow_piece_timeout_ms: u64,
+    /// After a stall or a busy answer, no new requests go to that peer for
+    /// this long. Default 5000.
+    pub snub_ms: u64,
+    /// Endgame starts when no piece is unassigned and at most this many are
+    /// in flight: idle sources then duplicate in-flight pieces. Default 4.
+    pub endgame_pieces: usize,
+    /// Pieces kept in memory for serving. Default 8.
+    pub upload_cache_pieces: usize,
+    /// Requests queued for upload, all requesters together, before new ones
+    /// are answered Busy. (Per requester the protocol caps unanswered
+    /// requests at 32; more is a flood and bans.) Default 128.
+    pub upload_queue_total: usize,
+    /// A `ConnectPeer` hint the glue has not answered (connected or gone)
+    /// within this many ms stops counting as a pending connection. Default 15000.
+    pub connect_timeout_ms: u64,
+    /// P2P mode: longest wait for the first `PeerCandidates` input before
+    /// the CDN may be used. Default 3000.
+    pub discovery_grace_ms: u64,
+    /// Range size for simple mode (no metadata). Default 1 MiB.
+    pub simple_chunk_size: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            strike_limit: 2,
+            http_delay_secs: 0,
+            max_peers: 32,
+            min_requests_per_peer: 2,
+            max_requests_per_peer: 8,
+            pipeline_ms: 1000,
+            http_concurrency: 2,
+            http_patience_ms_per_peer: 100,
+            http_backoff_ms: 500,
+            http_backoff_max_ms: 30_000,
+            upload_rate: 0,
+            stall_timeout_ms: 20_000,
+            slow_piece_timeout_ms: 120_000,
+            snub_ms: 5_000,
+            endgame_pieces: 4,
+            upload_cache_pieces: 8,
+            upload_queue_total: 128,
+            connect_timeout_ms: 15_000,
+            discovery_grace_ms: 3_000,
+            simple_chunk_size: 1024 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_json_keeps_defaults() {
+        let c: EngineConfig =
+            serde_json::from_str(r#"{"strikeLimit":3,"httpDelaySecs":10}"#).unwrap();
+        assert_eq!(c.strike_limit, 3);
+        assert_eq!(c.http_delay_secs, 10);
+        assert_eq!(c.max_peers, EngineConfig::default().max_peers);
+    }
+}

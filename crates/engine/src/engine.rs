@@ -1,0 +1,136 @@
+//! The public [`Engine`]: picks the mode from what the glue could fetch, then
+//! forwards inputs to the P2P swarm or the simple-mode downloader.
+//!
+//! Mode decision (made once, at construction):
+//!
+//! | metadata bytes | SHA-256 matches and decodes | P2P allowed | mode |
+//! |---|---|---|---|
+//! | missing | – | – | `Simple` (`MetadataMissing`) |
+//! | present | no | – | `Simple` (`MetadataInvalid`) |
+//! | present | yes | no | `HttpOnly` (`P2pNotAllowed`), pieces still verified |
+//! | present | yes | yes | `P2p` |
+//!
+//! Any mode other than `P2p` is announced with `Event::ModeChanged` as the first output.
+
+use edgeswarm_protocol::{sha256, Metadata};
+
+use crate::config::EngineConfig;
+use crate::simple::Simple;
+use crate::swarm::Swarm;
+use crate::types::{Event, HttpOnlyReason, Input, Millis, Mode, Output, Stats};
+
+/// What the glue learned about the content before starting (content policy + metadata fetch).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Content {
+    /// The metadata file's bytes, if they could be fetched.
+    pub metadata: Option<Vec<u8>>,
+    /// The metadata's SHA-256 from the content policy service (`metadataSha256`).
+    pub metadata_sha256: Option<[u8; 32]>,
+    /// Content policy `p2pAllowed`.
+    pub p2p_allowed: bool,
+    /// Content policy `fileSize` (used in simple mode).
+    pub file_size: u64,
+    /// Whole-file SHA-256 if known without metadata (used in simple mode).
+    pub file_sha256: Option<[u8; 32]>,
+}
+
+enum Inner {
+    Swarm(Box<Swarm>),
+    Simple(Box<Simple>),
+}
+
+/// The sans-IO download engine. Feed [`Input`]s with [`Engine::handle_input`],
+/// drain [`Output`]s with [`Engine::poll_output`] until `None`, and call
+/// `handle_input(now, Input::Timeout)` at [`Engine::poll_timeout`].
+pub struct Engine {
+    inner: Inner,
+    mode: Mode,
+    pending_event: Option<Event>,
+}
+
+impl Engine {
+    /// Starts a download at time `now`. `seed` drives every random choice
+    /// (tie-breaks, waits): the same seed and inputs give the same outputs.
+    pub fn new(config: EngineConfig, content: Content, now: Millis, seed: u64) -> Self {
+        let verified = content.metadata.as_deref().map(|bytes| {
+            let sha = sha256(bytes);
+            let meta = (Some(sha) == content.metadata_sha256)
+                .then(|| Metadata::decode(bytes).ok())
+                .flatten();
+            (sha, meta)
+        });
+        let (mode, reason, inner) = match verified {
+            Some((sha, Some(meta))) => {
+                let p2p = content.p2p_allowed;
+                let swarm = Swarm::new(config, meta, sha, p2p, now, seed);
+                let inner = Inner::Swarm(Box::new(swarm));
+                if p2p {
+                    (Mode::P2p, None, inner)
+                } else {
+                    (Mode::HttpOnly, Some(HttpOnlyReason::P2pNotAllowed), inner)
+                }
+            }
+            other => {
+                let reason = if other.is_none() {
+                    HttpOnlyReason::MetadataMissing
+                } else {
+                    HttpOnlyReason::MetadataInvalid
+                };
+                let simple = Simple::new(config, content.file_size, content.file_sha256, now);
+                (Mode::Simple, Some(reason), Inner::Simple(Box::new(simple)))
+            }
+        };
+        Self {
+            inner,
+            mode,
+            pending_event: reason.map(|reason| Event::ModeChanged { mode, reason }),
+        }
+    }
+
+    /// Feeds one input that happened at `now` (a monotonic clock in ms).
+    pub fn handle_input(&mut self, now: Millis, input: Input) {
+        match &mut self.inner {
+            Inner::Swarm(s) => s.handle(now, input),
+            Inner::Simple(s) => s.handle(now, input),
+        }
+    }
+
+    /// The next thing to do, or `None` until the next input.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(e) = self.pending_event.take() {
+            return Some(Output::Event(e));
+        }
+        match &mut self.inner {
+            Inner::Swarm(s) => s.poll_output(),
+            Inner::Simple(s) => s.poll_output(),
+        }
+    }
+
+    /// When to call `handle_input(now, Input::Timeout)` next; `None`: no timer needed.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        match &self.inner {
+            Inner::Swarm(s) => s.poll_timeout(),
+            Inner::Simple(s) => s.poll_timeout(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        match &self.inner {
+            Inner::Swarm(s) => s.stats(),
+            Inner::Simple(s) => s.stats(),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// True once every piece is verified and stored (or, in simple mode, the
+    /// download ended either way).
+    pub fn is_finished(&self) -> bool {
+        match &self.inner {
+            Inner::Swarm(s) => s.is_done(),
+            Inner::Simple(s) => s.is_done(),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Simple mode: no (trusted) metadata, so HTTP only, in ranges of
+//! `simple_chunk_size`, never talking to peers.
+//!
+//! Chunks are requested in ascending order (at most `http_concurrency` at a
+//! time, never more than 2 × `http_concurrency` chunks ahead of the first
+//! unhashed one), stored as they arrive, and fed to a streaming SHA-256 in
+//! file order; chunks that arrive early wait in memory (bounded by that window). When the whole-file hash is known and the assembled file does not
+//! match, the download ends with `Event::FileHashMismatch` instead of `Done`.
+//!
+//! States: Downloading → Done | Failed (hash mismatch). Failed requests are
+//! retried with exponential backoff.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::EngineConfig;
+use crate::types::{Event, HttpRequestId, Input, Millis, Output, Source, Stats};
+
+pub(crate) struct Simple {
+    cfg: EngineConfig,
+    file_size: u64,
+    file_sha256: Option<[u8; 32]>,
+    chunk: u64,
+    chunks: u32,
+    /// Failed chunks to request again, ascending (retried before new ones).
+    retry: BTreeSet<u32>,
+    /// The first chunk never requested yet.
+    next_new: u32,
+    in_flight: BTreeMap<HttpRequestId, u32>,
+    next_id: u64,
+    early: BTreeMap<u32, Arc<[u8]>>,
+    next_to_hash: u32,
+    hasher: Sha256,
+    failures: u32,
+    backoff_until: Millis,
+    out: VecDeque<Output>,
+    stats: Stats,
+    finished: bool,
+    now: Millis,
+}
+
+impl Simple {
+    pub fn new(
+        cfg: EngineConfig,
+        file_size: u64,
+        file_sha256: Option<[u8; 32]>,
+        now: Millis,
+    ) -> Self {
+        let chunk = u64::from(cfg.simple_chunk_size.max(1));
+        let chunks = u32::try_from(file_size.div_ceil(chunk)).unwrap_or(u32::MAX);
+        let mut s = Self {
+            cfg,
+            file_size,
+            file_sha256,
+            chunk,
+            chunks,
+            retry: BTreeSet::new(),
+            next_new: 0,
+            in_flight: BTreeMap::new(),
+            next_id: 0,
+            early: BTreeMap::new(),
+            next_to_hash: 0,
+            hasher: Sha256::new(),
+            failures: 0,
+            backoff_until: Millis(0),
+            out: VecDeque::new(),
+            stats: Stats {
+                bytes_left: file_size,
+                ..Stats::default()
+            },
+            finished: false,
+            now,
+        };
+        s.tick();
+        s
+    }
+
+    fn range(&self, c: u32) -> std::ops::Range<u64> {
+        let start = u64::from(c) * self.chunk;
+        start..start.saturating_add(self.chunk).min(self.file_size)
+    }
+
+    pub fn handle(&mut self, now: Millis, input: Input) {
+        self.now = self.now.max(now);
+        match input {
+            Input::PeerConnected { peer } => self.out.push_back(Output::DisconnectPeer { peer }),
+            Input::HttpResponse { id, status, body } => {
+                if let Some(c) = self.in_flight.remove(&id) {
+                    self.stats.bytes_from_http += body.len() as u64;
+                    let r = self.range(c);
+                    let ok = (status == 206 || (status == 200 && self.chunks == 1))
+                        && body.len() as u64 == r.end - r.start;
+                    if ok {
+                        self.failures = 0;
+                        self.accept(c, body.into());
+                    } else {
+                        self.retry(c);
+                    }
+                }
+            }
+            Input::HttpFailed { id } => {
+                if let Some(c) = self.in_flight.remove(&id) {
+                    self.retry(c);
+                }
+            }
+            _ => {}
+        }
+        self.tick();
+    }
+
+    fn retry(&mut self, c: u32) {
+        self.retry.insert(c);
+        self.failures = self.failures.saturating_add(1);
+        let shift = (self.failures - 1).min(20);
+        let delay = self
+            .cfg
+            .http_backoff_ms
+            .saturating_mul(1 << shift)
+            .min(self.cfg.http_backoff_max_ms);
+        self.backoff_until = self.now.plus(delay);
+    }
+
+    fn accept(&mut self, c: u32, bytes: Arc<[u8]>) {
+        let r = self.range(c);
+        self.stats.bytes_left = self.stats.bytes_left.saturating_sub(bytes.len() as u64);
+        self.stats.pieces_verified += 1;
+        self.out.push_back(Output::StorePiece {
+            piece: c,
+            offset: r.start,
+            bytes: bytes.clone(),
+        });
+        self.out.push_back(Output::Event(Event::PieceVerified {
+            piece: c,
+            source: Source::Http,
+        }));
+        self.early.insert(c, bytes);
+        while let Some(b) = self.early.remove(&self.next_to_hash) {
+            self.hasher.update(&b);
+            self.next_to_hash += 1;
+        }
+    }
+
+    fn tick(&mut self) {
+        if self.finished {
+            return;
+        }
+        if self.next_to_hash == self.chunks {
+            self.finished = true;
+            let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+            let event = match self.file_sha256 {
+                Some(want) if want != digest => Event::FileHashMismatch,
+                _ => Event::Done,
+            };
+            self.out.push_back(Output::Event(event));
+            return;
+        }
+        if self.now < self.backoff_until {
+            return;
+        }
+        let concurrency = self.cfg.http_concurrency.max(1);
+        // Chunks wait in memory until the ones before them are hashed: never
+        // run further ahead than twice the concurrency.
+        let window = u32::try_from(2 * concurrency).unwrap_or(u32::MAX);
+        let limit = self.next_to_hash.saturating_add(window).min(self.chunks);
+        while self.in_flight.len() < concurrency {
+            let c = match self.retry.pop_first() {
+                Some(c) => c,
+                None if self.next_new < limit => {
+                    self.next_new += 1;
+                    self.next_new - 1
+                }
+                None => break,
+            };
+            let id = HttpRequestId(self.next_id);
+            self.next_id += 1;
+            self.in_flight.insert(id, c);
+            let range = self.range(c);
+            self.out.push_back(Output::HttpRequest { id, range });
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        (!self.finished && self.backoff_until > self.now).then_some(self.backoff_until)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.finished
+    }
+}

@@ -1,0 +1,181 @@
+//! The CDN side: HTTP range requests, one piece per request, verified like
+//! peer bytes.
+//!
+//! Policy (P2P mode):
+//! - nothing before `http_delay_secs` after start (DO's "delay download from
+//!   HTTP"), nor before the first `PeerCandidates` input (at most
+//!   `discovery_grace_ms`): the glue feeds the array service's answer, even
+//!   an empty one, as soon as it has it;
+//! - only pieces that no usable connected peer can serve;
+//! - with no peers connected or being connected: up to `http_concurrency`
+//!   requests at once;
+//! - with peers but nothing in flight from them ("starving"): one request at
+//!   a time, each after a random wait of up to `http_patience_ms_per_peer` ×
+//!   (connected + connecting peers), so that when a whole swarm
+//!   starts empty, roughly one peer fetches a piece from the CDN and the
+//!   others get it from that peer;
+//! - failures (no response, wrong status or length, bad hash) back off
+//!   exponentially from `http_backoff_ms` to `http_backoff_max_ms`.
+//!
+//! HTTP-only mode (P2P not allowed) skips the delay and the patience.
+
+use std::collections::BTreeMap;
+
+use rand_core::Rng;
+
+use super::Swarm;
+use crate::types::{HttpRequestId, Millis, Output, Source};
+
+#[derive(Debug)]
+pub(super) struct HttpState {
+    /// In-flight request → piece (None once the piece was verified elsewhere).
+    in_flight: BTreeMap<HttpRequestId, Option<u32>>,
+    next_id: u64,
+    allowed_at: Millis,
+    /// P2P mode: until the first `PeerCandidates` input (or this time), the
+    /// engine does not know whether peers exist, so the CDN waits.
+    pub discovery_until: Option<Millis>,
+    failures: u32,
+    backoff_until: Millis,
+    patience_until: Option<Millis>,
+}
+
+impl HttpState {
+    pub fn new(allowed_at: Millis, discovery_until: Option<Millis>) -> Self {
+        Self {
+            in_flight: BTreeMap::new(),
+            next_id: 0,
+            allowed_at,
+            discovery_until,
+            failures: 0,
+            backoff_until: Millis(0),
+            patience_until: None,
+        }
+    }
+
+    pub fn abandon_piece(&mut self, p: u32) {
+        for v in self.in_flight.values_mut() {
+            if *v == Some(p) {
+                *v = None;
+            }
+        }
+    }
+}
+
+impl Swarm {
+    pub(super) fn schedule_http(&mut self) {
+        let now = self.now;
+        if self.done || now < self.http.allowed_at || now < self.http.backoff_until {
+            return;
+        }
+        match self.http.discovery_until {
+            Some(t) if now < t => return,
+            _ => self.http.discovery_until = None,
+        }
+        // Peers connected or being connected: if there are any, the CDN
+        // waits for them (patience) and is used one request at a time.
+        let expected = (self.peers.len() + self.dialing.len()) as u64;
+        let limit = if expected == 0 {
+            self.cfg.http_concurrency.max(1)
+        } else {
+            1
+        };
+        if self.http.in_flight.len() >= limit {
+            return;
+        }
+        if expected > 0 {
+            let starving = self.peers.values().all(|p| p.downloads.is_empty());
+            if !starving {
+                self.http.patience_until = None;
+                return;
+            }
+            match self.http.patience_until {
+                None => {
+                    let max = self.cfg.http_patience_ms_per_peer.saturating_mul(expected);
+                    let wait = self.rng.next_u64() % (max + 1);
+                    self.http.patience_until = Some(now.plus(wait));
+                    if wait > 0 {
+                        return;
+                    }
+                }
+                Some(t) if now < t => return,
+                Some(_) => {}
+            }
+        }
+        while self.http.in_flight.len() < limit {
+            let peers = &self.peers;
+            let Some(p) = self.pieces.pick_rarest(&mut self.rng, |p| {
+                !peers.values().any(|peer| peer.can_serve(p, now))
+            }) else {
+                break;
+            };
+            let Some(index) = self.meta.piece(p) else {
+                break;
+            };
+            self.pieces.start(p, Source::Http);
+            self.http.patience_until = None;
+            let id = HttpRequestId(self.http.next_id);
+            self.http.next_id += 1;
+            self.http.in_flight.insert(id, Some(p));
+            let start = self.meta.piece_offset(index);
+            let range = start..start + u64::from(self.meta.piece_len(index));
+            self.out.push_back(Output::HttpRequest { id, range });
+        }
+    }
+
+    pub(super) fn http_deadline(&self) -> Option<Millis> {
+        if self.done {
+            return None;
+        }
+        [
+            self.http.discovery_until,
+            Some(self.http.allowed_at),
+            Some(self.http.backoff_until),
+            self.http.patience_until,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > self.now)
+        .min()
+    }
+
+    pub(super) fn on_http_response(&mut self, id: HttpRequestId, status: u16, body: Vec<u8>) {
+        let Some(entry) = self.http.in_flight.remove(&id) else {
+            return;
+        };
+        self.stats.bytes_from_http += body.len() as u64;
+        let Some(p) = entry else { return };
+        let Some(index) = self.meta.piece(p) else {
+            return;
+        };
+        let whole_file = self.meta.piece_count() == 1;
+        let status_ok = status == 206 || (status == 200 && whole_file);
+        if !status_ok || body.len() != self.meta.piece_len(index) as usize {
+            self.pieces.end_attempt(p, Source::Http);
+            return self.http_failure();
+        }
+        self.http.failures = 0;
+        self.piece_complete(p, Source::Http, body);
+    }
+
+    pub(super) fn on_http_failed(&mut self, id: HttpRequestId) {
+        let Some(entry) = self.http.in_flight.remove(&id) else {
+            return;
+        };
+        if let Some(p) = entry {
+            self.pieces.end_attempt(p, Source::Http);
+        }
+        self.http_failure();
+    }
+
+    pub(super) fn http_failure(&mut self) {
+        self.http.failures = self.http.failures.saturating_add(1);
+        let shift = (self.http.failures - 1).min(20);
+        let delay = self
+            .cfg
+            .http_backoff_ms
+            .saturating_mul(1 << shift)
+            .min(self.cfg.http_backoff_max_ms);
+        self.http.backoff_until = self.now.plus(delay);
+    }
+}

@@ -1,0 +1,201 @@
+//! Messages from peers. Every frame is decoded by the protocol codec; anything
+//! malformed or out of order bans the sender (an event, never an `Err`), and a
+//! handshake for other content or another metadata version only disconnects.
+
+use edgeswarm_protocol::wire::{
+    self, Message, RejectReason, MAX_OUTSTANDING_REQUESTS, PROTOCOL_VERSION,
+};
+
+use super::peer::{Download, Phase, Upload};
+use super::Swarm;
+use crate::bitfield::Bitfield;
+use crate::types::{BanReason, PeerKey, Source};
+
+impl Swarm {
+    pub(super) fn on_peer_data(&mut self, k: PeerKey, bytes: &[u8]) {
+        let Some(phase) = self.peers.get(&k).map(|p| p.phase) else {
+            return; // gone or banned: late bytes are ignored
+        };
+        let msg = match wire::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => return self.ban(k, BanReason::malformed(&e)),
+        };
+        match (phase, msg) {
+            (
+                Phase::AwaitHandshake,
+                Message::Handshake {
+                    version,
+                    content_id,
+                    metadata_sha256,
+                },
+            ) => {
+                let same = version == PROTOCOL_VERSION
+                    && &content_id == self.meta.content_id()
+                    && metadata_sha256 == self.meta_sha256;
+                if !same {
+                    return self.drop_peer(k);
+                }
+                self.set_phase(k, Phase::AwaitBitfield);
+            }
+            (Phase::AwaitBitfield, Message::Bitfield(bits)) => {
+                let Some(has) = Bitfield::from_wire(&bits, self.pieces.len()) else {
+                    return self.ban(
+                        k,
+                        BanReason::ProtocolViolation("bitfield of the wrong length"),
+                    );
+                };
+                for p in has.ones() {
+                    self.pieces.add_availability(p);
+                }
+                if let Some(peer) = self.peers.get_mut(&k) {
+                    peer.has = has;
+                    peer.phase = Phase::Ready;
+                }
+                self.dirty.insert(k);
+            }
+            (Phase::Ready, m) => self.on_ready_message(k, m),
+            _ => self.ban(k, BanReason::ProtocolViolation("message out of order")),
+        }
+    }
+
+    fn set_phase(&mut self, k: PeerKey, phase: Phase) {
+        if let Some(peer) = self.peers.get_mut(&k) {
+            peer.phase = phase;
+        }
+    }
+
+    fn on_ready_message(&mut self, k: PeerKey, msg: Message) {
+        let count = self.pieces.len();
+        let piece_of = |m: &Message| match m {
+            Message::Have { piece }
+            | Message::Request { piece }
+            | Message::Cancel { piece }
+            | Message::Reject { piece, .. }
+            | Message::PieceData { piece, .. } => Some(*piece),
+            _ => None,
+        };
+        if let Some(p) = piece_of(&msg) {
+            if p >= count {
+                return self.ban(k, BanReason::ProtocolViolation("piece number out of range"));
+            }
+        }
+        match msg {
+            Message::Have { piece } => {
+                let Some(peer) = self.peers.get_mut(&k) else {
+                    return;
+                };
+                if peer.has.set(piece) {
+                    self.pieces.add_availability(piece);
+                    self.dirty.insert(k);
+                }
+            }
+            Message::Request { piece } => self.on_request(k, piece),
+            Message::Cancel { piece } => {
+                if let Some(peer) = self.peers.get_mut(&k) {
+                    peer.uploads.retain(|u| u.piece != piece);
+                }
+            }
+            Message::Reject { piece, reason } => self.on_reject(k, piece, reason),
+            Message::PieceData {
+                piece,
+                offset,
+                data,
+            } => self.on_block(k, piece, offset, data),
+            Message::Handshake { .. } | Message::Bitfield(_) => self.ban(
+                k,
+                BanReason::ProtocolViolation("second handshake or bitfield"),
+            ),
+        }
+    }
+
+    fn on_request(&mut self, k: PeerKey, piece: u32) {
+        let have = self.pieces.is_verified(piece);
+        let queued: usize = self.peers.values().map(|p| p.uploads.len()).sum();
+        let busy = queued >= self.cfg.upload_queue_total.max(1);
+        let Some(peer) = self.peers.get_mut(&k) else {
+            return;
+        };
+        if peer.uploads.iter().any(|u| u.piece == piece) {
+            return;
+        }
+        if peer.uploads.len() >= MAX_OUTSTANDING_REQUESTS {
+            return self.ban(k, BanReason::RequestFlood);
+        }
+        if !have {
+            // Requesters may only ask for pieces we announced, and announcements
+            // are never withdrawn: an honest peer cannot send this request.
+            return self.ban(
+                k,
+                BanReason::ProtocolViolation("request for a piece not announced"),
+            );
+        }
+        let reason = if busy { Some(RejectReason::Busy) } else { None };
+        match reason {
+            Some(reason) => self.send(k, &Message::Reject { piece, reason }),
+            None => peer.uploads.push_back(Upload { piece, offset: 0 }),
+        }
+    }
+
+    fn on_reject(&mut self, k: PeerKey, piece: u32, reason: RejectReason) {
+        let now = self.now;
+        let snub = self.cfg.snub_ms;
+        let Some(peer) = self.peers.get_mut(&k) else {
+            return;
+        };
+        if peer.downloads.remove(&piece).is_none() {
+            return; // answer to a request we already cancelled
+        }
+        self.all_dirty = true;
+        let announced = peer.has.get(piece);
+        self.pieces.end_attempt(piece, Source::Peer(k));
+        match reason {
+            // Busy is temporary: leave the peer alone for a while, then it may
+            // be asked again (even for this piece).
+            RejectReason::Busy => peer.snubbed_until = now.plus(snub),
+            RejectReason::NotHave => {
+                peer.given_up.insert(piece);
+                // Announced pieces are never dropped: refusing one is a lie.
+                if announced {
+                    self.strike(k, BanReason::Unresponsive);
+                }
+            }
+        }
+    }
+
+    fn on_block(&mut self, k: PeerKey, piece: u32, offset: u32, data: Vec<u8>) {
+        let now = self.now;
+        let Some(index) = self.meta.piece(piece) else {
+            return;
+        };
+        let piece_len = self.meta.piece_len(index) as usize;
+        let Some(peer) = self.peers.get_mut(&k) else {
+            return;
+        };
+        self.stats.bytes_from_peers += data.len() as u64;
+        let Some(Download { buf, .. }) = peer.downloads.get_mut(&piece) else {
+            if peer.given_up.contains(&piece) {
+                return; // late blocks of a cancelled request
+            }
+            return self.ban(
+                k,
+                BanReason::ProtocolViolation("data that was not requested"),
+            );
+        };
+        if offset as usize != buf.len() || buf.len() + data.len() > piece_len {
+            return self.ban(k, BanReason::ProtocolViolation("block at the wrong offset"));
+        }
+        buf.extend_from_slice(&data);
+        peer.last_progress = now;
+        peer.rate.record(now, data.len() as u64);
+        self.dirty.insert(k);
+        if buf.len() == piece_len {
+            // The entry exists: `buf` was just borrowed from it.
+            let bytes = peer
+                .downloads
+                .remove(&piece)
+                .map(|d| d.buf)
+                .unwrap_or_default();
+            self.piece_complete(piece, Source::Peer(k), bytes);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The P2P (and HTTP-only-with-metadata) download: pieces from peers and the
+//! CDN, each verified against the metadata before it is stored, announced or
+//! served.
+//!
+//! Submodules, one concern each: [`pieces`] (piece states, rarest-first
+//! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
+//! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
+//! [`upload`] (serving verified pieces fairly under a rate cap).
+//!
+//! Every input runs `tick` afterwards, which checks stalls and fills request
+//! pipelines, HTTP slots and uploads; so outputs always reflect the latest state.
+
+mod download;
+mod http;
+mod inbound;
+mod peer;
+mod pieces;
+mod upload;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+
+use std::sync::Arc;
+
+use edgeswarm_protocol::wire::{self, Message, PROTOCOL_VERSION};
+use edgeswarm_protocol::Metadata;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::config::EngineConfig;
+use crate::types::{BanReason, Event, Input, Millis, Output, PeerKey, Source, Stats};
+use peer::{Peer, Phase};
+use pieces::PieceTable;
+
+pub(crate) struct Swarm {
+    cfg: EngineConfig,
+    meta: Metadata,
+    meta_sha256: [u8; 32],
+    /// False in HTTP-only mode: no peers at all.
+    p2p: bool,
+    pieces: PieceTable,
+    peers: BTreeMap<PeerKey, Peer>,
+    banned: HashSet<PeerKey>,
+    candidates: VecDeque<PeerKey>,
+    /// Peers we asked the glue to connect to, and since when.
+    dialing: BTreeMap<PeerKey, Millis>,
+    /// Peers whose request pipelines need a look (see `schedule_peers`).
+    dirty: BTreeSet<PeerKey>,
+    /// All pipelines need a look.
+    all_dirty: bool,
+    http: http::HttpState,
+    upload: upload::UploadState,
+    rng: ChaCha8Rng,
+    out: VecDeque<Output>,
+    stats: Stats,
+    done: bool,
+    now: Millis,
+}
+
+impl Swarm {
+    pub fn new(
+        cfg: EngineConfig,
+        meta: Metadata,
+        meta_sha256: [u8; 32],
+        p2p: bool,
+        now: Millis,
+        seed: u64,
+    ) -> Self {
+        let pieces = PieceTable::new(meta.piece_count());
+        let http_start = if p2p {
+            now.plus(u64::from(cfg.http_delay_secs) * 1000)
+        } else {
+            now
+        };
+        let stats = Stats {
+            bytes_left: meta.file_size(),
+            ..Stats::default()
+        };
+        let mut s = Self {
+            http: http::HttpState::new(http_start, p2p.then(|| now.plus(cfg.discovery_grace_ms))),
+            upload: upload::UploadState::new(now),
+            cfg,
+            meta,
+            meta_sha256,
+            p2p,
+            pieces,
+            peers: BTreeMap::new(),
+            banned: HashSet::new(),
+            candidates: VecDeque::new(),
+            dialing: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            all_dirty: true,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            out: VecDeque::new(),
+            stats,
+            done: false,
+            now,
+        };
+        if s.pieces.all_verified() {
+            s.done = true;
+            s.event(Event::Done);
+        }
+        s.tick();
+        s
+    }
+
+    pub fn handle(&mut self, now: Millis, input: Input) {
+        self.now = self.now.max(now);
+        // Block and Have messages only concern their sender's pipeline
+        // (inbound marks it); everything else may change any pipeline.
+        if !matches!(input, Input::PeerData { .. }) {
+            self.all_dirty = true;
+        }
+        match input {
+            Input::PeerCandidates(list) => self.on_candidates(list),
+            Input::PeerConnected { peer } => self.on_connected(peer),
+            Input::PeerData { peer, bytes } => self.on_peer_data(peer, &bytes),
+            Input::PeerGone { peer } => {
+                self.dialing.remove(&peer);
+                self.remove_peer(peer);
+            }
+            Input::HttpResponse { id, status, body } => self.on_http_response(id, status, body),
+            Input::HttpFailed { id } => self.on_http_failed(id),
+            Input::PieceRead { piece, bytes } => self.on_piece_read(piece, bytes),
+            Input::PieceReadFailed { piece } => self.on_piece_read_failed(piece),
+            Input::Timeout => {}
+        }
+        self.tick();
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.peers_connected = self
+            .peers
+            .values()
+            .filter(|p| p.phase == Phase::Ready)
+            .count() as u64;
+        s
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Earliest future time at which a timer-driven decision is due.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let now = self.now;
+        let dial = self
+            .dialing
+            .values()
+            .map(|t| t.plus(self.cfg.connect_timeout_ms))
+            .min();
+        [
+            self.download_deadline(),
+            self.http_deadline(),
+            self.upload_deadline(),
+            dial,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .min()
+    }
+
+    fn tick(&mut self) {
+        self.check_stalls();
+        self.dial();
+        self.schedule_peers();
+        self.schedule_http();
+        self.pump_uploads();
+    }
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn send(&mut self, peer: PeerKey, msg: &Message) {
+        self.out.push_back(Output::SendToPeer {
+            peer,
+            bytes: wire::encode(msg),
+        });
+    }
+
+    fn on_candidates(&mut self, list: Vec<PeerKey>) {
+        if !self.p2p {
+            return;
+        }
+        self.http.discovery_until = None;
+        for k in list {
+            let known = self.peers.contains_key(&k)
+                || self.dialing.contains_key(&k)
+                || self.candidates.contains(&k);
+            if !known && !self.banned.contains(&k) {
+                self.candidates.push_back(k);
+            }
+        }
+    }
+
+    /// Emits `ConnectPeer` hints while below `max_peers`.
+    fn dial(&mut self) {
+        // A dial the glue never answered stops counting after the timeout.
+        let (now, timeout) = (self.now, self.cfg.connect_timeout_ms);
+        self.dialing.retain(|_, since| now.since(*since) < timeout);
+        while self.p2p && self.peers.len() + self.dialing.len() < self.cfg.max_peers {
+            let Some(k) = self.candidates.pop_front() else {
+                break;
+            };
+            if self.peers.contains_key(&k) || self.banned.contains(&k) {
+                continue;
+            }
+            self.dialing.insert(k, self.now);
+            self.out.push_back(Output::ConnectPeer { peer: k });
+        }
+    }
+
+    fn on_connected(&mut self, k: PeerKey) {
+        let dialed = self.dialing.remove(&k).is_some();
+        if self.peers.contains_key(&k) {
+            return;
+        }
+        let full = self.peers.len() >= self.cfg.max_peers && !dialed;
+        if !self.p2p || self.banned.contains(&k) || full {
+            self.out.push_back(Output::DisconnectPeer { peer: k });
+            return;
+        }
+        self.peers.insert(k, Peer::new(self.pieces.len(), self.now));
+        let hs = Message::Handshake {
+            version: PROTOCOL_VERSION,
+            content_id: self.meta.content_id().clone(),
+            metadata_sha256: self.meta_sha256,
+        };
+        self.send(k, &hs);
+        let mut have = crate::bitfield::Bitfield::new(self.pieces.len());
+        for p in 0..self.pieces.len() {
+            if self.pieces.is_verified(p) {
+                have.set(p);
+            }
+        }
+        self.send(k, &Message::Bitfield(have.as_bytes().to_vec()));
+    }
+
+    /// Forgets a peer: its in-flight pieces become available to others.
+    fn remove_peer(&mut self, k: PeerKey) -> bool {
+        let Some(peer) = self.peers.remove(&k) else {
+            return false;
+        };
+        self.all_dirty = true;
+        for &p in peer.downloads.keys() {
+            self.pieces.end_attempt(p, Source::Peer(k));
+        }
+        if peer.phase == Phase::Ready {
+            for p in peer.has.ones() {
+                self.pieces.remove_availability(p);
+            }
+        }
+        true
+    }
+
+    /// Disconnects `k` for good (this download never talks to it again).
+    fn ban(&mut self, k: PeerKey, reason: BanReason) {
+        if !self.banned.insert(k) {
+            return;
+        }
+        self.remove_peer(k);
+        self.stats.peers_banned += 1;
+        self.out.push_back(Output::DisconnectPeer { peer: k });
+        self.event(Event::PeerBanned { peer: k, reason });
+    }
+
+    /// Disconnects `k` without banning it (e.g. it serves other content).
+    fn drop_peer(&mut self, k: PeerKey) {
+        if self.remove_peer(k) {
+            self.out.push_back(Output::DisconnectPeer { peer: k });
+        }
+    }
+
+    /// One strike; bans at the configured limit.
+    fn strike(&mut self, k: PeerKey, reason: BanReason) {
+        let limit = self.cfg.strike_limit.max(1);
+        let Some(peer) = self.peers.get_mut(&k) else {
+            return;
+        };
+        peer.strikes += 1;
+        if peer.strikes >= limit {
+            self.ban(k, reason);
+        }
+    }
+
+    /// All bytes of piece `p` from `source` are in: verify, then store,
+    /// announce and count — or discard and strike.
+    fn piece_complete(&mut self, p: u32, source: Source, bytes: Vec<u8>) {
+        // p was validated by the caller: it is in flight from `source`.
+        let Some(index) = self.meta.piece(p) else {
+            return;
+        };
+        if self.pieces.is_verified(p) {
+            return;
+        }
+        self.all_dirty = true;
+        if !self.meta.verify_piece(index, &bytes) {
+            self.pieces.end_attempt(p, source);
+            self.stats.pieces_rejected += 1;
+            self.event(Event::PieceRejected { piece: p, source });
+            match source {
+                Source::Peer(k) => {
+                    if let Some(peer) = self.peers.get_mut(&k) {
+                        peer.given_up.insert(p);
+                    }
+                    self.strike(k, BanReason::BadPieces);
+                }
+                Source::Http => self.http_failure(),
+            }
+            return;
+        }
+        let Some(others) = self.pieces.set_verified(p, source) else {
+            return;
+        };
+        for other in others {
+            match other {
+                Source::Peer(k) => {
+                    if let Some(peer) = self.peers.get_mut(&k) {
+                        peer.downloads.remove(&p);
+                        peer.given_up.insert(p);
+                        self.send(k, &Message::Cancel { piece: p });
+                    }
+                }
+                Source::Http => self.http.abandon_piece(p),
+            }
+        }
+        let bytes: Arc<[u8]> = bytes.into();
+        let len = bytes.len() as u64;
+        self.stats.pieces_verified += 1;
+        self.stats.bytes_left = self.stats.bytes_left.saturating_sub(len);
+        self.out.push_back(Output::StorePiece {
+            piece: p,
+            offset: self.meta.piece_offset(index),
+            bytes: bytes.clone(),
+        });
+        self.upload.cache_insert(p, bytes);
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in keys {
+            self.send(k, &Message::Have { piece: p });
+        }
+        self.event(Event::PieceVerified { piece: p, source });
+        if self.pieces.all_verified() && !self.done {
+            self.done = true;
+            self.event(Event::Done);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Per-peer state: connection phase, what the peer has, our downloads from
+//! it, its strikes, its throughput, and its requests to us.
+//!
+//! Connection phases (both sides send Handshake then Bitfield on connect):
+//!
+//! ```text
+//! AwaitHandshake ──Handshake(same content, metadata, version)──▶ AwaitBitfield
+//! AwaitBitfield  ──Bitfield(right length)──────────────────────▶ Ready
+//! Ready          ──Have/Request/PieceData/Cancel/Reject────────▶ Ready
+//! any phase      ──anything else, malformed frame, strikes─────▶ removed (banned)
+//! AwaitHandshake ──Handshake of other content/version──────────▶ removed (not banned)
+//! ```
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use crate::bitfield::Bitfield;
+use crate::types::Millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    AwaitHandshake,
+    AwaitBitfield,
+    Ready,
+}
+
+/// One whole-piece request of ours to this peer.
+#[derive(Debug)]
+pub struct Download {
+    /// The bytes received so far (blocks arrive in offset order).
+    pub buf: Vec<u8>,
+    /// When we sent the request.
+    pub since: Millis,
+}
+
+/// One request of theirs that we serve: piece and the next byte offset to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upload {
+    pub piece: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug)]
+pub struct Peer {
+    pub phase: Phase,
+    pub has: Bitfield,
+    pub strikes: u32,
+    /// Our in-flight whole-piece requests to this peer.
+    pub downloads: BTreeMap<u32, Download>,
+    /// Pieces we cancelled, were refused, or got bad bytes for from this peer:
+    /// late blocks for them are ignored and we never ask this peer for them again.
+    pub given_up: HashSet<u32>,
+    /// Last time this peer sent us piece bytes (or we started asking it).
+    pub last_progress: Millis,
+    /// No new requests to this peer before this time.
+    pub snubbed_until: Millis,
+    pub rate: RateMeter,
+    /// Its requests to us, in arrival order; the head is being served.
+    pub uploads: VecDeque<Upload>,
+}
+
+impl Peer {
+    pub fn new(piece_count: u32, now: Millis) -> Self {
+        Self {
+            phase: Phase::AwaitHandshake,
+            has: Bitfield::new(piece_count),
+            strikes: 0,
+            downloads: BTreeMap::new(),
+            given_up: HashSet::new(),
+            last_progress: now,
+            snubbed_until: Millis(0),
+            rate: RateMeter::default(),
+            uploads: VecDeque::new(),
+        }
+    }
+
+    /// True when we may ask this peer for piece `p` now.
+    pub fn can_serve(&self, p: u32, now: Millis) -> bool {
+        self.phase == Phase::Ready
+            && self.snubbed_until <= now
+            && self.has.get(p)
+            && !self.given_up.contains(&p)
+    }
+
+    /// True when the peer takes new requests now at all.
+    pub fn usable(&self, now: Millis) -> bool {
+        self.phase == Phase::Ready && self.snubbed_until <= now
+    }
+}
+
+/// Measured receive throughput: an average over windows of at least 500 ms.
+#[derive(Debug, Default)]
+pub struct RateMeter {
+    window_start: Option<Millis>,
+    window_bytes: u64,
+    /// Bytes per second; 0 until the first window closes.
+    pub bytes_per_sec: u64,
+}
+
+impl RateMeter {
+    const WINDOW_MS: u64 = 500;
+
+    pub fn record(&mut self, now: Millis, bytes: u64) {
+        let start = *self.window_start.get_or_insert(now);
+        self.window_bytes += bytes;
+        let elapsed = now.since(start);
+        if elapsed >= Self::WINDOW_MS {
+            let inst = self.window_bytes.saturating_mul(1000) / elapsed;
+            self.bytes_per_sec = if self.bytes_per_sec == 0 {
+                inst
+            } else {
+                (self.bytes_per_sec + inst) / 2
+            };
+            self.window_start = Some(now);
+            self.window_bytes = 0;
+        }
+    }
+
+    /// Requests to keep in flight: about `pipeline_ms` of throughput, clamped.
+    pub fn depth(&self, piece_len: u32, pipeline_ms: u64, min: usize, max: usize) -> usize {
+        let bytes = self.bytes_per_sec.saturating_mul(pipeline_ms) / 1000;
+        let pieces = 1 + bytes / u64::from(piece_len.max(1));
+        usize::try_from(pieces)
+            .unwrap_or(usize::MAX)
+            .clamp(min, max.max(min))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipeline_depth_follows_throughput() {
+        let mut r = RateMeter::default();
+        assert_eq!(r.depth(1 << 20, 1000, 2, 8), 2, "unmeasured: minimum");
+        r.record(Millis(0), 0);
+        r.record(Millis(1000), 5 << 20);
+        assert_eq!(r.bytes_per_sec, 5 << 20);
+        assert_eq!(r.depth(1 << 20, 1000, 2, 8), 6);
+        assert_eq!(r.depth(1 << 16, 1000, 2, 8), 8, "capped");
+    }
+}

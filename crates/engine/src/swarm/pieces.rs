@@ -1,0 +1,229 @@
+//! The piece table: per-piece download state and availability, and the
+//! rarest-first picker.
+//!
+//! Piece states and transitions (one row per piece, indexed by piece number):
+//!
+//! ```text
+//!            start(source)                 verified bytes
+//!  Missing ───────────────▶ InFlight{s} ─────────────────▶ Verified (final)
+//!     ▲                      │    ▲  │
+//!     │  last attempt ends   │    │  │ endgame: start(second source)
+//!     └──────────────────────┘    └──┘ (at most 2 attempts, distinct sources)
+//! ```
+//!
+//! An attempt ends (without verifying) when its bytes fail SHA-256, the
+//! source rejects or stalls, the peer disconnects or is banned, or the HTTP
+//! request fails. Each attempt has exactly one source and its own buffer, so a
+//! bad piece is always blamed on exactly one peer. `Verified` is final: a
+//! verified piece is stored, announced and served, never fetched again.
+//!
+//! Invariants: `missing`/`in_flight`/`verified` count the rows in each state;
+//! `availability[i]` is the number of connected peers (past their bitfield)
+//! that announced piece `i`.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
+
+use crate::types::Source;
+
+/// Most simultaneous attempts at one piece (2 = endgame duplicate).
+pub const MAX_ATTEMPTS: usize = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PieceState {
+    Missing,
+    InFlight(Vec<Source>),
+    Verified,
+}
+
+#[derive(Debug)]
+pub struct PieceTable {
+    states: Vec<PieceState>,
+    availability: Vec<u32>,
+    missing: usize,
+    in_flight: usize,
+    verified: usize,
+}
+
+impl PieceTable {
+    pub fn new(count: u32) -> Self {
+        Self {
+            states: vec![PieceState::Missing; count as usize],
+            availability: vec![0; count as usize],
+            missing: count as usize,
+            in_flight: 0,
+            verified: 0,
+        }
+    }
+
+    pub fn len(&self) -> u32 {
+        // Built from a u32 count.
+        self.states.len() as u32
+    }
+
+    pub fn is_verified(&self, p: u32) -> bool {
+        matches!(self.states.get(p as usize), Some(PieceState::Verified))
+    }
+
+    pub fn missing(&self) -> usize {
+        self.missing
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    #[cfg(test)]
+    pub fn verified(&self) -> usize {
+        self.verified
+    }
+
+    pub fn all_verified(&self) -> bool {
+        self.verified == self.states.len()
+    }
+
+    pub fn add_availability(&mut self, p: u32) {
+        self.availability[p as usize] += 1;
+    }
+
+    pub fn remove_availability(&mut self, p: u32) {
+        let a = &mut self.availability[p as usize];
+        *a = a.saturating_sub(1);
+    }
+
+    /// Missing → InFlight, or adds an endgame attempt. False (and no change)
+    /// when the piece is verified, has `MAX_ATTEMPTS`, or already has `source`.
+    pub fn start(&mut self, p: u32, source: Source) -> bool {
+        match &mut self.states[p as usize] {
+            PieceState::Missing => {
+                self.states[p as usize] = PieceState::InFlight(vec![source]);
+                self.missing -= 1;
+                self.in_flight += 1;
+                true
+            }
+            PieceState::InFlight(v) if v.len() < MAX_ATTEMPTS && !v.contains(&source) => {
+                v.push(source);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Ends the attempt of `source` at `p` without verifying it.
+    pub fn end_attempt(&mut self, p: u32, source: Source) {
+        if let PieceState::InFlight(v) = &mut self.states[p as usize] {
+            v.retain(|s| *s != source);
+            if v.is_empty() {
+                self.states[p as usize] = PieceState::Missing;
+                self.in_flight -= 1;
+                self.missing += 1;
+            }
+        }
+    }
+
+    /// InFlight → Verified. Returns the other attempts (to cancel), or `None`
+    /// when the piece was not in flight (already verified: ignore the bytes).
+    pub fn set_verified(&mut self, p: u32, source: Source) -> Option<Vec<Source>> {
+        let PieceState::InFlight(v) = &self.states[p as usize] else {
+            return None;
+        };
+        let others = v.iter().copied().filter(|s| *s != source).collect();
+        self.states[p as usize] = PieceState::Verified;
+        self.in_flight -= 1;
+        self.verified += 1;
+        Some(others)
+    }
+
+    /// Rarest missing piece for which `eligible` holds; ties broken at random.
+    pub fn pick_rarest(&self, rng: &mut ChaCha8Rng, eligible: impl Fn(u32) -> bool) -> Option<u32> {
+        let mut best: Option<(u32, u32)> = None; // (availability, piece)
+        let mut ties = 0u64;
+        for (i, s) in self.states.iter().enumerate() {
+            // i < len, which is a u32.
+            let i = i as u32;
+            if *s != PieceState::Missing || !eligible(i) {
+                continue;
+            }
+            let a = self.availability[i as usize];
+            match best {
+                Some((ba, _)) if a > ba => {}
+                Some((ba, _)) if a == ba => {
+                    ties += 1;
+                    if rng.next_u64().is_multiple_of(ties) {
+                        best = Some((a, i));
+                    }
+                }
+                _ => {
+                    best = Some((a, i));
+                    ties = 1;
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    /// A random in-flight piece that can take another attempt and satisfies `eligible`.
+    pub fn pick_endgame(
+        &self,
+        rng: &mut ChaCha8Rng,
+        eligible: impl Fn(u32, &[Source]) -> bool,
+    ) -> Option<u32> {
+        let mut chosen = None;
+        let mut seen = 0u64;
+        for (i, s) in self.states.iter().enumerate() {
+            if let PieceState::InFlight(v) = s {
+                // i < len, which is a u32.
+                if v.len() < MAX_ATTEMPTS && eligible(i as u32, v) {
+                    seen += 1;
+                    if rng.next_u64().is_multiple_of(seen) {
+                        chosen = Some(i as u32);
+                    }
+                }
+            }
+        }
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::PeerKey;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn transitions_keep_counts() {
+        let mut t = PieceTable::new(3);
+        let a = Source::Peer(PeerKey(1));
+        assert!(t.start(0, a));
+        assert!(!t.start(0, a));
+        assert!(t.start(0, Source::Http));
+        assert!(
+            !t.start(0, Source::Peer(PeerKey(2))),
+            "at most two attempts"
+        );
+        t.end_attempt(0, Source::Http);
+        assert_eq!((t.missing(), t.in_flight()), (2, 1));
+        assert_eq!(t.set_verified(0, a), Some(vec![]));
+        assert_eq!(t.set_verified(0, a), None);
+        assert!(!t.start(0, Source::Http), "verified is final");
+        assert!(t.start(1, a));
+        t.end_attempt(1, a);
+        assert_eq!((t.missing(), t.in_flight(), t.verified()), (2, 0, 1));
+    }
+
+    #[test]
+    fn picks_rarest_and_breaks_ties_randomly() {
+        let mut t = PieceTable::new(4);
+        for p in [0, 0, 1, 2, 2, 3] {
+            t.add_availability(p);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut seen = [false; 4];
+        for _ in 0..50 {
+            seen[t.pick_rarest(&mut rng, |_| true).unwrap() as usize] = true;
+        }
+        assert_eq!(seen, [false, true, false, true]);
+        assert_eq!(t.pick_rarest(&mut rng, |p| p == 2), Some(2));
+    }
+}

@@ -1,0 +1,182 @@
+//! Serving verified pieces: requests are queued per requester and served in
+//! 64 KiB blocks, round-robin one block per requester per turn (fairness),
+//! under an optional token-bucket rate cap (`upload_rate`).
+//!
+//! Piece bytes come from a small cache (freshly verified pieces and recent
+//! reads); a piece not in the cache is read back from storage with
+//! `Output::ReadPiece`, and its requesters wait for `Input::PieceRead`.
+//! Invariant: only verified pieces are queued, cached or sent.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use edgeswarm_protocol::wire::{self, Message, RejectReason, MAX_BLOCK_LEN};
+
+use super::Swarm;
+use crate::types::{Millis, Output, PeerKey};
+
+#[derive(Debug)]
+pub(super) struct UploadState {
+    /// Least recently used first.
+    cache: Vec<(u32, Arc<[u8]>)>,
+    reading: BTreeSet<u32>,
+    last_served: Option<PeerKey>,
+    tokens: f64,
+    last_refill: Millis,
+    /// When tokens run short: the time enough will have accrued.
+    blocked_until: Option<Millis>,
+}
+
+impl UploadState {
+    pub fn new(now: Millis) -> Self {
+        Self {
+            cache: Vec::new(),
+            reading: BTreeSet::new(),
+            last_served: None,
+            tokens: 0.0,
+            last_refill: now,
+            blocked_until: None,
+        }
+    }
+
+    pub fn cache_insert(&mut self, p: u32, bytes: Arc<[u8]>) {
+        self.cache.retain(|(q, _)| *q != p);
+        self.cache.push((p, bytes));
+    }
+
+    fn cache_get(&mut self, p: u32) -> Option<Arc<[u8]>> {
+        let i = self.cache.iter().position(|(q, _)| *q == p)?;
+        let entry = self.cache.remove(i);
+        let bytes = entry.1.clone();
+        self.cache.push(entry);
+        Some(bytes)
+    }
+}
+
+impl Swarm {
+    fn refill_tokens(&mut self) {
+        let rate = self.cfg.upload_rate;
+        let u = &mut self.upload;
+        if rate == 0 {
+            return;
+        }
+        let elapsed = self.now.since(u.last_refill);
+        u.last_refill = self.now;
+        let burst = (2 * MAX_BLOCK_LEN as u64).max(rate / 4) as f64;
+        u.tokens = (u.tokens + rate as f64 * elapsed as f64 / 1000.0).min(burst);
+    }
+
+    /// Sends as many blocks as the rate cap allows, one per requester per turn.
+    pub(super) fn pump_uploads(&mut self) {
+        self.refill_tokens();
+        self.upload.blocked_until = None;
+        while let Some((k, piece, offset, bytes)) = self.next_upload() {
+            let end = (offset as usize + MAX_BLOCK_LEN).min(bytes.len());
+            let len = end - offset as usize;
+            if self.cfg.upload_rate > 0 && self.upload.tokens < len as f64 {
+                let missing = len as f64 - self.upload.tokens;
+                let wait = (missing * 1000.0 / self.cfg.upload_rate as f64).ceil() as u64;
+                self.upload.blocked_until = Some(self.now.plus(wait.max(1)));
+                break;
+            }
+            self.upload.tokens -= len as f64;
+            self.upload.last_served = Some(k);
+            self.stats.bytes_to_peers += len as u64;
+            let frame = wire::encode_piece_data(piece, offset, &bytes[offset as usize..end]);
+            if let Some(peer) = self.peers.get_mut(&k) {
+                if end == bytes.len() {
+                    peer.uploads.pop_front();
+                } else if let Some(head) = peer.uploads.front_mut() {
+                    // `end` < piece length, which is a u32.
+                    head.offset = end as u32;
+                }
+            }
+            self.out.push_back(Output::SendToPeer {
+                peer: k,
+                bytes: frame,
+            });
+        }
+        self.trim_cache();
+    }
+
+    /// The next requester after the last one served whose head piece is in
+    /// the cache; issues reads for heads that are not.
+    fn next_upload(&mut self) -> Option<(PeerKey, u32, u32, Arc<[u8]>)> {
+        let after = self.upload.last_served;
+        let order: Vec<(PeerKey, u32, u32)> = match after {
+            Some(a) => self
+                .peers
+                .range((Bound::Excluded(a), Bound::Unbounded))
+                .chain(self.peers.range(..=a))
+                .filter_map(|(k, p)| p.uploads.front().map(|u| (*k, u.piece, u.offset)))
+                .collect(),
+            None => self
+                .peers
+                .iter()
+                .filter_map(|(k, p)| p.uploads.front().map(|u| (*k, u.piece, u.offset)))
+                .collect(),
+        };
+        for (k, piece, offset) in order {
+            if let Some(bytes) = self.upload.cache_get(piece) {
+                return Some((k, piece, offset, bytes));
+            }
+            if self.upload.reading.insert(piece) {
+                self.out.push_back(Output::ReadPiece { piece });
+            }
+        }
+        None
+    }
+
+    /// Evicts least recently used pieces beyond the cap, except those being served.
+    fn trim_cache(&mut self) {
+        let cap = self.cfg.upload_cache_pieces;
+        let mut i = 0;
+        while self.upload.cache.len() > cap && i < self.upload.cache.len() {
+            let p = self.upload.cache[i].0;
+            let in_use = self
+                .peers
+                .values()
+                .any(|peer| peer.uploads.front().is_some_and(|u| u.piece == p));
+            if in_use {
+                i += 1;
+            } else {
+                self.upload.cache.remove(i);
+            }
+        }
+    }
+
+    pub(super) fn upload_deadline(&self) -> Option<Millis> {
+        self.upload.blocked_until
+    }
+
+    pub(super) fn on_piece_read(&mut self, piece: u32, bytes: Vec<u8>) {
+        if !self.upload.reading.remove(&piece) {
+            return;
+        }
+        let Some(index) = self.meta.piece(piece) else {
+            return;
+        };
+        if !self.pieces.is_verified(piece) || bytes.len() != self.meta.piece_len(index) as usize {
+            return self.on_piece_read_failed(piece);
+        }
+        self.upload.cache_insert(piece, bytes.into());
+    }
+
+    pub(super) fn on_piece_read_failed(&mut self, piece: u32) {
+        self.upload.reading.remove(&piece);
+        let keys: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.uploads.front().is_some_and(|u| u.piece == piece))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            if let Some(peer) = self.peers.get_mut(&k) {
+                peer.uploads.pop_front();
+            }
+            let reason = RejectReason::Busy;
+            self.send(k, &Message::Reject { piece, reason });
+        }
+    }
+}

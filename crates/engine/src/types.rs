@@ -1,0 +1,181 @@
+//! The engine's vocabulary: time, peer keys, inputs, outputs, events, stats.
+//!
+//! Everything the glue exchanges with the engine is one of these plain values;
+//! piece numbers are `u32` so that a JavaScript glue can pass them as numbers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use edgeswarm_protocol::wire::WireError;
+use serde::Serialize;
+
+/// Milliseconds on the caller's monotonic clock (e.g. `performance.now()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct Millis(pub u64);
+
+impl Millis {
+    pub fn plus(self, ms: u64) -> Millis {
+        Millis(self.0.saturating_add(ms))
+    }
+    pub fn since(self, earlier: Millis) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// A peer, as the glue names it (the array service's string ids mapped to numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PeerKey(pub u64);
+
+impl fmt::Display for PeerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "peer {}", self.0)
+    }
+}
+
+/// Identifies one HTTP request the engine asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct HttpRequestId(pub u64);
+
+/// Where piece bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Source {
+    Peer(PeerKey),
+    Http,
+}
+
+/// What the glue tells the engine. Every call also passes the current time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Peers the glue could connect to (from the array service). The engine
+    /// answers with [`Output::ConnectPeer`] for as many as it wants.
+    PeerCandidates(Vec<PeerKey>),
+    /// A data channel to `peer` is open (either side initiated it).
+    PeerConnected { peer: PeerKey },
+    /// One transport message from `peer` (one wire frame).
+    PeerData { peer: PeerKey, bytes: Vec<u8> },
+    /// The channel to `peer` closed or could not be opened.
+    PeerGone { peer: PeerKey },
+    /// Answer to [`Output::HttpRequest`].
+    HttpResponse {
+        id: HttpRequestId,
+        status: u16,
+        body: Vec<u8>,
+    },
+    /// The HTTP request failed without a response (network error, abort).
+    HttpFailed { id: HttpRequestId },
+    /// Answer to [`Output::ReadPiece`]: the stored bytes of a verified piece.
+    PieceRead { piece: u32, bytes: Vec<u8> },
+    /// Storage could not read the piece back.
+    PieceReadFailed { piece: u32 },
+    /// Nothing happened but time passed (the timer from `poll_timeout` fired).
+    Timeout,
+}
+
+/// What the engine asks the glue to do, drained with `poll_output`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send one transport message (one wire frame) to `peer`.
+    SendToPeer { peer: PeerKey, bytes: Vec<u8> },
+    /// Fetch bytes `range` (end exclusive; `Range: bytes=start-(end-1)`) of the content URL.
+    HttpRequest {
+        id: HttpRequestId,
+        range: std::ops::Range<u64>,
+    },
+    /// Open a data channel to `peer` (a hint: the glue may fail and report `PeerGone`).
+    ConnectPeer { peer: PeerKey },
+    /// Close the channel to `peer` and send it nothing more.
+    DisconnectPeer { peer: PeerKey },
+    /// Write verified bytes at `offset` of the output file (piece `piece`).
+    StorePiece {
+        piece: u32,
+        offset: u64,
+        bytes: Arc<[u8]>,
+    },
+    /// Read a stored piece back (answer with `PieceRead`), for serving it.
+    ReadPiece { piece: u32 },
+    /// Something worth telling the user or the stats report.
+    Event(Event),
+}
+
+/// Why a peer was banned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum BanReason {
+    /// It sent `strike_limit` pieces that failed their SHA-256 (or other strikes).
+    BadPieces,
+    /// It sent an undecodable frame.
+    Malformed(String),
+    /// It broke a protocol rule (message out of order, unknown piece, ...).
+    ProtocolViolation(&'static str),
+    /// It stalled or lied about pieces until it ran out of strikes.
+    Unresponsive,
+    /// It had more than the protocol's cap of unanswered requests.
+    RequestFlood,
+}
+
+impl BanReason {
+    pub(crate) fn malformed(e: &WireError) -> Self {
+        BanReason::Malformed(e.to_string())
+    }
+}
+
+/// Why the engine runs HTTP only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum HttpOnlyReason {
+    /// No metadata bytes could be fetched: simple mode.
+    MetadataMissing,
+    /// The metadata bytes fail their SHA-256 or do not decode: simple mode.
+    MetadataInvalid,
+    /// Content policy forbids P2P: pieces are still verified against metadata.
+    P2pNotAllowed,
+}
+
+/// The download's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Mode {
+    /// Peers and CDN, every piece verified.
+    P2p,
+    /// CDN only, every piece verified against the metadata.
+    HttpOnly,
+    /// CDN only without metadata; the whole-file hash is checked if known.
+    Simple,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Event {
+    PieceVerified {
+        piece: u32,
+        source: Source,
+    },
+    PieceRejected {
+        piece: u32,
+        source: Source,
+    },
+    PeerBanned {
+        peer: PeerKey,
+        reason: BanReason,
+    },
+    ModeChanged {
+        mode: Mode,
+        reason: HttpOnlyReason,
+    },
+    /// Every piece is verified and stored (the engine keeps serving peers).
+    Done,
+    /// Simple mode only: the assembled file does not match its known SHA-256.
+    FileHashMismatch,
+}
+
+/// Counters for the UI and the array service report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub bytes_from_peers: u64,
+    pub bytes_from_http: u64,
+    pub bytes_to_peers: u64,
+    pub pieces_verified: u64,
+    pub pieces_rejected: u64,
+    pub peers_connected: u64,
+    pub peers_banned: u64,
+    /// Bytes of the file still missing.
+    pub bytes_left: u64,
+}

@@ -1,0 +1,130 @@
+//! A tiny test harness: one real engine, a real file and its real metadata;
+//! the test plays the network, the CDN and (when needed) a remote peer.
+
+#![allow(dead_code)]
+
+use edgeswarm_engine::{Content, Engine, EngineConfig, Event, Input, Millis, Output, PeerKey};
+use edgeswarm_protocol::wire::{self, Message, PROTOCOL_VERSION};
+use edgeswarm_protocol::{sha256, ContentId, Metadata, MetadataBuilder, PieceSize};
+
+pub const PIECE: usize = 16 << 10;
+
+pub fn file(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+pub fn metadata(file: &[u8]) -> (Metadata, Vec<u8>) {
+    let mut b = MetadataBuilder::new(
+        ContentId::new("test-file").unwrap(),
+        PieceSize::new(PIECE as u64).unwrap(),
+    );
+    b.update(file);
+    let m = b.finish().unwrap();
+    let bytes = m.encode();
+    (m, bytes)
+}
+
+pub fn content(meta_bytes: &[u8], p2p: bool) -> Content {
+    Content {
+        metadata: Some(meta_bytes.to_vec()),
+        metadata_sha256: Some(sha256(meta_bytes)),
+        p2p_allowed: p2p,
+        file_size: 0,
+        file_sha256: None,
+    }
+}
+
+pub struct Node {
+    pub engine: Engine,
+    pub now: u64,
+    /// Bytes written by StorePiece, at their offsets.
+    pub stored: Vec<u8>,
+    pub events: Vec<Event>,
+}
+
+impl Node {
+    pub fn new(cfg: EngineConfig, content: Content, file_len: usize) -> Self {
+        Self {
+            engine: Engine::new(cfg, content, Millis(0), 42),
+            now: 0,
+            stored: vec![0; file_len],
+            events: Vec::new(),
+        }
+    }
+
+    pub fn input(&mut self, input: Input) {
+        self.engine.handle_input(Millis(self.now), input);
+    }
+
+    /// Drains outputs; stores pieces and records events; returns the rest.
+    pub fn drain(&mut self) -> Vec<Output> {
+        let mut rest = Vec::new();
+        while let Some(o) = self.engine.poll_output() {
+            match o {
+                Output::StorePiece { offset, bytes, .. } => {
+                    let at = offset as usize;
+                    self.stored[at..at + bytes.len()].copy_from_slice(&bytes);
+                }
+                Output::Event(e) => self.events.push(e),
+                other => rest.push(other),
+            }
+        }
+        rest
+    }
+
+    /// Answers every HTTP request from `file` until none is left; returns how many.
+    pub fn serve_http(&mut self, file: &[u8], mut outs: Vec<Output>) -> Vec<Output> {
+        let mut left = Vec::new();
+        while !outs.is_empty() {
+            let mut next = Vec::new();
+            for o in outs {
+                match o {
+                    Output::HttpRequest { id, range } => {
+                        let body = file[range.start as usize..range.end as usize].to_vec();
+                        self.input(Input::HttpResponse {
+                            id,
+                            status: 206,
+                            body,
+                        });
+                        next.extend(self.drain());
+                    }
+                    other => left.push(other),
+                }
+            }
+            outs = next;
+        }
+        left
+    }
+
+    pub fn advance_to_timeout(&mut self) -> bool {
+        match self.engine.poll_timeout() {
+            Some(t) => {
+                self.now = t.0;
+                self.input(Input::Timeout);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The frames a remote peer sends to open a connection for `meta`.
+pub fn hello(meta: &Metadata, meta_bytes: &[u8], bits: Vec<u8>) -> Vec<Vec<u8>> {
+    vec![
+        wire::encode(&Message::Handshake {
+            version: PROTOCOL_VERSION,
+            content_id: meta.content_id().clone(),
+            metadata_sha256: sha256(meta_bytes),
+        }),
+        wire::encode(&Message::Bitfield(bits)),
+    ]
+}
+
+pub fn frames_to(outs: &[Output], peer: PeerKey) -> Vec<Message> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::SendToPeer { peer: p, bytes } if *p == peer => wire::decode(bytes).ok(),
+            _ => None,
+        })
+        .collect()
+}

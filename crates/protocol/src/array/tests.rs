@@ -1,0 +1,120 @@
+//! Unit tests for the array message types: the JSON shape clients rely on.
+
+use super::*;
+
+#[test]
+fn report_uses_the_seed_field_names() {
+    let json = r#"{"type":"report","profile":"browser","contentId":"demo",
+        "doClientVersion":"0.1","altCatalogId":"https://x/y","peerId":"abc",
+        "reportedIp":"10.0.0.2","isBackground":true,"uploaded":1,"downloaded":2,
+        "downloadedCdn":3,"left":4,"peersWanted":5,"groupId":"g","scope":2,
+        "uploadedBps":6,"downloadBps":7,"eId":"e"}"#;
+    let msg: ClientMessage = serde_json::from_str(json).unwrap();
+    let ClientMessage::Report(r) = msg else {
+        panic!("not a report")
+    };
+    assert_eq!(r.profile.as_deref(), Some("browser"));
+    assert_eq!(r.content_id.as_ref().map(|c| c.as_str()), Some("demo"));
+    assert_eq!(r.peer_id.as_ref().map(|p| p.as_str()), Some("abc"));
+    assert!(r.is_background);
+    assert_eq!(
+        (r.uploaded, r.downloaded, r.downloaded_cdn, r.left),
+        (1, 2, 3, 4)
+    );
+    assert_eq!((r.peers_wanted, r.scope), (5, Some(2)));
+    assert_eq!((r.uploaded_bps, r.download_bps), (6, 7));
+    assert_eq!(r.e_id.as_deref(), Some("e"));
+    assert_eq!(r.validate(), Ok(()));
+}
+
+#[test]
+fn minimal_report_defaults_every_field() {
+    let msg: ClientMessage = serde_json::from_str(r#"{"type":"report"}"#).unwrap();
+    assert_eq!(msg, ClientMessage::Report(Report::default()));
+}
+
+#[test]
+fn report_rejects_bad_ids_and_long_text() {
+    assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"report","peerId":"a b"}"#).is_err());
+    assert!(
+        serde_json::from_str::<ClientMessage>(r#"{"type":"report","contentId":"../x"}"#).is_err()
+    );
+    let r = Report {
+        profile: Some("x".repeat(MAX_REPORT_TEXT_LEN + 1)),
+        ..Report::default()
+    };
+    assert_eq!(
+        r.validate(),
+        Err(ReportError::FieldTooLong {
+            field: "profile",
+            len: MAX_REPORT_TEXT_LEN + 1
+        })
+    );
+}
+
+#[test]
+fn peers_wanted_is_clamped() {
+    let r = Report {
+        peers_wanted: 1_000_000,
+        ..Report::default()
+    };
+    assert_eq!(r.peers_wanted_clamped(), MAX_PEERS_WANTED as usize);
+}
+
+#[test]
+fn signal_round_trips() {
+    let json = r#"{"type":"signal","to":"p-2","kind":"offer","data":"v=0"}"#;
+    let msg: ClientMessage = serde_json::from_str(json).unwrap();
+    assert_eq!(
+        msg,
+        ClientMessage::Signal(Signal {
+            to: PeerId::new("p-2").unwrap(),
+            kind: SignalKind::Offer,
+            data: "v=0".into()
+        })
+    );
+    assert!(serde_json::from_str::<ClientMessage>(
+        r#"{"type":"signal","to":"p","kind":"bye","data":""}"#
+    )
+    .is_err());
+}
+
+#[test]
+fn server_messages_are_tagged_camel_case() {
+    let m = ServerMessage::PeerLeft {
+        peer_id: PeerId::new("p1").unwrap(),
+    };
+    assert_eq!(
+        serde_json::to_string(&m).unwrap(),
+        r#"{"type":"peerLeft","peerId":"p1"}"#
+    );
+    let e = ServerMessage::Error {
+        code: ArrayErrorCode::RateLimited,
+        message: "slow down".into(),
+    };
+    assert_eq!(
+        serde_json::to_string(&e).unwrap(),
+        r#"{"type":"error","code":"rate_limited","message":"slow down"}"#
+    );
+    let w = ServerMessage::Welcome {
+        peer_id: PeerId::new("p1").unwrap(),
+        array_id: "a".into(),
+        limits: ArrayLimits {
+            max_peers: 1,
+            max_message_bytes: 2,
+            messages_per_second: 3,
+            burst: 4,
+        },
+    };
+    let text = serde_json::to_string(&w).unwrap();
+    assert!(text.contains(r#""peerId":"p1""#) && text.contains(r#""maxMessageBytes":2"#));
+    assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), w);
+}
+
+#[test]
+fn peer_id_bounds() {
+    assert!(PeerId::new("").is_err());
+    assert!(PeerId::new(&"a".repeat(65)).is_err());
+    assert!(PeerId::new(&"a".repeat(64)).is_ok());
+    assert_eq!(PeerId::new("a/b"), Err(PeerIdError::BadCharacter));
+}

@@ -1,0 +1,127 @@
+//! Scripted malicious peers. They speak the real wire protocol (so they pass
+//! the handshake) and then misbehave according to their [`MaliciousKind`].
+
+use std::collections::HashMap;
+
+use edgeswarm_protocol::wire::{self, Message, RejectReason, MAX_BLOCK_LEN, PROTOCOL_VERSION};
+use edgeswarm_protocol::Metadata;
+use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
+
+use crate::config::MaliciousKind;
+
+pub struct Attacker {
+    pub kind: MaliciousKind,
+    /// Pieces each connected victim announced (for the flood).
+    victims: HashMap<usize, Vec<u32>>,
+}
+
+impl Attacker {
+    pub fn new(kind: MaliciousKind) -> Self {
+        Self {
+            kind,
+            victims: HashMap::new(),
+        }
+    }
+
+    /// Frames to send when a channel to `victim` opens.
+    pub fn on_connect(
+        &mut self,
+        victim: usize,
+        meta: &Metadata,
+        meta_sha: [u8; 32],
+    ) -> Vec<Vec<u8>> {
+        self.victims.insert(victim, Vec::new());
+        let hs = Message::Handshake {
+            version: PROTOCOL_VERSION,
+            content_id: meta.content_id().clone(),
+            metadata_sha256: meta_sha,
+        };
+        let n = meta.piece_count();
+        let claim_all = self.kind != MaliciousKind::Flood;
+        let mut bits = vec![0u8; n.div_ceil(8) as usize];
+        if claim_all {
+            for i in 0..n {
+                bits[(i / 8) as usize] |= 0x80 >> (i % 8);
+            }
+        }
+        let mut out = vec![wire::encode(&hs), wire::encode(&Message::Bitfield(bits))];
+        if self.kind == MaliciousKind::Garbage {
+            out.push(vec![0xff, 0xff, 0xff, 0x7f, 0xde, 0xad, 0xbe, 0xef]);
+        }
+        out
+    }
+
+    pub fn on_gone(&mut self, victim: usize) {
+        self.victims.remove(&victim);
+    }
+
+    /// Frames to answer a frame from `victim` with.
+    pub fn on_frame(
+        &mut self,
+        victim: usize,
+        frame: &[u8],
+        meta: &Metadata,
+        file: &[u8],
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<Vec<u8>> {
+        let Ok(msg) = wire::decode(frame) else {
+            return Vec::new();
+        };
+        match (self.kind, msg) {
+            (MaliciousKind::Corrupt | MaliciousKind::FlipBit, Message::Request { piece }) => {
+                let Some(index) = meta.piece(piece) else {
+                    return Vec::new();
+                };
+                let start = meta.piece_offset(index) as usize;
+                let mut bytes = file[start..start + meta.piece_len(index) as usize].to_vec();
+                if self.kind == MaliciousKind::Corrupt {
+                    bytes.iter_mut().for_each(|b| *b ^= 0xa5);
+                } else {
+                    let bit = rng.next_u64() % (bytes.len() as u64 * 8);
+                    bytes[(bit / 8) as usize] ^= 1 << (bit % 8);
+                }
+                bytes
+                    .chunks(MAX_BLOCK_LEN)
+                    .enumerate()
+                    .map(|(i, c)| {
+                        wire::encode(&Message::PieceData {
+                            piece,
+                            offset: (i * MAX_BLOCK_LEN) as u32,
+                            data: c.to_vec(),
+                        })
+                    })
+                    .collect()
+            }
+            (MaliciousKind::Lie, Message::Request { piece }) => {
+                vec![wire::encode(&Message::Reject {
+                    piece,
+                    reason: RejectReason::NotHave,
+                })]
+            }
+            (MaliciousKind::Flood, Message::Bitfield(bits)) => {
+                let have: Vec<u32> = (0..meta.piece_count())
+                    .filter(|&i| {
+                        bits.get((i / 8) as usize)
+                            .is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
+                    })
+                    .collect();
+                self.victims.insert(victim, have);
+                self.flood(victim)
+            }
+            (MaliciousKind::Flood, Message::Have { piece }) => {
+                self.victims.entry(victim).or_default().push(piece);
+                self.flood(victim)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Requests every piece the victim announced, again and again.
+    fn flood(&self, victim: usize) -> Vec<Vec<u8>> {
+        let have = self.victims.get(&victim).map(Vec::as_slice).unwrap_or(&[]);
+        have.iter()
+            .map(|&piece| wire::encode(&Message::Request { piece }))
+            .collect()
+    }
+}

@@ -1,0 +1,147 @@
+//! Simulation parameters and the report a run produces (both camelCase JSON).
+
+use edgeswarm_engine::EngineConfig;
+use serde::{Deserialize, Serialize};
+
+/// How a malicious peer misbehaves. All of them join at time 0 and connect
+/// to every honest peer that joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MaliciousKind {
+    /// Claims every piece and serves bytes that are all wrong.
+    Corrupt,
+    /// Claims every piece and serves the right bytes with one bit flipped.
+    FlipBit,
+    /// Claims every piece and refuses every request ("not have").
+    Lie,
+    /// Claims every piece and never answers requests.
+    Stall,
+    /// Sends undecodable frames after its handshake.
+    Garbage,
+    /// Requests every piece its victims announce, and more than allowed.
+    Flood,
+    /// Attacker `i` uses kind `i mod 6` of the list above.
+    Mixed,
+}
+
+impl MaliciousKind {
+    pub const ALL: [MaliciousKind; 6] = [
+        MaliciousKind::Corrupt,
+        MaliciousKind::FlipBit,
+        MaliciousKind::Lie,
+        MaliciousKind::Stall,
+        MaliciousKind::Garbage,
+        MaliciousKind::Flood,
+    ];
+
+    /// The concrete kind of attacker number `i`.
+    pub fn for_attacker(self, i: usize) -> MaliciousKind {
+        match self {
+            MaliciousKind::Mixed => Self::ALL[i % Self::ALL.len()],
+            k => k,
+        }
+    }
+}
+
+/// One simulated swarm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SimConfig {
+    /// Honest peers, all starting empty.
+    pub peers: usize,
+    /// Malicious peers added to them.
+    pub malicious: usize,
+    pub malicious_kind: MaliciousKind,
+    pub file_size: u64,
+    pub piece_size: u32,
+    pub seed: u64,
+    /// CDN bandwidth shared by all requests, bytes/s (FIFO).
+    pub cdn_rate: u64,
+    /// Upload bandwidth of each peer, bytes/s.
+    pub peer_rate: u64,
+    /// Honest peers join uniformly at random in [0, join_spread_secs].
+    pub join_spread_secs: f64,
+    /// Mean one-way latency of a peer link and of the CDN, ms (each link
+    /// draws its own in [½, 1½] × this).
+    pub latency_ms: u64,
+    /// Probability that a message is lost once and retransmitted (reliable,
+    /// ordered channels: loss shows up as delay, like SCTP).
+    pub loss: f64,
+    /// Peers the tracker hands a joining peer.
+    pub peers_wanted: usize,
+    /// Stop after this much virtual time.
+    pub max_virtual_secs: u64,
+    /// Stop after this many events (a livelock guard).
+    pub max_events: u64,
+    /// Engine tunables for honest peers (`uploadRate` 0 here means `peerRate`).
+    pub engine: EngineConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            peers: 8,
+            malicious: 0,
+            malicious_kind: MaliciousKind::Corrupt,
+            file_size: 64 << 20,
+            piece_size: 1 << 20,
+            seed: 1,
+            cdn_rate: 20_000_000,
+            peer_rate: 5_000_000,
+            join_spread_secs: 0.0,
+            latency_ms: 20,
+            loss: 0.0,
+            peers_wanted: 16,
+            max_virtual_secs: 24 * 3600,
+            max_events: 200_000_000,
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StopReason {
+    /// Every honest peer finished.
+    Completed,
+    /// Nothing left to happen but some honest peer is not finished.
+    Idle,
+    TimeLimit,
+    EventLimit,
+}
+
+/// The outcome of a run (API.md's fields first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimReport {
+    pub peers: usize,
+    pub malicious: usize,
+    /// Honest peers that finished with every piece verified and intact.
+    pub completed: usize,
+    /// Pieces stored by an honest peer whose bytes differ from the file (must be 0).
+    pub corrupt_pieces_accepted: u64,
+    /// Malicious peers banned by at least one honest peer.
+    pub malicious_banned: usize,
+    /// Bans of honest peers by honest peers (must be 0).
+    pub honest_banned: u64,
+    pub cdn_bytes: u64,
+    /// Piece bytes honest peers received from other peers (incl. attackers).
+    pub peer_bytes: u64,
+    pub file_size: u64,
+    /// Virtual time when the run stopped.
+    pub virtual_seconds: f64,
+    /// `cdnBytes / fileSize` (ideal 1.0 when all start empty).
+    pub cdn_copies: f64,
+    /// Pieces rejected by honest peers (bad hash).
+    pub pieces_rejected: u64,
+    /// Malicious peers that got at least one bad piece rejected.
+    pub malicious_sent_bad_data: usize,
+    /// (honest, attacker) pairs where the honest peer rejected at least
+    /// `strikeLimit` bad pieces from the attacker but did not ban it (must be 0).
+    pub unbanned_repeat_offenders: u64,
+    /// Virtual seconds until the last honest peer finished (None if one did not).
+    pub last_finish_seconds: Option<f64>,
+    pub events: u64,
+    pub stop_reason: StopReason,
+}

@@ -1,0 +1,365 @@
+//! The event loop: honest nodes run the real engine, attackers run scripts,
+//! and the network delivers their messages in virtual time.
+
+use std::sync::Arc;
+
+use edgeswarm_engine::{Content, Engine, Input, Millis, PeerKey};
+use edgeswarm_protocol::{sha256, ContentId, Metadata, MetadataBuilder, PieceSize};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::attacker::Attacker;
+use crate::config::{SimConfig, SimReport, StopReason};
+use crate::net::{Ev, Micros, Net, Queue};
+use crate::node::Honest;
+
+mod effects;
+
+/// Largest simulated file (it is generated and kept in memory once).
+pub const MAX_FILE_SIZE: u64 = 4 << 30;
+
+/// Why a configuration cannot be simulated.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid piece size: {0}")]
+    PieceSize(#[from] edgeswarm_protocol::PieceSizeError),
+    #[error("invalid metadata: {0}")]
+    Metadata(#[from] edgeswarm_protocol::MetadataError),
+    #[error("need at least one honest peer")]
+    NoPeers,
+    #[error("file size {0} is above the simulator's limit of 4 GiB (it holds the file in memory)")]
+    FileTooLarge(u64),
+}
+
+pub(crate) enum Node {
+    Honest(Box<Honest>),
+    Attacker(Attacker),
+}
+
+pub(crate) struct World {
+    pub cfg: SimConfig,
+    pub file: Arc<Vec<u8>>,
+    pub meta: Metadata,
+    pub meta_bytes: Vec<u8>,
+    pub meta_sha: [u8; 32],
+    pub nodes: Vec<Node>,
+    pub joined: Vec<bool>,
+    pub net: Net,
+    pub queue: Queue,
+    pub rng: ChaCha8Rng,
+    pub now: Micros,
+    pub cdn_bytes: u64,
+    pub events: u64,
+    pub finished: usize,
+}
+
+impl World {
+    pub fn new(cfg: SimConfig) -> Result<Self, SimError> {
+        if cfg.peers == 0 {
+            return Err(SimError::NoPeers);
+        }
+        if cfg.file_size > MAX_FILE_SIZE {
+            return Err(SimError::FileTooLarge(cfg.file_size));
+        }
+        let piece_size = PieceSize::new(u64::from(cfg.piece_size))?;
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let mut file = vec![0u8; usize::try_from(cfg.file_size).unwrap_or(usize::MAX)];
+        rng.fill_bytes(&mut file);
+        // "sim-content" is a valid content id (allowed characters only).
+        let id = ContentId::new("sim-content").expect("constant id is valid");
+        let mut b = MetadataBuilder::new(id, piece_size);
+        b.update(&file);
+        let meta = b.finish()?;
+        let meta_bytes = meta.encode();
+        let meta_sha = sha256(&meta_bytes);
+        let total = cfg.peers + cfg.malicious;
+        let net = Net::new(
+            total,
+            cfg.latency_ms,
+            cfg.loss,
+            cfg.peer_rate,
+            cfg.cdn_rate,
+            cfg.seed,
+        );
+        let mut w = Self {
+            file: Arc::new(file),
+            meta,
+            meta_bytes,
+            meta_sha,
+            nodes: Vec::with_capacity(total),
+            joined: vec![false; total],
+            net,
+            queue: Queue::default(),
+            rng,
+            now: 0,
+            cdn_bytes: 0,
+            events: 0,
+            finished: 0,
+            cfg,
+        };
+        let spread_us = (w.cfg.join_spread_secs.max(0.0) * 1e6) as u64;
+        for i in 0..total {
+            if i < w.cfg.peers {
+                let at = if spread_us == 0 {
+                    0
+                } else {
+                    w.rng.next_u64() % (spread_us + 1)
+                };
+                w.nodes
+                    .push(Node::Honest(Box::new(Honest::new(w.meta.piece_count()))));
+                w.queue.push(at, Ev::Join(i));
+            } else {
+                let kind = w.cfg.malicious_kind.for_attacker(i - w.cfg.peers);
+                w.nodes.push(Node::Attacker(Attacker::new(kind)));
+                w.queue.push(0, Ev::Join(i));
+            }
+        }
+        Ok(w)
+    }
+
+    fn now_ms(&self) -> Millis {
+        Millis(self.now / 1000)
+    }
+
+    pub fn run(mut self) -> SimReport {
+        let max_us = self.cfg.max_virtual_secs.saturating_mul(1_000_000);
+        let stop = loop {
+            if self.finished == self.cfg.peers {
+                break StopReason::Completed;
+            }
+            let Some((at, ev)) = self.queue.pop() else {
+                break StopReason::Idle;
+            };
+            if at > max_us {
+                break StopReason::TimeLimit;
+            }
+            self.events += 1;
+            if self.events > self.cfg.max_events {
+                break StopReason::EventLimit;
+            }
+            self.now = self.now.max(at);
+            self.dispatch(ev);
+        };
+        crate::report::build(&self, stop)
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::Join(i) => self.join(i),
+            Ev::Deliver {
+                from,
+                to,
+                gen,
+                bytes,
+            } => {
+                if self.net.conn(from, to) == Some(gen) {
+                    self.deliver(
+                        to,
+                        Input::PeerData {
+                            peer: PeerKey(from as u64),
+                            bytes,
+                        },
+                        from,
+                    );
+                }
+            }
+            Ev::Connect { a, b } => self.connect(a, b),
+            Ev::Gone { to, peer } => {
+                if self.net.conn(to, peer).is_none() {
+                    self.deliver(
+                        to,
+                        Input::PeerGone {
+                            peer: PeerKey(peer as u64),
+                        },
+                        peer,
+                    );
+                }
+            }
+            Ev::Http { node, id, body } => {
+                self.deliver(
+                    node,
+                    Input::HttpResponse {
+                        id,
+                        status: 206,
+                        body,
+                    },
+                    node,
+                );
+            }
+            Ev::Timer { node, at_ms } => {
+                if let Node::Honest(h) = &mut self.nodes[node] {
+                    if h.timer == Some(at_ms) {
+                        h.timer = None;
+                        self.drive(node, Input::Timeout);
+                    }
+                }
+            }
+        }
+    }
+
+    fn join(&mut self, i: usize) {
+        self.joined[i] = true;
+        let mut others: Vec<usize> = (0..self.nodes.len())
+            .filter(|&j| j != i && self.joined[j])
+            .collect();
+        match &mut self.nodes[i] {
+            Node::Honest(h) => {
+                let content = Content {
+                    metadata: Some(self.meta_bytes.clone()),
+                    metadata_sha256: Some(self.meta_sha),
+                    p2p_allowed: true,
+                    file_size: self.cfg.file_size,
+                    file_sha256: None,
+                };
+                let mut ecfg = self.cfg.engine.clone();
+                if ecfg.upload_rate == 0 {
+                    ecfg.upload_rate = self.cfg.peer_rate;
+                }
+                let seed = self.cfg.seed ^ ((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                h.engine = Some(Engine::new(ecfg, content, Millis(self.now / 1000), seed));
+                h.joined_at = self.now;
+                // The tracker answers with a random subset of the swarm.
+                for k in (1..others.len()).rev() {
+                    let j = (self.rng.next_u64() % (k as u64 + 1)) as usize;
+                    others.swap(k, j);
+                }
+                others.truncate(self.cfg.peers_wanted);
+                let list = others.iter().map(|&j| PeerKey(j as u64)).collect();
+                self.drive(i, Input::PeerCandidates(list));
+                // Attackers dial every honest peer that joins.
+                for a in self.cfg.peers..self.nodes.len() {
+                    if self.joined[a] {
+                        let at = self.now + 2 * self.net.latency(a, i);
+                        self.queue.push(at, Ev::Connect { a, b: i });
+                    }
+                }
+            }
+            Node::Attacker(_) => {
+                for b in 0..self.cfg.peers {
+                    if self.joined[b] {
+                        let at = self.now + 2 * self.net.latency(i, b);
+                        self.queue.push(at, Ev::Connect { a: i, b });
+                    }
+                }
+            }
+        }
+    }
+
+    fn connect(&mut self, a: usize, b: usize) {
+        if self.net.conn(a, b).is_some() {
+            return;
+        }
+        if !self.joined[b] || !self.joined[a] {
+            self.deliver(
+                a,
+                Input::PeerGone {
+                    peer: PeerKey(b as u64),
+                },
+                b,
+            );
+            return;
+        }
+        self.net.open(a, b);
+        self.deliver(
+            a,
+            Input::PeerConnected {
+                peer: PeerKey(b as u64),
+            },
+            b,
+        );
+        if self.net.conn(a, b).is_some() {
+            self.deliver(
+                b,
+                Input::PeerConnected {
+                    peer: PeerKey(a as u64),
+                },
+                a,
+            );
+        }
+    }
+
+    /// Hands an input about `other` to node `to` (engine or attacker script).
+    fn deliver(&mut self, to: usize, input: Input, other: usize) {
+        if matches!(self.nodes[to], Node::Honest(_)) {
+            return self.drive(to, input);
+        }
+        let Node::Attacker(att) = &mut self.nodes[to] else {
+            return;
+        };
+        let frames = match input {
+            Input::PeerConnected { .. } => att.on_connect(other, &self.meta, self.meta_sha),
+            Input::PeerData { bytes, .. } => {
+                att.on_frame(other, &bytes, &self.meta, &self.file, &mut self.rng)
+            }
+            Input::PeerGone { .. } => {
+                att.on_gone(other);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for f in frames {
+            self.send(to, other, f);
+        }
+    }
+
+    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+        let Some(gen) = self.net.conn(from, to) else {
+            return;
+        };
+        let at = self
+            .net
+            .transmit(self.now, from, to, bytes.len(), &mut self.rng);
+        self.queue.push(
+            at,
+            Ev::Deliver {
+                from,
+                to,
+                gen,
+                bytes,
+            },
+        );
+    }
+
+    /// Feeds an input to an honest engine and carries out everything it asks.
+    fn drive(&mut self, i: usize, input: Input) {
+        let now_ms = self.now_ms();
+        let mut pending = vec![input];
+        while let Some(input) = pending.pop() {
+            let Node::Honest(h) = &mut self.nodes[i] else {
+                return;
+            };
+            let Some(engine) = h.engine.as_mut() else {
+                return;
+            };
+            engine.handle_input(now_ms, input);
+            while let Some(out) = self.honest_engine(i).and_then(Engine::poll_output) {
+                if let Some(next) = self.carry_out(i, out) {
+                    pending.push(next);
+                }
+            }
+        }
+        let Node::Honest(h) = &mut self.nodes[i] else {
+            return;
+        };
+        let next = h.engine.as_ref().and_then(Engine::poll_timeout);
+        if let Some(t) = next {
+            if h.timer != Some(t.0) {
+                h.timer = Some(t.0);
+                self.queue.push(
+                    t.0 * 1000,
+                    Ev::Timer {
+                        node: i,
+                        at_ms: t.0,
+                    },
+                );
+            }
+        }
+    }
+
+    fn honest_engine(&mut self, i: usize) -> Option<&mut Engine> {
+        match &mut self.nodes[i] {
+            Node::Honest(h) => h.engine.as_mut(),
+            Node::Attacker(_) => None,
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The array service: one instance per array id (a Durable Object in
+//! production, see [`object`]), matching peers and relaying WebRTC signals.
+//!
+//! [`ArrayCore`] is the sans-IO heart: the glue feeds it joins, leaves and
+//! raw frames with the time, and carries out the [`Action`]s it returns.
+//!
+//! Per-socket state machine:
+//! - `Joined` (on accept: the server assigned the id and sent `welcome`) →
+//!   `Joined` on every admitted message; reports update the roster, signals
+//!   are relayed to a peer of the same array only, always with the sender's
+//!   own id as `from`.
+//! - A refused message (too large, over the rate, malformed, speaking for
+//!   another peer) answers an `error` and adds a strike; the error is sent
+//!   once per run of rate-limited messages, so a flood cannot make the server
+//!   flood back. A signal to a peer that is not (or no longer) in the array
+//!   answers `unknown_peer` without a strike: it is a benign race.
+//! - `Joined` → `Closed` when the socket closes (the peer leaves the roster at
+//!   once and the others get `peerLeft`), or when strikes reach
+//!   [`MAX_STRIKES`] (the server closes it with 1008).
+//!
+//! Invariants: the roster holds at most `limits.max_peers` peers; a message is
+//! never relayed outside this array; no input makes the core panic.
+
+pub mod object;
+pub mod ratelimit;
+pub mod select;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use edgeswarm_protocol::array::{
+    ArrayErrorCode, ArrayLimits, ClientMessage, PeerId, Report, ServerMessage, Signal,
+};
+
+use ratelimit::TokenBucket;
+
+/// Refused messages after which the server closes a socket.
+pub const MAX_STRIKES: u32 = 64;
+/// WebSocket close code for a policy violation.
+pub const CLOSE_POLICY: u16 = 1008;
+
+/// What the glue must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Send {
+        to: PeerId,
+        msg: ServerMessage,
+    },
+    Close {
+        peer: PeerId,
+        code: u16,
+        reason: &'static str,
+    },
+    /// The peer's stored report changed: persist it (socket attachment).
+    Persist {
+        peer: PeerId,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct PeerState {
+    report: Option<Report>,
+    bucket: TokenBucket,
+    strikes: u32,
+    throttled: bool,
+}
+
+/// The roster and rules of one array.
+#[derive(Debug, Clone)]
+pub struct ArrayCore {
+    limits: ArrayLimits,
+    peers: BTreeMap<PeerId, PeerState>,
+}
+
+impl ArrayCore {
+    pub fn new(limits: ArrayLimits) -> Self {
+        ArrayCore {
+            limits,
+            peers: BTreeMap::new(),
+        }
+    }
+
+    pub fn limits(&self) -> ArrayLimits {
+        self.limits
+    }
+
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    pub fn contains(&self, peer: &PeerId) -> bool {
+        self.peers.contains_key(peer)
+    }
+
+    /// Whether another peer may join.
+    pub fn is_full(&self) -> bool {
+        self.peers.len() >= self.limits.max_peers as usize
+    }
+
+    /// The stored report of `peer`.
+    pub fn report(&self, peer: &PeerId) -> Option<&Report> {
+        self.peers.get(peer).and_then(|p| p.report.as_ref())
+    }
+
+    /// Adds a peer (a new socket, or one restored after hibernation).
+    /// Returns false, adding nothing, when the array is full or the id taken.
+    pub fn join(&mut self, peer: PeerId, report: Option<Report>, now_ms: f64) -> bool {
+        if self.is_full() || self.peers.contains_key(&peer) {
+            return false;
+        }
+        let bucket = TokenBucket::new(self.limits.messages_per_second, self.limits.burst, now_ms);
+        self.peers.insert(
+            peer,
+            PeerState {
+                report,
+                bucket,
+                strikes: 0,
+                throttled: false,
+            },
+        );
+        true
+    }
+
+    /// The welcome for a peer that just joined.
+    pub fn welcome(&self, peer: &PeerId, array_id: &str) -> ServerMessage {
+        ServerMessage::Welcome {
+            peer_id: peer.clone(),
+            array_id: array_id.to_owned(),
+            limits: self.limits,
+        }
+    }
+
+    /// Removes a peer whose socket closed; tells the others.
+    pub fn leave(&mut self, peer: &PeerId) -> Vec<Action> {
+        if self.peers.remove(peer).is_none() {
+            return Vec::new();
+        }
+        self.peers
+            .keys()
+            .map(|to| Action::Send {
+                to: to.clone(),
+                msg: ServerMessage::PeerLeft {
+                    peer_id: peer.clone(),
+                },
+            })
+            .collect()
+    }
+
+    /// A binary frame of `len` bytes: not part of the protocol.
+    pub fn on_binary(&mut self, from: &PeerId, len: usize, now_ms: f64) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.admit(from, len, now_ms, &mut out) {
+            self.refuse(
+                from,
+                ArrayErrorCode::BinaryNotSupported,
+                "send JSON text frames",
+                &mut out,
+            );
+        }
+        out
+    }
+
+    /// A text frame from `from`.
+    pub fn on_text(&mut self, from: &PeerId, text: &str, now_ms: f64) -> Vec<Action> {
+        let mut out = Vec::new();
+        if !self.admit(from, text.len(), now_ms, &mut out) {
+            return out;
+        }
+        match serde_json::from_str::<ClientMessage>(text) {
+            Err(e) => self.refuse(from, ArrayErrorCode::BadMessage, &e.to_string(), &mut out),
+            Ok(ClientMessage::Report(r)) => self.on_report(from, r, &mut out),
+            Ok(ClientMessage::Signal(s)) => self.on_signal(from, s, &mut out),
+        }
+        out
+    }
+
+    /// Size and rate checks; false when the message is dropped.
+    fn admit(&mut self, from: &PeerId, len: usize, now_ms: f64, out: &mut Vec<Action>) -> bool {
+        let max = self.limits.max_message_bytes as usize;
+        let Some(p) = self.peers.get_mut(from) else {
+            return false;
+        };
+        if !p.bucket.try_take(now_ms) {
+            let first = !p.throttled;
+            p.throttled = true;
+            if first {
+                self.refuse(
+                    from,
+                    ArrayErrorCode::RateLimited,
+                    "over the message rate; dropped",
+                    out,
+                );
+            } else {
+                self.strike(from, out);
+            }
+            return false;
+        }
+        p.throttled = false;
+        if len > max {
+            let msg = format!("message of {len} bytes is over the {max}-byte limit; dropped");
+            self.refuse(from, ArrayErrorCode::MessageTooLarge, &msg, out);
+            return false;
+        }
+        true
+    }
+
+    fn strike(&mut self, from: &PeerId, out: &mut Vec<Action>) {
+        if let Some(p) = self.peers.get_mut(from) {
+            p.strikes += 1;
+            if p.strikes == MAX_STRIKES {
+                out.push(Action::Close {
+                    peer: from.clone(),
+                    code: CLOSE_POLICY,
+                    reason: "too many refused messages",
+                });
+            }
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        from: &PeerId,
+        code: ArrayErrorCode,
+        message: &str,
+        out: &mut Vec<Action>,
+    ) {
+        out.push(Action::Send {
+            to: from.clone(),
+            msg: ServerMessage::Error {
+                code,
+                message: message.to_owned(),
+            },
+        });
+        self.strike(from, out);
+    }
+
+    fn on_report(&mut self, from: &PeerId, report: Report, out: &mut Vec<Action>) {
+        if report.peer_id.as_ref().is_some_and(|p| p != from) {
+            let msg = "a report may only speak for the socket's own peer id";
+            return self.refuse(from, ArrayErrorCode::PeerIdMismatch, msg, out);
+        }
+        if let Err(e) = report.validate() {
+            return self.refuse(from, ArrayErrorCode::BadReport, &e.to_string(), out);
+        }
+        let want = report.peers_wanted_clamped();
+        // Only the counters are kept: they are all selection needs, and they
+        // fit the platform's small per-socket attachment.
+        let kept = Report {
+            is_background: report.is_background,
+            uploaded: report.uploaded,
+            downloaded: report.downloaded,
+            downloaded_cdn: report.downloaded_cdn,
+            left: report.left,
+            peers_wanted: report.peers_wanted,
+            scope: report.scope,
+            uploaded_bps: report.uploaded_bps,
+            download_bps: report.download_bps,
+            ..Report::default()
+        };
+        if let Some(p) = self.peers.get_mut(from) {
+            p.report = Some(kept);
+        }
+        out.push(Action::Persist { peer: from.clone() });
+        let peers = select::select(
+            from,
+            self.report(from),
+            self.peers.iter().map(|(id, p)| (id, p.report.as_ref())),
+            want,
+        );
+        out.push(Action::Send {
+            to: from.clone(),
+            msg: ServerMessage::Peers { peers },
+        });
+    }
+
+    fn on_signal(&mut self, from: &PeerId, s: Signal, out: &mut Vec<Action>) {
+        if &s.to == from || !self.peers.contains_key(&s.to) {
+            // No strike: signalling a peer that has just left is a benign
+            // race, and the rate limit already bounds how often it happens.
+            out.push(Action::Send {
+                to: from.clone(),
+                msg: ServerMessage::Error {
+                    code: ArrayErrorCode::UnknownPeer,
+                    message: format!("peer {} is not in this array", s.to),
+                },
+            });
+            return;
+        }
+        out.push(Action::Send {
+            to: s.to,
+            msg: ServerMessage::Signal {
+                from: from.clone(),
+                kind: s.kind,
+                data: s.data,
+            },
+        });
+    }
+}

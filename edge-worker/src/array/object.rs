@@ -1,0 +1,206 @@
+//! The array Durable Object: glue between workerd's hibernatable WebSockets
+//! and [`ArrayCore`].
+//!
+//! Each socket is accepted with the hibernation API and tagged with the
+//! peer id the server assigned; its attachment holds that id and the
+//! peer's last report (counters only), so the roster can be rebuilt when
+//! the object wakes from hibernation with an empty memory. Rate-limit
+//! allowances start afresh after a wake-up (a hibernated object had no
+//! traffic to limit). Nothing here decides anything: the core does.
+
+use std::cell::RefCell;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use worker::{
+    durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, Result, State,
+    WebSocket, WebSocketIncomingMessage, WebSocketPair,
+};
+
+use edgeswarm_protocol::array::{PeerId, Report, ServerMessage};
+
+use super::{Action, ArrayCore};
+use crate::error::ApiError;
+
+/// What each socket carries across hibernation.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Attachment {
+    peer_id: PeerId,
+    array_id: String,
+    report: Option<Report>,
+}
+
+#[durable_object]
+pub struct ArrayObject {
+    state: State,
+    env: Env,
+    core: RefCell<Option<ArrayCore>>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A fresh random peer id (a v4 UUID from the platform's CSPRNG).
+fn new_peer_id() -> Result<PeerId> {
+    let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())?;
+    let f: js_sys::Function = js_sys::Reflect::get(&crypto, &"randomUUID".into())?.dyn_into()?;
+    let uuid = f.call0(&crypto)?.as_string().unwrap_or_default();
+    PeerId::new(&uuid).map_err(|e| worker::Error::RustError(format!("peer id: {e}")))
+}
+
+fn send(ws: &WebSocket, msg: &ServerMessage) {
+    if let Ok(text) = serde_json::to_string(msg) {
+        // A socket that is closing cannot take more messages; that is fine.
+        let _ = ws.send_with_str(text);
+    }
+}
+
+impl ArrayObject {
+    /// Runs `f` on the core, rebuilding it from the sockets' attachments first
+    /// if this instance just woke up.
+    fn with_core<T>(&self, f: impl FnOnce(&mut ArrayCore) -> T) -> Result<T> {
+        let mut slot = self.core.borrow_mut();
+        if slot.is_none() {
+            let settings = crate::glue::settings(&self.env)
+                .map_err(|e| worker::Error::RustError(e.message))?;
+            let mut core = ArrayCore::new(settings.client.array);
+            let now = now_ms();
+            for ws in self.state.get_websockets() {
+                if let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() {
+                    core.join(a.peer_id, a.report, now);
+                }
+            }
+            *slot = Some(core);
+        }
+        match slot.as_mut() {
+            Some(core) => Ok(f(core)),
+            None => Err(worker::Error::RustError("array core missing".into())),
+        }
+    }
+
+    fn socket_of(&self, peer: &PeerId) -> Option<WebSocket> {
+        self.state
+            .get_websockets_with_tag(peer.as_str())
+            .into_iter()
+            .next()
+    }
+
+    fn apply(&self, ws: &WebSocket, actions: Vec<Action>) -> Result<()> {
+        for action in actions {
+            match action {
+                Action::Send { to, msg } => {
+                    if let Some(target) = self.socket_of(&to) {
+                        send(&target, &msg);
+                    }
+                }
+                Action::Close { peer, code, reason } => {
+                    if let Some(target) = self.socket_of(&peer) {
+                        let _ = target.close(Some(code), Some(reason));
+                    }
+                    let left = self.with_core(|c| c.leave(&peer))?;
+                    self.apply(ws, left)?;
+                }
+                Action::Persist { peer } => {
+                    let report = self.with_core(|c| c.report(&peer).cloned())?;
+                    if let Ok(Some(mut a)) = ws.deserialize_attachment::<Attachment>() {
+                        if a.peer_id == peer {
+                            a.report = report;
+                            ws.serialize_attachment(&a)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn peer_of(ws: &WebSocket) -> Option<PeerId> {
+        ws.deserialize_attachment::<Attachment>()
+            .ok()
+            .flatten()
+            .map(|a| a.peer_id)
+    }
+
+    fn on_gone(&self, ws: &WebSocket) -> Result<()> {
+        if let Some(peer) = Self::peer_of(ws) {
+            let actions = self.with_core(|c| c.leave(&peer))?;
+            self.apply(ws, actions)?;
+        }
+        Ok(())
+    }
+}
+
+impl DurableObject for ArrayObject {
+    fn new(state: State, env: Env) -> Self {
+        ArrayObject {
+            state,
+            env,
+            core: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let array_id = req.path().rsplit('/').next().unwrap_or_default().to_owned();
+        if self.with_core(|c| c.is_full())? {
+            let e = ApiError::new(429, "array_full", "this array holds its maximum of peers");
+            return crate::glue::error_response(&e);
+        }
+        let peer = new_peer_id()?;
+        let pair = WebSocketPair::new()?;
+        let server = pair.server;
+        self.state
+            .accept_websocket_with_tags(&server, &[peer.as_str()]);
+        server.serialize_attachment(&Attachment {
+            peer_id: peer.clone(),
+            array_id: array_id.clone(),
+            report: None,
+        })?;
+        let welcome = self.with_core(|c| {
+            c.join(peer.clone(), None, now_ms());
+            c.welcome(&peer, &array_id)
+        })?;
+        send(&server, &welcome);
+        Response::from_websocket(pair.client)
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let Some(peer) = Self::peer_of(&ws) else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let actions = self.with_core(|c| {
+            // A socket the roster lost (it was closed by the server) is ignored.
+            if !c.contains(&peer) {
+                return Vec::new();
+            }
+            match &message {
+                WebSocketIncomingMessage::String(text) => c.on_text(&peer, text, now),
+                WebSocketIncomingMessage::Binary(bytes) => c.on_binary(&peer, bytes.len(), now),
+            }
+        })?;
+        self.apply(&ws, actions)
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        self.on_gone(&ws)?;
+        // Complete the closing handshake; the socket may already be closed.
+        let _ = ws.close(Some(1000), Some("bye"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.on_gone(&ws)
+    }
+}

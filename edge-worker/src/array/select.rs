@@ -1,0 +1,74 @@
+//! Peer selection: which peers an array offers a client, most useful first.
+//!
+//! Usefulness, in order: a client that still downloads is offered complete
+//! copies (seeds, `left == 0`) first, then the peers with the least left to
+//! fetch (they hold the most pieces), then peers that have not reported yet.
+//! A seed is offered the peers that still need data. Among equals, faster
+//! uploaders come first, then a per-(client, peer) mix spreads load so that
+//! a hundred clients do not all pick the same few peers. Never the client
+//! itself; at most `want` peers.
+
+use edgeswarm_protocol::array::{PeerId, PeerInfo, Report};
+
+/// A stable 64-bit mix of two ids (FNV-1a); only used to break ties.
+fn mix(a: &PeerId, b: &PeerId) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in a.as_str().bytes().chain([0u8]).chain(b.as_str().bytes()) {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Sort key: usefulness class, bytes left, upload speed (descending), mix.
+type Rank = (u8, u64, std::cmp::Reverse<u64>, u64);
+
+/// The view of a peer the answer is built from.
+pub fn info(id: &PeerId, report: Option<&Report>) -> PeerInfo {
+    let r = report.cloned().unwrap_or_default();
+    PeerInfo {
+        peer_id: id.clone(),
+        left: report.map(|r| r.left),
+        uploaded: r.uploaded,
+        downloaded: r.downloaded,
+        uploaded_bps: r.uploaded_bps,
+        download_bps: r.download_bps,
+        is_background: r.is_background,
+    }
+}
+
+/// Up to `want` peers for `me`, most useful first.
+pub fn select<'a>(
+    me: &PeerId,
+    my_report: Option<&Report>,
+    others: impl Iterator<Item = (&'a PeerId, Option<&'a Report>)>,
+    want: usize,
+) -> Vec<PeerInfo> {
+    let i_am_seed = my_report.is_some_and(|r| r.left == 0);
+    let mut ranked: Vec<(Rank, &PeerId, Option<&Report>)> = others
+        .filter(|(id, _)| *id != me)
+        .map(|(id, report)| {
+            let class = match report {
+                None => 2,
+                Some(r) if i_am_seed => u8::from(r.left == 0),
+                Some(r) => u8::from(r.left != 0),
+            };
+            let left = match report {
+                Some(r) if !i_am_seed => r.left,
+                _ => 0,
+            };
+            let bps = report.map_or(0, |r| r.uploaded_bps);
+            (
+                (class, left, std::cmp::Reverse(bps), mix(me, id)),
+                id,
+                report,
+            )
+        })
+        .collect();
+    if want < ranked.len() {
+        ranked.select_nth_unstable_by(want, |a, b| a.0.cmp(&b.0));
+        ranked.truncate(want);
+    }
+    ranked.sort_unstable_by_key(|r| r.0);
+    ranked.into_iter().map(|(_, id, r)| info(id, r)).collect()
+}

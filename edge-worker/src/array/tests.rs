@@ -1,0 +1,263 @@
+//! Unit tests of the array core and peer selection, natively.
+
+use super::*;
+use edgeswarm_protocol::array::SignalKind;
+
+fn limits() -> ArrayLimits {
+    ArrayLimits {
+        max_peers: 3,
+        max_message_bytes: 200,
+        messages_per_second: 10,
+        burst: 5,
+    }
+}
+
+fn pid(s: &str) -> PeerId {
+    PeerId::new(s).unwrap()
+}
+
+fn sends_to<'a>(actions: &'a [Action], peer: &str) -> Vec<&'a ServerMessage> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { to, msg } if to.as_str() == peer => Some(msg),
+            _ => None,
+        })
+        .collect()
+}
+
+fn error_code(actions: &[Action], peer: &str) -> Option<ArrayErrorCode> {
+    sends_to(actions, peer).into_iter().find_map(|m| match m {
+        ServerMessage::Error { code, .. } => Some(*code),
+        _ => None,
+    })
+}
+
+fn core_with(peers: &[&str]) -> ArrayCore {
+    let mut c = ArrayCore::new(limits());
+    for p in peers {
+        assert!(c.join(pid(p), None, 0.0));
+    }
+    c
+}
+
+#[test]
+fn report_answers_with_the_other_peers() {
+    let mut c = core_with(&["a", "b", "c"]);
+    let out = c.on_text(
+        &pid("a"),
+        r#"{"type":"report","left":10,"peersWanted":8}"#,
+        0.0,
+    );
+    assert!(out.contains(&Action::Persist { peer: pid("a") }));
+    let [ServerMessage::Peers { peers }] = sends_to(&out, "a")[..] else {
+        panic!("{out:?}")
+    };
+    let ids: Vec<_> = peers.iter().map(|p| p.peer_id.as_str()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(!ids.contains(&"a"));
+    assert_eq!(c.report(&pid("a")).map(|r| r.left), Some(10));
+}
+
+#[test]
+fn cap_on_peers() {
+    let mut c = core_with(&["a", "b", "c"]);
+    assert!(c.is_full());
+    assert!(!c.join(pid("d"), None, 0.0));
+    assert!(!c.contains(&pid("d")));
+}
+
+#[test]
+fn signal_is_relayed_with_the_senders_own_id() {
+    let mut c = core_with(&["a", "b"]);
+    let out = c.on_text(
+        &pid("a"),
+        r#"{"type":"signal","to":"b","kind":"offer","data":"sdp"}"#,
+        0.0,
+    );
+    assert_eq!(
+        out,
+        vec![Action::Send {
+            to: pid("b"),
+            msg: ServerMessage::Signal {
+                from: pid("a"),
+                kind: SignalKind::Offer,
+                data: "sdp".into()
+            }
+        }]
+    );
+}
+
+#[test]
+fn signal_to_unknown_or_self_is_refused() {
+    let mut c = core_with(&["a", "b"]);
+    for to in ["zzz", "a"] {
+        let text = format!(r#"{{"type":"signal","to":"{to}","kind":"ice","data":"x"}}"#);
+        let out = c.on_text(&pid("a"), &text, 0.0);
+        assert_eq!(error_code(&out, "a"), Some(ArrayErrorCode::UnknownPeer));
+        assert!(sends_to(&out, "b").is_empty());
+    }
+}
+
+#[test]
+fn a_report_cannot_speak_for_another_peer() {
+    let mut c = core_with(&["a", "b"]);
+    let out = c.on_text(&pid("a"), r#"{"type":"report","peerId":"b","left":0}"#, 0.0);
+    assert_eq!(error_code(&out, "a"), Some(ArrayErrorCode::PeerIdMismatch));
+    assert_eq!(c.report(&pid("b")), None);
+    assert_eq!(c.report(&pid("a")), None);
+}
+
+#[test]
+fn bad_frames_are_refused_and_the_array_keeps_serving() {
+    let mut c = core_with(&["a", "b"]);
+    let big = format!(r#"{{"type":"report","profile":"{}"}}"#, "x".repeat(300));
+    assert_eq!(
+        error_code(&c.on_text(&pid("a"), &big, 0.0), "a"),
+        Some(ArrayErrorCode::MessageTooLarge)
+    );
+    assert_eq!(
+        error_code(&c.on_text(&pid("a"), "{", 0.0), "a"),
+        Some(ArrayErrorCode::BadMessage)
+    );
+    assert_eq!(
+        error_code(&c.on_binary(&pid("a"), 3, 0.0), "a"),
+        Some(ArrayErrorCode::BinaryNotSupported)
+    );
+    let out = c.on_text(&pid("b"), r#"{"type":"report"}"#, 0.0);
+    assert!(matches!(
+        sends_to(&out, "b")[..],
+        [ServerMessage::Peers { .. }]
+    ));
+}
+
+#[test]
+fn a_flood_is_rate_limited_then_closed_while_others_are_served() {
+    let mut c = core_with(&["a", "b"]);
+    let report = r#"{"type":"report"}"#;
+    let mut errors = 0;
+    let mut closed = false;
+    for _ in 0..(limits().burst + MAX_STRIKES + 10) {
+        for a in c.on_text(&pid("a"), report, 0.0) {
+            match a {
+                Action::Send {
+                    msg: ServerMessage::Error { code, .. },
+                    ..
+                } => {
+                    assert_eq!(code, ArrayErrorCode::RateLimited);
+                    errors += 1;
+                }
+                Action::Close { peer, code, .. } => {
+                    assert_eq!((peer.as_str(), code), ("a", CLOSE_POLICY));
+                    closed = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(errors, 1, "one error per run of dropped messages");
+    assert!(closed);
+    let out = c.on_text(&pid("b"), report, 0.0);
+    assert!(matches!(
+        sends_to(&out, "b")[..],
+        [ServerMessage::Peers { .. }]
+    ));
+    // After a pause the allowance refills.
+    let later = c.on_text(&pid("a"), report, 10_000.0);
+    assert!(matches!(
+        sends_to(&later, "a")[..],
+        [ServerMessage::Peers { .. }]
+    ));
+}
+
+#[test]
+fn leaving_removes_the_peer_and_tells_the_others() {
+    let mut c = core_with(&["a", "b", "c"]);
+    let out = c.leave(&pid("b"));
+    assert_eq!(out.len(), 2);
+    assert!(!c.contains(&pid("b")));
+    let peers = c.on_text(&pid("a"), r#"{"type":"report","peersWanted":8}"#, 0.0);
+    let [ServerMessage::Peers { peers }] = sends_to(&peers, "a")[..] else {
+        panic!()
+    };
+    assert_eq!(
+        peers.iter().map(|p| p.peer_id.as_str()).collect::<Vec<_>>(),
+        ["c"]
+    );
+    assert!(c.leave(&pid("b")).is_empty());
+}
+
+fn rep(left: u64, bps: u64) -> Report {
+    Report {
+        left,
+        uploaded_bps: bps,
+        ..Report::default()
+    }
+}
+
+#[test]
+fn selection_prefers_seeds_then_fuller_peers_then_silent_ones() {
+    let ids: Vec<PeerId> = ["me", "silent", "half", "seed", "nearly"].map(pid).to_vec();
+    let reports = [
+        None,
+        None,
+        Some(rep(50, 0)),
+        Some(rep(0, 0)),
+        Some(rep(5, 0)),
+    ];
+    let mine = rep(100, 0);
+    let got = select::select(
+        &ids[0],
+        Some(&mine),
+        ids.iter().zip(reports.iter().map(Option::as_ref)),
+        3,
+    );
+    let names: Vec<_> = got.iter().map(|p| p.peer_id.as_str()).collect();
+    assert_eq!(names, ["seed", "nearly", "half"]);
+}
+
+#[test]
+fn a_seed_is_offered_the_peers_that_need_data() {
+    let ids: Vec<PeerId> = ["me", "seed2", "needy"].map(pid).to_vec();
+    let reports = [Some(rep(0, 0)), Some(rep(0, 0)), Some(rep(7, 0))];
+    let got = select::select(
+        &ids[0],
+        reports[0].as_ref(),
+        ids.iter().zip(reports.iter().map(Option::as_ref)),
+        1,
+    );
+    assert_eq!(got[0].peer_id.as_str(), "needy");
+}
+
+#[test]
+fn selection_spreads_load_among_equals() {
+    let ids: Vec<PeerId> = (0..40).map(|i| pid(&format!("p{i}"))).collect();
+    let firsts: std::collections::BTreeSet<String> = ids
+        .iter()
+        .map(|me| {
+            select::select(me, None, ids.iter().map(|i| (i, None)), 1)[0]
+                .peer_id
+                .to_string()
+        })
+        .collect();
+    assert!(
+        firsts.len() > 5,
+        "everyone picked the same few peers: {firsts:?}"
+    );
+}
+
+#[test]
+fn signals_to_departed_peers_never_get_a_client_closed() {
+    let mut c = ArrayCore::new(ArrayLimits {
+        messages_per_second: 1000,
+        burst: 1000,
+        ..limits()
+    });
+    assert!(c.join(pid("a"), None, 0.0));
+    let text = r#"{"type":"signal","to":"gone","kind":"ice","data":"x"}"#;
+    for i in 0..(2 * MAX_STRIKES) {
+        let out = c.on_text(&pid("a"), text, f64::from(i) * 10.0);
+        assert!(!out.iter().any(|a| matches!(a, Action::Close { .. })));
+    }
+    assert!(c.contains(&pid("a")));
+}

@@ -1,0 +1,117 @@
+//! The DO services proper: bootstrap (kv), geo, content policy (cp),
+//! discovery (disc), and the hand-off of array WebSockets to their Durable
+//! Object. Logic lives in the pure modules; this is request/response glue.
+
+use serde::Serialize;
+use worker::{Env, Request};
+
+use edgeswarm_protocol::ContentId;
+
+use super::{json, origin, query, settings, store, Answer};
+use crate::bootstrap::{Bootstrap, Endpoints};
+use crate::discovery::{self, Placement, Scope};
+use crate::error::ApiError;
+use crate::policy;
+
+/// The Durable Object namespace binding of the arrays.
+pub const ARRAY_BINDING: &str = "ARRAY";
+
+pub fn kv(req: &Request, env: &Env) -> Answer {
+    let answer = Bootstrap {
+        endpoints: Endpoints::for_origin(&origin(req)?),
+        config: settings(env)?.client,
+    };
+    json(200, &answer)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Geo {
+    country_code: Option<String>,
+    colo: Option<String>,
+    continent: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+}
+
+pub fn geo(req: &Request) -> Answer {
+    let cf = req.cf();
+    let non_empty = |s: String| (!s.is_empty()).then_some(s);
+    let answer = Geo {
+        country_code: cf.and_then(|c| c.country()),
+        colo: cf.and_then(|c| non_empty(c.colo())),
+        continent: cf.and_then(|c| c.continent()),
+        region: cf.and_then(|c| c.region()),
+        city: cf.and_then(|c| c.city()),
+    };
+    json(200, &answer)
+}
+
+pub async fn cp(req: &Request, env: &Env, id: Option<ContentId>) -> Answer {
+    let b = store::bucket(env)?;
+    let id = store::content_id(&b, id, query(req, "altCatalogId")?).await?;
+    let (policy, facts) = store::published(&b, &id).await?;
+    json(200, &policy::answer(&origin(req)?, &id, &policy, &facts))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Disc {
+    content_id: ContentId,
+    scope: u8,
+    array_id: String,
+    array_url: String,
+}
+
+pub async fn disc(req: &Request, env: &Env, id: Option<ContentId>) -> Answer {
+    let scope = Scope::parse(query(req, "scope")?.as_deref())?;
+    let b = store::bucket(env)?;
+    let id = store::content_id(&b, id, query(req, "altCatalogId")?).await?;
+    let (policy, _) = store::published(&b, &id).await?;
+    if !policy.p2p_allowed {
+        return Err(ApiError::new(
+            403,
+            "p2p_not_allowed",
+            format!("the publisher of {id} does not allow peer-to-peer"),
+        ));
+    }
+    let group_id = query(req, "groupId")?;
+    let partition_id = query(req, "partitionId")?;
+    let external_ip = req.headers().get("CF-Connecting-IP")?;
+    let array_id = discovery::array_id(&Placement {
+        content_id: &id,
+        scope,
+        group_id: group_id.as_deref(),
+        external_ip: external_ip.as_deref(),
+        partition_id: partition_id.as_deref().filter(|p| !p.is_empty()),
+    })?;
+    let endpoints = Endpoints::for_origin(&origin(req)?);
+    json(
+        200,
+        &Disc {
+            content_id: id,
+            scope: scope.code(),
+            array_url: format!("{}/{array_id}", endpoints.array),
+            array_id,
+        },
+    )
+}
+
+pub async fn array(req: Request, env: &Env, array_id: &str) -> Answer {
+    if !discovery::is_array_id(array_id) {
+        return Err(ApiError::bad_request(
+            "bad_array_id",
+            "an array id is 32 lowercase hex characters, as /disc returns it",
+        ));
+    }
+    let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::new(
+            426,
+            "upgrade_required",
+            "the array route is a WebSocket: send Upgrade: websocket",
+        ));
+    }
+    let stub = env.durable_object(ARRAY_BINDING)?.get_by_name(array_id)?;
+    Ok(stub.fetch_with_request(req).await?)
+}

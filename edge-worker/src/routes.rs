@@ -1,0 +1,179 @@
+//! Maps a method and a path to a [`Route`]: the full table of API.md.
+//!
+//! Invariant: every path under `/do/v1/` maps to exactly one route or to an
+//! [`ApiError`] (404 unknown route, 405 wrong method, 400 malformed id);
+//! content ids are validated here, so handlers receive [`ContentId`]s only.
+
+use edgeswarm_protocol::ContentId;
+
+use crate::error::ApiError;
+
+/// The prefix every service route lives under.
+pub const PREFIX: &str = "/do/v1";
+
+/// HTTP methods the router distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Put,
+    Options,
+    Other,
+}
+
+/// Which publish object an admin PUT writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminObject {
+    Metadata,
+    Data,
+    Policy,
+}
+
+/// One service route, with its validated path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Kv,
+    Geo,
+    /// `GET /cp/{id}`.
+    Cp(ContentId),
+    /// `GET /cp?altCatalogId=`.
+    CpByAlt,
+    /// `GET /disc/{id}`.
+    Disc(ContentId),
+    /// `GET /disc?altCatalogId=`.
+    DiscByAlt,
+    /// `GET /array/{arrayId}` (WebSocket upgrade); the id is checked by the handler.
+    Array(String),
+    Meta(ContentId),
+    /// `GET` or `HEAD /content/{id}`; `head` tells which.
+    Content {
+        id: ContentId,
+        head: bool,
+    },
+    Admin(ContentId, AdminObject),
+    /// A CORS preflight for any service path.
+    Preflight,
+}
+
+fn content_id(s: &str) -> Result<ContentId, ApiError> {
+    ContentId::new(s).map_err(|e| ApiError::bad_request("bad_content_id", e.to_string()))
+}
+
+fn only(method: Method, allowed: &[Method]) -> Result<(), ApiError> {
+    if allowed.contains(&method) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            "this route does not accept that method",
+        ))
+    }
+}
+
+/// Routes `path` (without query). `None` means the path is not a service
+/// path at all (the static assets may answer it).
+pub fn route(method: Method, path: &str) -> Option<Result<Route, ApiError>> {
+    let rest = path.strip_prefix(PREFIX)?;
+    let rest = match rest {
+        "" => "",
+        r => r.strip_prefix('/')?,
+    };
+    if method == Method::Options {
+        return Some(Ok(Route::Preflight));
+    }
+    let segments: Vec<&str> = rest.split('/').collect();
+    let get = [Method::Get];
+    let result = match segments.as_slice() {
+        ["kv"] => only(method, &get).map(|()| Route::Kv),
+        ["geo"] => only(method, &get).map(|()| Route::Geo),
+        ["cp"] => only(method, &get).map(|()| Route::CpByAlt),
+        ["cp", id] => only(method, &get).and_then(|()| content_id(id).map(Route::Cp)),
+        ["disc"] => only(method, &get).map(|()| Route::DiscByAlt),
+        ["disc", id] => only(method, &get).and_then(|()| content_id(id).map(Route::Disc)),
+        ["array", id] => only(method, &get).map(|()| Route::Array((*id).to_owned())),
+        ["meta", id] => only(method, &get).and_then(|()| content_id(id).map(Route::Meta)),
+        ["content", id] => only(method, &[Method::Get, Method::Head]).and_then(|()| {
+            content_id(id).map(|id| Route::Content {
+                id,
+                head: method == Method::Head,
+            })
+        }),
+        ["admin", "content", id, object] => {
+            let object = match *object {
+                "metadata" => Some(AdminObject::Metadata),
+                "data" => Some(AdminObject::Data),
+                "policy" => Some(AdminObject::Policy),
+                _ => None,
+            };
+            match object {
+                None => Err(unknown()),
+                Some(object) => only(method, &[Method::Put])
+                    .and_then(|()| content_id(id).map(|id| Route::Admin(id, object))),
+            }
+        }
+        _ => Err(unknown()),
+    };
+    Some(result)
+}
+
+fn unknown() -> ApiError {
+    ApiError::not_found("unknown_route", "no such route under /do/v1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(method: Method, path: &str) -> Route {
+        route(method, path).unwrap().unwrap()
+    }
+
+    fn err(method: Method, path: &str) -> u16 {
+        route(method, path).unwrap().unwrap_err().status
+    }
+
+    #[test]
+    fn every_api_route_maps() {
+        let id = ContentId::new("demo").unwrap();
+        assert_eq!(ok(Method::Get, "/do/v1/kv"), Route::Kv);
+        assert_eq!(ok(Method::Get, "/do/v1/geo"), Route::Geo);
+        assert_eq!(ok(Method::Get, "/do/v1/cp/demo"), Route::Cp(id.clone()));
+        assert_eq!(ok(Method::Get, "/do/v1/cp"), Route::CpByAlt);
+        assert_eq!(ok(Method::Get, "/do/v1/disc/demo"), Route::Disc(id.clone()));
+        assert_eq!(
+            ok(Method::Get, "/do/v1/array/ab"),
+            Route::Array("ab".into())
+        );
+        assert_eq!(ok(Method::Get, "/do/v1/meta/demo"), Route::Meta(id.clone()));
+        assert_eq!(
+            ok(Method::Head, "/do/v1/content/demo"),
+            Route::Content {
+                id: id.clone(),
+                head: true
+            }
+        );
+        assert_eq!(
+            ok(Method::Put, "/do/v1/admin/content/demo/data"),
+            Route::Admin(id, AdminObject::Data)
+        );
+    }
+
+    #[test]
+    fn bad_paths_are_4xx() {
+        assert_eq!(err(Method::Get, "/do/v1/nope"), 404);
+        assert_eq!(err(Method::Get, "/do/v1/cp/a%2Fb"), 400);
+        assert_eq!(err(Method::Get, "/do/v1/cp/"), 400);
+        assert_eq!(err(Method::Put, "/do/v1/kv"), 405);
+        assert_eq!(err(Method::Get, "/do/v1/admin/content/demo/policy"), 405);
+        assert_eq!(err(Method::Put, "/do/v1/admin/content/demo/other"), 404);
+        assert_eq!(err(Method::Get, "/do/v1/cp/a/b"), 404);
+    }
+
+    #[test]
+    fn other_paths_are_not_service_paths() {
+        assert!(route(Method::Get, "/").is_none());
+        assert!(route(Method::Get, "/index.html").is_none());
+        assert!(route(Method::Get, "/do/v10/kv").is_none());
+    }
+}

@@ -1,0 +1,122 @@
+// The array Durable Object over real WebSockets on workerd: peers see each
+// other, signals are relayed only inside one array and always with the
+// sender's own id, closed sockets leave, and oversized messages and floods
+// are refused while the array keeps serving the others.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { ArrayClient, randomArrayId, terminateAll } from './helpers.mjs';
+
+afterEach(terminateAll);
+
+const ids = (peers) => peers.map((p) => p.peerId).sort();
+
+test('two clients in one array see each other and relay a signal', async () => {
+  const array = randomArrayId();
+  const a = await ArrayClient.open(array);
+  const b = await ArrayClient.open(array);
+  assert.notEqual(a.peerId, b.peerId, 'the server assigns distinct ids');
+  assert.deepEqual(ids(await a.report({ left: 100 })), [b.peerId]);
+  assert.deepEqual(ids(await b.report({ left: 0 })), [a.peerId]);
+  // b is now a seed: a, still downloading, is offered it with its stats.
+  const [seen] = await a.report({ left: 50 });
+  assert.equal(seen.left, 0);
+  a.send({ type: 'signal', to: b.peerId, kind: 'offer', data: 'v=0 offer' });
+  assert.deepEqual(await b.nextOf('signal'), { type: 'signal', from: a.peerId, kind: 'offer', data: 'v=0 offer' });
+  b.send({ type: 'signal', to: a.peerId, kind: 'answer', data: 'v=0 answer' });
+  assert.deepEqual(await a.nextOf('signal'), { type: 'signal', from: b.peerId, kind: 'answer', data: 'v=0 answer' });
+  b.send({ type: 'signal', to: a.peerId, kind: 'ice', data: '{"candidate":"c"}' });
+  assert.equal((await a.nextOf('signal')).kind, 'ice');
+  await a.close();
+  await b.close();
+});
+
+test('a client cannot reach a peer of another array', async () => {
+  const a = await ArrayClient.open(randomArrayId());
+  const x = await ArrayClient.open(randomArrayId());
+  const y = await ArrayClient.open((x.ws.url.split('/').pop()));
+  assert.deepEqual(ids(await a.report()), [], 'arrays do not mix');
+  a.send({ type: 'signal', to: x.peerId, kind: 'offer', data: 'sneaky' });
+  const err = await a.nextOf('error');
+  assert.equal(err.code, 'unknown_peer');
+  // x's next message is y's signal: nothing from a came before it.
+  y.send({ type: 'signal', to: x.peerId, kind: 'offer', data: 'legit' });
+  const got = await x.next();
+  assert.deepEqual(got, { type: 'signal', from: y.peerId, kind: 'offer', data: 'legit' });
+  for (const c of [a, x, y]) await c.close();
+});
+
+test('a client cannot claim another peer id', async () => {
+  const array = randomArrayId();
+  const a = await ArrayClient.open(array);
+  const b = await ArrayClient.open(array);
+  const c = await ArrayClient.open(array);
+  a.send({ type: 'report', peerId: b.peerId, left: 0 });
+  assert.equal((await a.nextOf('error')).code, 'peer_id_mismatch');
+  // b's stats were not touched by a's report.
+  const seenB = (await c.report()).find((p) => p.peerId === b.peerId);
+  assert.equal(seenB.left, null);
+  // A forged `from` is ignored: the relay stamps the sender's own id.
+  a.send({ type: 'signal', to: c.peerId, kind: 'offer', data: 'x', from: b.peerId });
+  assert.equal((await c.nextOf('signal')).from, a.peerId);
+  // A client cannot signal itself either.
+  a.send({ type: 'signal', to: a.peerId, kind: 'offer', data: 'x' });
+  assert.equal((await a.nextOf('error')).code, 'unknown_peer');
+  for (const p of [a, b, c]) await p.close();
+});
+
+test('a closed socket disappears from the peer list', async () => {
+  const array = randomArrayId();
+  const a = await ArrayClient.open(array);
+  const b = await ArrayClient.open(array);
+  assert.deepEqual(ids(await a.report()), [b.peerId]);
+  await b.close();
+  assert.deepEqual(await a.nextOf('peerLeft'), { type: 'peerLeft', peerId: b.peerId });
+  assert.deepEqual(ids(await a.report()), []);
+  a.send({ type: 'signal', to: b.peerId, kind: 'offer', data: 'late' });
+  assert.equal((await a.nextOf('error')).code, 'unknown_peer');
+  await a.close();
+});
+
+test('over-cap messages and floods are refused while the array serves the others', async () => {
+  const array = randomArrayId();
+  const good = await ArrayClient.open(array);
+  const bad = await ArrayClient.open(array);
+  const { maxMessageBytes, burst } = bad.limits;
+  // Oversized, malformed and binary frames: refused, the socket stays.
+  bad.send({ type: 'report', profile: 'x'.repeat(maxMessageBytes) });
+  assert.equal((await bad.nextOf('error')).code, 'message_too_large');
+  bad.send('{not json');
+  assert.equal((await bad.nextOf('error')).code, 'bad_message');
+  bad.ws.send(Buffer.from([1, 2, 3]));
+  assert.equal((await bad.nextOf('error')).code, 'binary_not_supported');
+  assert.deepEqual(ids(await good.report()), [bad.peerId]);
+  // A flood: far more than the burst in one go.
+  const flood = JSON.stringify({ type: 'signal', to: good.peerId, kind: 'ice', data: 'spam' });
+  for (let i = 0; i < burst + 200; i++) bad.ws.send(flood);
+  const closeCode = await bad.closed;
+  assert.equal(closeCode, 1008, 'the flooder is disconnected');
+  // The good client got at most a burst of the spam, then its own answer.
+  good.send({ type: 'report', peersWanted: 8 });
+  let spam = 0;
+  let m;
+  while ((m = await good.next()).type !== 'peers') if (m.type === 'signal') spam += 1;
+  // The server closes a socket after 64 refused messages, so at least that
+  // many of the flood never reached anyone.
+  const sent = burst + 200;
+  assert.ok(spam <= sent - 64, `${spam} of ${sent} spam signals passed`);
+  const peers = m.peers;
+  assert.deepEqual(ids(peers), [], 'the flooder left the peer list');
+  await good.close();
+});
+
+test('the array refuses peers over its cap', async () => {
+  const array = randomArrayId();
+  const first = await ArrayClient.open(array);
+  const clients = [first];
+  for (let i = 1; i < first.limits.maxPeers; i++) clients.push(await ArrayClient.open(array));
+  await assert.rejects(ArrayClient.open(array), (e) => e.status === 429);
+  await clients.pop().close();
+  const late = await ArrayClient.open(array);
+  assert.equal(ids(await late.report()).length, first.limits.maxPeers - 1);
+  for (const c of [...clients, late]) await c.close();
+});
