@@ -78,7 +78,7 @@ impl Default for Settings {
                     max_connections: 8,
                     peers_wanted: 8,
                 },
-                strike_limit: 3,
+                strike_limit: 2,
                 http_delay: HttpDelay {
                     foreground_ms: 2_000,
                     background_ms: 30_000,
@@ -239,7 +239,7 @@ mod tests {
             config: Settings::default().client,
         })
         .unwrap();
-        assert_eq!(j["config"]["strikeLimit"], 3);
+        assert_eq!(j["config"]["strikeLimit"], 2);
         assert_eq!(j["config"]["httpDelay"]["foregroundMs"], 2000);
         assert_eq!(j["config"]["array"]["maxPeers"], 512);
     }

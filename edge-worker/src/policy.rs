@@ -12,8 +12,10 @@ use edgeswarm_protocol::{sha256_hex, ContentId};
 
 use crate::error::ApiError;
 
-/// Longest URL accepted in a policy, in bytes.
-pub const MAX_URL_LEN: usize = 2048;
+/// Longest URL accepted in a policy, in bytes. The same bound as a report's
+/// `altCatalogId`, so a client naming content by a registered URL is never
+/// refused by its array.
+pub const MAX_URL_LEN: usize = edgeswarm_protocol::array::MAX_ALT_CATALOG_ID_LEN;
 /// Largest policy body accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 16 * 1024;
 
@@ -92,6 +94,12 @@ impl MetaFacts {
             ("pieceSize".into(), self.piece_size.to_string()),
             ("fileSha256".into(), self.file_sha256.clone()),
         ]
+    }
+
+    /// Whether both describe the same file bytes (size and whole-file hash),
+    /// so data stored for one is still valid for the other.
+    pub fn same_file(&self, other: &MetaFacts) -> bool {
+        self.file_size == other.file_size && self.file_sha256 == other.file_sha256
     }
 
     /// Reads the facts back; `None` if any is missing or garbled.
@@ -201,6 +209,24 @@ mod tests {
             pairs.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone())
         });
         assert_eq!(back.as_ref(), Some(&f));
+        // Re-chunked metadata of the same bytes keeps the stored data valid;
+        // other bytes do not.
+        let rechunked = MetaFacts {
+            metadata_sha256: "ef".into(),
+            piece_size: 32768,
+            ..f.clone()
+        };
+        assert!(f.same_file(&rechunked));
+        let other_bytes = MetaFacts {
+            file_sha256: "00".into(),
+            ..f.clone()
+        };
+        assert!(!f.same_file(&other_bytes));
+        let other_size = MetaFacts {
+            file_size: 6,
+            ..f.clone()
+        };
+        assert!(!f.same_file(&other_size));
         assert_eq!(MetaFacts::from_lookup(|_| None), None);
         let id = ContentId::new("demo").unwrap();
         let p = parse_policy(br#"{"p2pAllowed":true}"#).unwrap();

@@ -87,7 +87,9 @@ export class ArrayClient {
     this.ws = ws;
     this.queue = [];
     this.waiters = [];
+    this.closeCode = null;
     this.closed = new Promise((resolve) => ws.on('close', (code) => {
+      this.closeCode = code;
       resolve(code);
       for (const w of this.waiters.splice(0)) w.reject(new Error(`socket closed (${code})`));
     }));
@@ -106,6 +108,8 @@ export class ArrayClient {
   /** The next message. */
   next() {
     if (this.queue.length) return Promise.resolve(this.queue.shift());
+    // Nothing more can arrive on a closed socket: fail instead of waiting forever.
+    if (this.closeCode !== null) return Promise.reject(new Error(`socket closed (${this.closeCode})`));
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 

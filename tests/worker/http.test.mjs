@@ -26,7 +26,7 @@ test('kv: endpoints and client config', async () => {
   const c = kv.config;
   assert.equal(c.pieceSize, 1048576);
   assert.ok(Array.isArray(c.iceServers));
-  assert.equal(c.strikeLimit, 3);
+  assert.equal(c.strikeLimit, 2, 'DO bans after 2 bad pieces by default');
   assert.ok(c.peers.maxConnections > 0 && c.peers.peersWanted > 0);
   assert.equal(typeof c.httpDelay.foregroundMs, 'number');
   assert.equal(c.array.maxPeers, 6, 'the test worker runs with ARRAY_MAX_PEERS=6');
@@ -197,4 +197,58 @@ test('admin: a missing or wrong token gets 401 and changes nothing', async () =>
   assert.equal(cp.p2pAllowed, true);
   const content = Buffer.from(await (await fetch(`${API}/content/${id}`)).arrayBuffer());
   assert.ok(content.equals(data));
+});
+
+test('admin: a body without Content-Length (chunked) gets 411 and stores nothing', async () => {
+  const fresh = uniqueId('chunked');
+  const body = randomBytes(2000);
+  // A stream body is sent chunked: no Content-Length to bound the read.
+  const chunked = (bytes) => new ReadableStream({
+    start(c) { c.enqueue(new Uint8Array(bytes)); c.close(); },
+  });
+  const putChunked = (what, bytes) => fetch(`${API}/admin/content/${fresh}/${what}`, {
+    method: 'PUT', headers: auth, body: chunked(bytes), duplex: 'half',
+  });
+  await expectError(assert, await putChunked('metadata', encodeMetadata(fresh, body)), 411, 'length_required');
+  await expectError(assert, await putChunked('policy', Buffer.from('{"p2pAllowed":true}')), 411, 'length_required');
+  await expectError(assert, await fetch(`${API}/meta/${fresh}`), 404, 'unknown_content');
+  await expectError(assert, await fetch(`${API}/cp/${fresh}`), 404, 'unknown_content');
+});
+
+test('admin: metadata for other bytes retires the stored data until it is re-uploaded', async () => {
+  const item = uniqueId('republish');
+  const v1 = randomBytes(40_000);
+  await publish(item, v1);
+  const v2 = randomBytes(50_000);
+  const meta2 = encodeMetadata(item, v2);
+  assert.equal((await put(`/admin/content/${item}/metadata`, meta2)).status, 201);
+  // The old bytes no longer match what /cp announces, so the CDN stops serving them.
+  const cp = await (await fetch(`${API}/cp/${item}`)).json();
+  assert.equal(cp.metadataSha256, hex(sha256(meta2)));
+  assert.equal(cp.fileSize, v2.length);
+  await expectError(assert, await fetch(`${API}/content/${item}`), 404, 'unknown_content');
+  assert.equal((await put(`/admin/content/${item}/data`, v2)).status, 201);
+  const served = Buffer.from(await (await fetch(cp.contentUrl)).arrayBuffer());
+  assert.ok(served.equals(v2), 'the new bytes are served');
+  // Metadata of the same bytes with another piece size keeps the data.
+  const rechunked = encodeMetadata(item, v2, 32768);
+  assert.equal((await put(`/admin/content/${item}/metadata`, rechunked)).status, 201);
+  const still = Buffer.from(await (await fetch(cp.contentUrl)).arrayBuffer());
+  assert.ok(still.equals(v2), 'same bytes, data kept');
+});
+
+test('admin: dropping an altCatalogId never unregisters another item that took it over', async () => {
+  const url = `https://downloads.example/${uniqueId('shared')}.iso`;
+  const first = uniqueId('alt-a');
+  const second = uniqueId('alt-b');
+  await publish(first, randomBytes(1000), { p2pAllowed: true, altCatalogId: url });
+  await publish(second, randomBytes(1000), { p2pAllowed: true, altCatalogId: url });
+  const byAlt = async () => (await fetch(`${API}/cp?altCatalogId=${encodeURIComponent(url)}`)).json();
+  assert.equal((await byAlt()).contentId, second, 'the later registration wins');
+  // The first item drops its URL: the second keeps it.
+  assert.equal((await put(`/admin/content/${first}/policy`, '{"p2pAllowed":true}')).status, 201);
+  assert.equal((await byAlt()).contentId, second);
+  // The owner dropping it does unregister it.
+  assert.equal((await put(`/admin/content/${second}/policy`, '{"p2pAllowed":true}')).status, 201);
+  await expectError(assert, await fetch(`${API}/cp?altCatalogId=${encodeURIComponent(url)}`), 404, 'unknown_content');
 });

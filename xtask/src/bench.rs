@@ -4,18 +4,15 @@
 //! Benchmarks measure; they never assert. BENCHMARKS.md records the figures and
 //! how each one is reproduced.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
 use crate::cmd::{self, cargo, repo_root, step};
-use crate::{setup, worker};
+use crate::{browser, setup, worker};
 
-const BENCHES: &[&str] = &["publish", "engine", "worker"];
+const BENCHES: &[&str] = &["publish", "engine", "worker", "browser"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
@@ -41,6 +38,9 @@ pub fn run(args: &[String]) -> Result<()> {
     if wants("worker") {
         worker::bench(&setup::ensure()?)?;
     }
+    if wants("browser") {
+        browser::bench(&setup::ensure()?)?;
+    }
     Ok(())
 }
 
@@ -54,9 +54,7 @@ fn publish() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("publish-1GiB.bin");
     const SIZE: u64 = 1 << 30;
-    if std::fs::metadata(&file).map(|m| m.len()).ok() != Some(SIZE) {
-        write_pseudo_random(&file, SIZE)?;
-    }
+    crate::dev::write_demo_file(&file, SIZE)?;
     let edgeswarm = root.join("target/release/edgeswarm");
     let mut sha = Command::new("sha256sum");
     sha.arg(&file);
@@ -90,24 +88,4 @@ fn best_of(n: usize, cmd: &mut Command) -> Result<f64> {
         best = best.min(start.elapsed().as_secs_f64());
     }
     Ok(best)
-}
-
-/// Writes `size` deterministic pseudo-random bytes (xorshift64*) to `path`.
-fn write_pseudo_random(path: &Path, size: u64) -> Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut written = 0;
-    let mut block = vec![0u8; 1 << 20];
-    while written < size {
-        for chunk in block.chunks_exact_mut(8) {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            chunk.copy_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-        }
-        out.write_all(&block)?;
-        written += block.len() as u64;
-    }
-    out.flush()?;
-    Ok(())
 }

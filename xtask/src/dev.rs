@@ -2,7 +2,7 @@
 //! with a demo file published, until Ctrl-C.
 //!
 //! Steps: write `.dev.vars` with a random `ADMIN_TOKEN` if it is missing;
-//! build the worker; start `wrangler dev` (state in `.wrangler/state`, so
+//! build the client package (www/pkg) and the worker; start `wrangler dev` (state in `.wrangler/state`, so
 //! published content survives restarts); publish `target/dev/demo.bin` (32
 //! MiB of deterministic pseudo-random bytes, content id `demo`) with the
 //! `edgeswarm` CLI; print the URL to open; wait. wrangler runs in the
@@ -28,6 +28,7 @@ const DEMO_SIZE: u64 = 32 * 1024 * 1024;
 pub fn run(tools: &Tools) -> Result<()> {
     let root = repo_root();
     let token = ensure_dev_vars(&root.join(".dev.vars"))?;
+    crate::browser::build_client(tools)?;
     worker::build(tools)?;
     let demo = root.join("target/dev/demo.bin");
     write_demo_file(&demo, DEMO_SIZE)?;
@@ -86,9 +87,23 @@ fn ensure_dev_vars(path: &Path) -> Result<String> {
         text.push('\n');
     }
     text.push_str(&format!("ADMIN_TOKEN={token}\n"));
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    write_private(path, &text).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote a new ADMIN_TOKEN to {}", path.display());
     Ok(token)
+}
+
+/// Writes a secrets file readable by its owner only (a new file is created
+/// with mode 0600; an existing one is narrowed to it).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(text.as_bytes())
 }
 
 /// 32 random bytes from the OS, as hex.
@@ -103,7 +118,9 @@ fn random_token() -> Result<String> {
 
 /// Writes `size` deterministic pseudo-random bytes (xorshift64*) unless the
 /// file already has that size.
-fn write_demo_file(path: &Path, size: u64) -> Result<()> {
+/// Writes `size` deterministic pseudo-random bytes (xorshift64*) to `path`,
+/// unless a file of that size is already there.
+pub(crate) fn write_demo_file(path: &Path, size: u64) -> Result<()> {
     if std::fs::metadata(path).map(|m| m.len()).ok() == Some(size) {
         return Ok(());
     }

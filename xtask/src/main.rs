@@ -5,10 +5,12 @@
 //!   wasm32 builds, the edge worker on real workerd, the browser layers).
 //! - `dev`:   setup, then serve the worker and the demo page locally with a demo file.
 //! - `bench`: run the benchmarks and print their JSON.
+//! - `build`: build what `wrangler deploy` ships (www/pkg and edge-worker/build).
 
 use anyhow::{bail, Result};
 
 mod bench;
+mod browser;
 mod cmd;
 mod dev;
 mod setup;
@@ -24,13 +26,19 @@ fn main() -> Result<()> {
         "test" => test::run(&rest),
         "dev" => dev::run(&setup::ensure()?),
         "bench" => bench::run(&rest),
+        "build" => {
+            let tools = setup::ensure()?;
+            browser::build_client(&tools)?;
+            worker::build(&tools)
+        }
         "build-worker" => worker::build(&setup::ensure()?),
         _ => bail!(
-            "usage: cargo xtask <setup|test|dev|bench|build-worker>\n\
+            "usage: cargo xtask <setup|test|dev|bench|build|build-worker>\n\
              \n  setup         install pinned tools (wasm32 target, wasm-bindgen-cli, worker-build, npm packages, chromium)\
              \n  test          run every test layer (what CI runs)\
              \n  dev           serve the worker and demo page on http://127.0.0.1:8787 with a demo file published\
              \n  bench         run the benchmarks and print JSON\
+             \n  build         build the client package (www/pkg) and the worker (edge-worker/build) for deploy\
              \n  build-worker  build edge-worker/build with worker-build"
         ),
     }

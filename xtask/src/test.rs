@@ -10,7 +10,7 @@
 use anyhow::Result;
 
 use crate::cmd::{self, cargo, step};
-use crate::{setup, worker};
+use crate::{browser, setup, worker};
 
 /// A named test layer.
 struct Layer {
@@ -64,6 +64,14 @@ const LAYERS: &[Layer] = &[
     Layer {
         name: "edge worker on real workerd",
         run: worker::test_layer,
+    },
+    Layer {
+        name: "client glue in headless Chromium (wasm-bindgen-test)",
+        run: browser::wasm_test_layer,
+    },
+    Layer {
+        name: "end to end: workerd + a swarm of Chromium pages",
+        run: browser::e2e_layer,
     },
 ];
 

@@ -158,5 +158,13 @@ mod tests {
         let cli = Cli::try_parse_from(["simulate", "--piece-size", "1000"]).unwrap();
         assert!(run_args(cli.args).is_err());
         assert!(Cli::try_parse_from(["simulate", "--malicious-kind", "nice"]).is_err());
+        for extreme in [
+            ["--join-spread", "inf"],
+            ["--latency-ms", "18446744073709551615"],
+            ["--malicious", "18446744073709551615"],
+        ] {
+            let cli = Cli::try_parse_from(std::iter::once("simulate").chain(extreme)).unwrap();
+            assert!(run_args(cli.args).is_err(), "{extreme:?}");
+        }
     }
 }

@@ -39,7 +39,9 @@ pub struct EngineConfig {
     /// stalled: one strike, its requests go elsewhere. Default 20000.
     pub stall_timeout_ms: u64,
     /// A single piece request older than this is cancelled and reassigned
-    /// (no strike: the holder is slow). Default 120000.
+    /// (no strike: the holder is slow). An HTTP range request unanswered
+    /// this long (doubled per consecutive HTTP failure) is given up and
+    /// retried. Default 120000.
     pub slow_piece_timeout_ms: u64,
     /// After a stall or a busy answer, no new requests go to that peer for
     /// this long. Default 5000.
@@ -54,7 +56,9 @@ pub struct EngineConfig {
     /// requests at 32; more is a flood and bans.) Default 128.
     pub upload_queue_total: usize,
     /// A `ConnectPeer` hint the glue has not answered (connected or gone)
-    /// within this many ms stops counting as a pending connection. Default 15000.
+    /// within this many ms stops counting as a pending connection; a connected
+    /// peer that has not sent its handshake and bitfield this many ms after
+    /// its channel opened is disconnected (not banned). Default 15000.
     pub connect_timeout_ms: u64,
     /// P2P mode: longest wait for the first `PeerCandidates` input before
     /// the CDN may be used. Default 3000.

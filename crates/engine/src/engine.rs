@@ -10,8 +10,12 @@
 //! | present | yes | no | `HttpOnly` (`P2pNotAllowed`), pieces still verified |
 //! | present | yes | yes | `P2p` |
 //!
+//! Content with more pieces than a wire bitfield can describe (2²⁰) cannot be
+//! shared with peers; it runs `HttpOnly` (`P2pNotAllowed`) as well.
+//!
 //! Any mode other than `P2p` is announced with `Event::ModeChanged` as the first output.
 
+use edgeswarm_protocol::wire::MAX_BITFIELD_LEN;
 use edgeswarm_protocol::{sha256, Metadata};
 
 use crate::config::EngineConfig;
@@ -61,7 +65,8 @@ impl Engine {
         });
         let (mode, reason, inner) = match verified {
             Some((sha, Some(meta))) => {
-                let p2p = content.p2p_allowed;
+                let bitfield_len = meta.piece_count().div_ceil(8) as usize;
+                let p2p = content.p2p_allowed && bitfield_len <= MAX_BITFIELD_LEN;
                 let swarm = Swarm::new(config, meta, sha, p2p, now, seed);
                 let inner = Inner::Swarm(Box::new(swarm));
                 if p2p {

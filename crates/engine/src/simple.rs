@@ -4,11 +4,15 @@
 //! Chunks are requested in ascending order (at most `http_concurrency` at a
 //! time, never more than 2 × `http_concurrency` chunks ahead of the first
 //! unhashed one), stored as they arrive, and fed to a streaming SHA-256 in
-//! file order; chunks that arrive early wait in memory (bounded by that window). When the whole-file hash is known and the assembled file does not
-//! match, the download ends with `Event::FileHashMismatch` instead of `Done`.
+//! file order; chunks that arrive early wait in memory (bounded by that
+//! window). When the whole-file hash is known and the assembled file does
+//! not match, the download ends with `Event::FileHashMismatch` instead of
+//! `Done`.
 //!
 //! States: Downloading → Done | Failed (hash mismatch). Failed requests are
-//! retried with exponential backoff.
+//! retried with exponential backoff; a request unanswered after
+//! `slow_piece_timeout_ms` (doubled per consecutive failure) counts as failed
+//! and a late answer to it is ignored.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -28,7 +32,8 @@ pub(crate) struct Simple {
     retry: BTreeSet<u32>,
     /// The first chunk never requested yet.
     next_new: u32,
-    in_flight: BTreeMap<HttpRequestId, u32>,
+    /// Request → (chunk, deadline).
+    in_flight: BTreeMap<HttpRequestId, (u32, Millis)>,
     next_id: u64,
     early: BTreeMap<u32, Arc<[u8]>>,
     next_to_hash: u32,
@@ -48,7 +53,10 @@ impl Simple {
         file_sha256: Option<[u8; 32]>,
         now: Millis,
     ) -> Self {
-        let chunk = u64::from(cfg.simple_chunk_size.max(1));
+        // Chunks are numbered by u32: a tiny configured chunk size grows so
+        // that the whole file is still covered.
+        let chunk =
+            u64::from(cfg.simple_chunk_size.max(1)).max(file_size.div_ceil(u64::from(u32::MAX)));
         let chunks = u32::try_from(file_size.div_ceil(chunk)).unwrap_or(u32::MAX);
         let mut s = Self {
             cfg,
@@ -87,7 +95,7 @@ impl Simple {
         match input {
             Input::PeerConnected { peer } => self.out.push_back(Output::DisconnectPeer { peer }),
             Input::HttpResponse { id, status, body } => {
-                if let Some(c) = self.in_flight.remove(&id) {
+                if let Some((c, _)) = self.in_flight.remove(&id) {
                     self.stats.bytes_from_http += body.len() as u64;
                     let r = self.range(c);
                     let ok = (status == 206 || (status == 200 && self.chunks == 1))
@@ -101,7 +109,7 @@ impl Simple {
                 }
             }
             Input::HttpFailed { id } => {
-                if let Some(c) = self.in_flight.remove(&id) {
+                if let Some((c, _)) = self.in_flight.remove(&id) {
                     self.retry(c);
                 }
             }
@@ -142,10 +150,27 @@ impl Simple {
         }
     }
 
+    /// Requests past their deadline are retried (see the module doc).
+    fn expire(&mut self) {
+        let now = self.now;
+        let expired: Vec<HttpRequestId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some((c, _)) = self.in_flight.remove(&id) {
+                self.retry(c);
+            }
+        }
+    }
+
     fn tick(&mut self) {
         if self.finished {
             return;
         }
+        self.expire();
         if self.next_to_hash == self.chunks {
             self.finished = true;
             let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
@@ -175,7 +200,9 @@ impl Simple {
             };
             let id = HttpRequestId(self.next_id);
             self.next_id += 1;
-            self.in_flight.insert(id, c);
+            let shift = self.failures.min(6);
+            let timeout = self.cfg.slow_piece_timeout_ms.saturating_mul(1 << shift);
+            self.in_flight.insert(id, (c, self.now.plus(timeout)));
             let range = self.range(c);
             self.out.push_back(Output::HttpRequest { id, range });
         }
@@ -186,7 +213,12 @@ impl Simple {
     }
 
     pub fn poll_timeout(&self) -> Option<Millis> {
-        (!self.finished && self.backoff_until > self.now).then_some(self.backoff_until)
+        if self.finished {
+            return None;
+        }
+        let backoff = (self.backoff_until > self.now).then_some(self.backoff_until);
+        let expiry = self.in_flight.values().map(|(_, deadline)| *deadline).min();
+        [backoff, expiry].into_iter().flatten().min()
     }
 
     pub fn stats(&self) -> Stats {

@@ -169,7 +169,9 @@ fn a_request_flood_bans() {
     let (meta, mb) = metadata(&f);
     let mut n = Node::new(
         EngineConfig {
-            upload_rate: 1,
+            // Slow enough that nothing is sent while the requests arrive (time
+            // stands still), fast enough to take this one requester.
+            upload_rate: 64 * 1024,
             ..EngineConfig::default()
         },
         content(&mb, true),

@@ -47,7 +47,7 @@ fn uploads_are_fair_and_rate_capped() {
                 }
             }
         }
-        let burst = (2 * 64 * 1024).max(rate / 4);
+        let burst = (64 * 1024).max(rate / 4);
         assert!(
             sent <= rate * n.now / 1000 + burst,
             "cap exceeded at {} ms",
@@ -167,6 +167,120 @@ fn busy_peers_are_retried_later_without_a_strike() {
     });
     n.drain();
     assert!(n.engine.is_finished());
+    assert!(!n
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::PeerBanned { .. })));
+}
+
+/// The stall clock counts from the later of the holder's last bytes and our
+/// oldest outstanding request to it: a request sent long after the last
+/// bytes gets the full `stall_timeout_ms`, even when an older request to
+/// the same holder ended otherwise (here: verified from another peer).
+#[test]
+fn the_stall_clock_starts_at_the_oldest_outstanding_request() {
+    let f = file(2 * PIECE);
+    let (meta, mb) = metadata(&f);
+    let cfg = EngineConfig {
+        stall_timeout_ms: 10_000,
+        http_delay_secs: 3600,
+        ..EngineConfig::default()
+    };
+    let mut n = Node::new(cfg, content(&mb, true), f.len());
+    n.input(Input::PeerCandidates(vec![A, B]));
+    n.input(Input::PeerConnected { peer: A });
+    for fr in hello(&meta, &mb, vec![0x80]) {
+        n.input(Input::PeerData { peer: A, bytes: fr });
+    }
+    let asked = |outs: &[Output], k: PeerKey, p: u32| {
+        frames_to(outs, k).contains(&Message::Request { piece: p })
+    };
+    assert!(asked(&n.drain(), A, 0));
+    // At 5 s A announces piece 1 and is asked for it.
+    n.now = 5_000;
+    n.input(Input::PeerData {
+        peer: A,
+        bytes: wire::encode(&Message::Have { piece: 1 }),
+    });
+    assert!(asked(&n.drain(), A, 1));
+    // At 6 s B arrives with piece 0 (endgame duplicate) and serves it.
+    n.now = 6_000;
+    n.input(Input::PeerConnected { peer: B });
+    for fr in hello(&meta, &mb, vec![0x80]) {
+        n.input(Input::PeerData { peer: B, bytes: fr });
+    }
+    assert!(asked(&n.drain(), B, 0));
+    let msg = Message::PieceData {
+        piece: 0,
+        offset: 0,
+        data: f[..PIECE].to_vec(),
+    };
+    n.input(Input::PeerData {
+        peer: B,
+        bytes: wire::encode(&msg),
+    });
+    assert!(frames_to(&n.drain(), A).contains(&Message::Cancel { piece: 0 }));
+    // A stays silent: its request for piece 1 is given up 10 s after it was
+    // sent (15 s), not 10 s after the request for piece 0 (10 s).
+    let mut cancelled_at = None;
+    while cancelled_at.is_none() && n.advance_to_timeout() {
+        if frames_to(&n.drain(), A).contains(&Message::Cancel { piece: 1 }) {
+            cancelled_at = Some(n.now);
+        }
+    }
+    assert_eq!(cancelled_at, Some(15_000));
+}
+
+/// With an upload cap, a holder takes only as many requesters as it can
+/// serve a block each within half the stall timeout; the next one is told
+/// Busy (not a strike), and is taken once a slot frees up.
+#[test]
+fn a_rate_capped_holder_takes_no_more_requesters_than_it_can_serve() {
+    let f = file(PIECE);
+    let (meta, mb) = metadata(&f);
+    // One 16 KiB block takes 250 ms at 64 KiB/s and the burst 1 s: with
+    // 2 s (half of 4 s) per turn, four requesters fit.
+    let cfg = EngineConfig {
+        upload_rate: 64 * 1024,
+        stall_timeout_ms: 4_000,
+        ..EngineConfig::default()
+    };
+    let mut n = Node::new(cfg, content(&mb, true), f.len());
+    n.input(Input::PeerCandidates(vec![]));
+    let outs = n.drain();
+    n.serve_http(&f, outs);
+    assert!(n.engine.is_finished());
+    let busy = Message::Reject {
+        piece: 0,
+        reason: wire::RejectReason::Busy,
+    };
+    let mut told_busy = Vec::new();
+    for k in (1..=5).map(PeerKey) {
+        n.input(Input::PeerConnected { peer: k });
+        for fr in hello(&meta, &mb, vec![0]) {
+            n.input(Input::PeerData { peer: k, bytes: fr });
+        }
+        n.input(Input::PeerData {
+            peer: k,
+            bytes: wire::encode(&Message::Request { piece: 0 }),
+        });
+        if frames_to(&n.drain(), k).contains(&busy) {
+            told_busy.push(k);
+        }
+    }
+    assert_eq!(told_busy, vec![PeerKey(5)]);
+    // Once the first requesters got their piece, peer 5 is served.
+    for _ in 0..100 {
+        if !n.advance_to_timeout() {
+            break;
+        }
+        n.drain();
+    }
+    n.input(Input::PeerData {
+        peer: PeerKey(5),
+        bytes: wire::encode(&Message::Request { piece: 0 }),
+    });
+    assert!(!frames_to(&n.drain(), PeerKey(5)).contains(&busy));
     assert!(!n
         .events
         .iter()

@@ -25,6 +25,9 @@ mod tests;
 pub const MAX_PEER_ID_LEN: usize = 64;
 /// Longest free-text field of a [`Report`] (profile, versions, ids, IP), in bytes.
 pub const MAX_REPORT_TEXT_LEN: usize = 256;
+/// Longest `altCatalogId` of a [`Report`], in bytes: a download URL, as long
+/// as the edge worker lets a content policy register one.
+pub const MAX_ALT_CATALOG_ID_LEN: usize = 2048;
 /// Largest `peersWanted` a client may ask for; larger asks are clamped to it.
 pub const MAX_PEERS_WANTED: u32 = 64;
 
@@ -127,27 +130,33 @@ pub struct Report {
 /// Why a [`Report`] is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReportError {
-    #[error("field {field} is {len} bytes long; at most {MAX_REPORT_TEXT_LEN} are allowed")]
-    FieldTooLong { field: &'static str, len: usize },
+    #[error("field {field} is {len} bytes long; at most {max} are allowed")]
+    FieldTooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
 }
 
 impl Report {
     /// Checks the bounds of every free-text field.
     pub fn validate(&self) -> Result<(), ReportError> {
-        let fields: [(&'static str, &Option<String>); 6] = [
-            ("profile", &self.profile),
-            ("doClientVersion", &self.do_client_version),
-            ("altCatalogId", &self.alt_catalog_id),
-            ("reportedIp", &self.reported_ip),
-            ("groupId", &self.group_id),
-            ("eId", &self.e_id),
+        let text = MAX_REPORT_TEXT_LEN;
+        let fields: [(&'static str, &Option<String>, usize); 6] = [
+            ("profile", &self.profile, text),
+            ("doClientVersion", &self.do_client_version, text),
+            ("altCatalogId", &self.alt_catalog_id, MAX_ALT_CATALOG_ID_LEN),
+            ("reportedIp", &self.reported_ip, text),
+            ("groupId", &self.group_id, text),
+            ("eId", &self.e_id, text),
         ];
-        for (field, value) in fields {
+        for (field, value, max) in fields {
             if let Some(v) = value {
-                if v.len() > MAX_REPORT_TEXT_LEN {
+                if v.len() > max {
                     return Err(ReportError::FieldTooLong {
                         field,
                         len: v.len(),
+                        max,
                     });
                 }
             }

@@ -118,6 +118,7 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
         PieceSize::new(u64::from(piece_size)).expect("valid piece size"),
     );
     b.update(&file);
+    // An in-memory file has far fewer than 2^32 pieces of at least 16 KiB.
     let meta = b.finish().expect("metadata of an in-memory file");
     let meta_bytes = meta.encode();
     let content = Content {

@@ -73,7 +73,9 @@ pub struct SimConfig {
     pub max_virtual_secs: u64,
     /// Stop after this many events (a livelock guard).
     pub max_events: u64,
-    /// Engine tunables for honest peers (`uploadRate` 0 here means `peerRate`).
+    /// Engine tunables for honest peers (`uploadRate` 0 here means 90 % of
+    /// `peerRate`: a cap equal to the link rate would keep the simulated
+    /// uplink saturated, its queue growing with every control message).
     pub engine: EngineConfig,
 }
 

@@ -29,7 +29,16 @@ pub enum SimError {
     NoPeers,
     #[error("file size {0} is above the simulator's limit of 4 GiB (it holds the file in memory)")]
     FileTooLarge(u64),
+    #[error("invalid simulation parameter: {0}")]
+    Invalid(&'static str),
 }
+
+/// Most simulated peers, honest and malicious together.
+pub const MAX_NODES: usize = 100_000;
+/// Longest mean link latency, ms (keeps virtual-time arithmetic far from overflow).
+pub const MAX_LATENCY_MS: u64 = 3_600_000;
+/// Longest join spread, seconds.
+pub const MAX_JOIN_SPREAD_SECS: f64 = 1e7;
 
 pub(crate) enum Node {
     Honest(Box<Honest>),
@@ -60,6 +69,18 @@ impl World {
         }
         if cfg.file_size > MAX_FILE_SIZE {
             return Err(SimError::FileTooLarge(cfg.file_size));
+        }
+        if cfg.peers.saturating_add(cfg.malicious) > MAX_NODES {
+            return Err(SimError::Invalid("more than 100000 peers in all"));
+        }
+        if cfg.latency_ms > MAX_LATENCY_MS {
+            return Err(SimError::Invalid("latency above one hour"));
+        }
+        if !(0.0..=MAX_JOIN_SPREAD_SECS).contains(&cfg.join_spread_secs) {
+            return Err(SimError::Invalid("join spread not in 0..=1e7 seconds"));
+        }
+        if !(0.0..1.0).contains(&cfg.loss) {
+            return Err(SimError::Invalid("loss not in [0, 1)"));
         }
         let piece_size = PieceSize::new(u64::from(cfg.piece_size))?;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -97,7 +118,7 @@ impl World {
             finished: 0,
             cfg,
         };
-        let spread_us = (w.cfg.join_spread_secs.max(0.0) * 1e6) as u64;
+        let spread_us = (w.cfg.join_spread_secs * 1e6) as u64;
         for i in 0..total {
             if i < w.cfg.peers {
                 let at = if spread_us == 0 {
@@ -213,7 +234,8 @@ impl World {
                 };
                 let mut ecfg = self.cfg.engine.clone();
                 if ecfg.upload_rate == 0 {
-                    ecfg.upload_rate = self.cfg.peer_rate;
+                    // Below the link rate (see `SimConfig::engine`).
+                    ecfg.upload_rate = (self.cfg.peer_rate / 10 * 9).max(1);
                 }
                 let seed = self.cfg.seed ^ ((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
                 h.engine = Some(Engine::new(ecfg, content, Millis(self.now / 1000), seed));
@@ -346,7 +368,7 @@ impl World {
             if h.timer != Some(t.0) {
                 h.timer = Some(t.0);
                 self.queue.push(
-                    t.0 * 1000,
+                    t.0.saturating_mul(1000),
                     Ev::Timer {
                         node: i,
                         at_ms: t.0,

@@ -2,7 +2,7 @@
 //! bytes, nothing corrupt is ever accepted, attackers are banned, honest
 //! peers never are, and the CDN serves about one copy.
 
-use edgeswarm_sim::{run, MaliciousKind, SimConfig, SimReport, StopReason};
+use edgeswarm_sim::{run, MaliciousKind, SimConfig, SimError, SimReport, StopReason};
 
 fn small(peers: usize) -> SimConfig {
     SimConfig {
@@ -138,4 +138,34 @@ fn the_engine_pair_benchmark_transfers_the_whole_file() {
     let (per_piece, sha) = edgeswarm_sim::bench::engine_pair(256 << 10, 16 << 10);
     assert!(per_piece.is_finite(), "the receiving engine finished");
     assert!(sha.is_finite());
+}
+
+#[test]
+fn out_of_range_parameters_are_errors_not_panics() {
+    let bad = [
+        SimConfig {
+            join_spread_secs: f64::INFINITY,
+            ..small(2)
+        },
+        SimConfig {
+            join_spread_secs: f64::NAN,
+            ..small(2)
+        },
+        SimConfig {
+            latency_ms: u64::MAX,
+            ..small(2)
+        },
+        SimConfig {
+            malicious: usize::MAX,
+            ..small(2)
+        },
+        SimConfig {
+            loss: 1.0,
+            ..small(2)
+        },
+    ];
+    for cfg in bad {
+        let r = run(cfg.clone());
+        assert!(matches!(r, Err(SimError::Invalid(_))), "{cfg:?}: {r:?}");
+    }
 }

@@ -17,6 +17,10 @@
 //! - `Joined` → `Closed` when the socket closes (the peer leaves the roster at
 //!   once and the others get `peerLeft`), or when strikes reach
 //!   [`MAX_STRIKES`] (the server closes it with 1008).
+//! - `Joined` → `Stale` when no message of the peer was admitted for the
+//!   core's stale-after time (a socket whose far end vanished without a close
+//!   can stay open for long): it is no longer offered to others, and it
+//!   returns to `Joined` with its next admitted message.
 //!
 //! Invariants: the roster holds at most `limits.max_peers` peers; a message is
 //! never relayed outside this array; no input makes the core panic.
@@ -40,6 +44,9 @@ use ratelimit::TokenBucket;
 pub const MAX_STRIKES: u32 = 64;
 /// WebSocket close code for a policy violation.
 pub const CLOSE_POLICY: u16 = 1008;
+/// Silence after which a peer is no longer offered, unless the glue sets
+/// another time ([`ArrayCore::set_stale_after_ms`]).
+pub const DEFAULT_STALE_AFTER_MS: f64 = 120_000.0;
 
 /// What the glue must do.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +69,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 struct PeerState {
     report: Option<Report>,
+    /// When the peer's last message was admitted (or it joined).
+    last_seen_ms: f64,
     bucket: TokenBucket,
     strikes: u32,
     throttled: bool,
@@ -71,6 +80,7 @@ struct PeerState {
 #[derive(Debug, Clone)]
 pub struct ArrayCore {
     limits: ArrayLimits,
+    stale_after_ms: f64,
     peers: BTreeMap<PeerId, PeerState>,
 }
 
@@ -78,8 +88,14 @@ impl ArrayCore {
     pub fn new(limits: ArrayLimits) -> Self {
         ArrayCore {
             limits,
+            stale_after_ms: DEFAULT_STALE_AFTER_MS,
             peers: BTreeMap::new(),
         }
+    }
+
+    /// Sets how long a silent peer stays on offer to others.
+    pub fn set_stale_after_ms(&mut self, ms: f64) {
+        self.stale_after_ms = ms;
     }
 
     pub fn limits(&self) -> ArrayLimits {
@@ -108,9 +124,26 @@ impl ArrayCore {
         self.peers.get(peer).and_then(|p| p.report.as_ref())
     }
 
-    /// Adds a peer (a new socket, or one restored after hibernation).
-    /// Returns false, adding nothing, when the array is full or the id taken.
+    /// When a message of `peer` was last admitted.
+    pub fn last_seen_ms(&self, peer: &PeerId) -> Option<f64> {
+        self.peers.get(peer).map(|p| p.last_seen_ms)
+    }
+
+    /// Adds a peer (a new socket). Returns false, adding nothing, when the
+    /// array is full or the id taken.
     pub fn join(&mut self, peer: PeerId, report: Option<Report>, now_ms: f64) -> bool {
+        self.restore(peer, report, now_ms, now_ms)
+    }
+
+    /// Adds a peer restored after hibernation, last seen at `last_seen_ms`
+    /// (as persisted with its report). Like [`ArrayCore::join`] otherwise.
+    pub fn restore(
+        &mut self,
+        peer: PeerId,
+        report: Option<Report>,
+        last_seen_ms: f64,
+        now_ms: f64,
+    ) -> bool {
         if self.is_full() || self.peers.contains_key(&peer) {
             return false;
         }
@@ -119,6 +152,7 @@ impl ArrayCore {
             peer,
             PeerState {
                 report,
+                last_seen_ms,
                 bucket,
                 strikes: 0,
                 throttled: false,
@@ -174,7 +208,7 @@ impl ArrayCore {
         }
         match serde_json::from_str::<ClientMessage>(text) {
             Err(e) => self.refuse(from, ArrayErrorCode::BadMessage, &e.to_string(), &mut out),
-            Ok(ClientMessage::Report(r)) => self.on_report(from, r, &mut out),
+            Ok(ClientMessage::Report(r)) => self.on_report(from, r, now_ms, &mut out),
             Ok(ClientMessage::Signal(s)) => self.on_signal(from, s, &mut out),
         }
         out
@@ -202,6 +236,10 @@ impl ArrayCore {
             return false;
         }
         p.throttled = false;
+        // A refused message below still shows the far end is alive.
+        if now_ms > p.last_seen_ms {
+            p.last_seen_ms = now_ms;
+        }
         if len > max {
             let msg = format!("message of {len} bytes is over the {max}-byte limit; dropped");
             self.refuse(from, ArrayErrorCode::MessageTooLarge, &msg, out);
@@ -212,7 +250,8 @@ impl ArrayCore {
 
     fn strike(&mut self, from: &PeerId, out: &mut Vec<Action>) {
         if let Some(p) = self.peers.get_mut(from) {
-            p.strikes += 1;
+            // Saturating: frames already queued after the close still strike.
+            p.strikes = p.strikes.saturating_add(1);
             if p.strikes == MAX_STRIKES {
                 out.push(Action::Close {
                     peer: from.clone(),
@@ -240,7 +279,7 @@ impl ArrayCore {
         self.strike(from, out);
     }
 
-    fn on_report(&mut self, from: &PeerId, report: Report, out: &mut Vec<Action>) {
+    fn on_report(&mut self, from: &PeerId, report: Report, now_ms: f64, out: &mut Vec<Action>) {
         if report.peer_id.as_ref().is_some_and(|p| p != from) {
             let msg = "a report may only speak for the socket's own peer id";
             return self.refuse(from, ArrayErrorCode::PeerIdMismatch, msg, out);
@@ -267,10 +306,14 @@ impl ArrayCore {
             p.report = Some(kept);
         }
         out.push(Action::Persist { peer: from.clone() });
+        let fresh_since = now_ms - self.stale_after_ms;
         let peers = select::select(
             from,
             self.report(from),
-            self.peers.iter().map(|(id, p)| (id, p.report.as_ref())),
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.last_seen_ms >= fresh_since)
+                .map(|(id, p)| (id, p.report.as_ref())),
             want,
         );
         out.push(Action::Send {

@@ -3,10 +3,12 @@
 //!
 //! Each socket is accepted with the hibernation API and tagged with the
 //! peer id the server assigned; its attachment holds that id and the
-//! peer's last report (counters only), so the roster can be rebuilt when
-//! the object wakes from hibernation with an empty memory. Rate-limit
-//! allowances start afresh after a wake-up (a hibernated object had no
-//! traffic to limit). Nothing here decides anything: the core does.
+//! peer's last report (counters only) with the time it arrived, so the
+//! roster, staleness included, can be rebuilt when the object wakes from
+//! hibernation with an empty memory. Rate-limit allowances start afresh after
+//! a wake-up (a hibernated object had no traffic to limit). A peer goes stale
+//! after four report intervals of silence, and never sooner than a minute.
+//! Nothing here decides anything: the core does.
 
 use std::cell::RefCell;
 
@@ -29,7 +31,15 @@ struct Attachment {
     peer_id: PeerId,
     array_id: String,
     report: Option<Report>,
+    /// When the peer joined or its last report was admitted (ms since the epoch).
+    #[serde(default)]
+    last_seen_ms: Option<f64>,
 }
+
+/// Floor of the stale-after time, whatever the report interval.
+const MIN_STALE_AFTER_MS: f64 = 60_000.0;
+/// Report intervals of silence after which a peer is stale.
+const STALE_AFTER_REPORTS: f64 = 4.0;
 
 #[durable_object]
 pub struct ArrayObject {
@@ -66,10 +76,14 @@ impl ArrayObject {
             let settings = crate::glue::settings(&self.env)
                 .map_err(|e| worker::Error::RustError(e.message))?;
             let mut core = ArrayCore::new(settings.client.array);
+            // u64 milliseconds as f64: exact below 2^53 ms, i.e. always in practice.
+            let interval = settings.client.report_interval_ms as f64;
+            core.set_stale_after_ms((STALE_AFTER_REPORTS * interval).max(MIN_STALE_AFTER_MS));
             let now = now_ms();
             for ws in self.state.get_websockets() {
                 if let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() {
-                    core.join(a.peer_id, a.report, now);
+                    let seen = a.last_seen_ms.unwrap_or(now);
+                    core.restore(a.peer_id, a.report, seen, now);
                 }
             }
             *slot = Some(core);
@@ -103,10 +117,12 @@ impl ArrayObject {
                     self.apply(ws, left)?;
                 }
                 Action::Persist { peer } => {
-                    let report = self.with_core(|c| c.report(&peer).cloned())?;
+                    let (report, seen) =
+                        self.with_core(|c| (c.report(&peer).cloned(), c.last_seen_ms(&peer)))?;
                     if let Ok(Some(mut a)) = ws.deserialize_attachment::<Attachment>() {
                         if a.peer_id == peer {
                             a.report = report;
+                            a.last_seen_ms = seen;
                             ws.serialize_attachment(&a)?;
                         }
                     }
@@ -150,15 +166,17 @@ impl DurableObject for ArrayObject {
         let peer = new_peer_id()?;
         let pair = WebSocketPair::new()?;
         let server = pair.server;
+        let now = now_ms();
         self.state
             .accept_websocket_with_tags(&server, &[peer.as_str()]);
         server.serialize_attachment(&Attachment {
             peer_id: peer.clone(),
             array_id: array_id.clone(),
             report: None,
+            last_seen_ms: Some(now),
         })?;
         let welcome = self.with_core(|c| {
-            c.join(peer.clone(), None, now_ms());
+            c.join(peer.clone(), None, now);
             c.welcome(&peer, &array_id)
         })?;
         send(&server, &welcome);

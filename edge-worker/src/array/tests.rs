@@ -261,3 +261,40 @@ fn signals_to_departed_peers_never_get_a_client_closed() {
     }
     assert!(c.contains(&pid("a")));
 }
+
+fn offered_to(c: &mut ArrayCore, me: &str, now_ms: f64) -> Vec<String> {
+    let out = c.on_text(&pid(me), r#"{"type":"report","peersWanted":8}"#, now_ms);
+    let [ServerMessage::Peers { peers }] = sends_to(&out, me)[..] else {
+        panic!("{out:?}")
+    };
+    peers.iter().map(|p| p.peer_id.to_string()).collect()
+}
+
+#[test]
+fn a_silent_peer_is_no_longer_offered_until_it_speaks_again() {
+    let mut c = core_with(&["a", "b"]);
+    c.set_stale_after_ms(60_000.0);
+    // a keeps reporting; b, whose far end vanished without a close, is silent.
+    assert_eq!(offered_to(&mut c, "a", 30_000.0), ["b"]);
+    assert_eq!(offered_to(&mut c, "a", 60_000.0), ["b"], "not stale yet");
+    assert!(offered_to(&mut c, "a", 60_001.0).is_empty(), "stale");
+    assert!(c.contains(&pid("b")), "stale peers keep their socket");
+    // b speaks again: it is offered again, and a, active all along, to it.
+    assert_eq!(offered_to(&mut c, "b", 70_000.0), ["a"]);
+    assert_eq!(offered_to(&mut c, "a", 70_000.0), ["b"]);
+}
+
+#[test]
+fn a_restored_peer_keeps_its_persisted_last_seen_time() {
+    let mut c = ArrayCore::new(limits());
+    c.set_stale_after_ms(60_000.0);
+    // After a wake-up at t = 200 s: a reported at 190 s, b last at 100 s.
+    assert!(c.restore(pid("a"), None, 190_000.0, 200_000.0));
+    assert!(c.restore(pid("b"), None, 100_000.0, 200_000.0));
+    assert!(!c.restore(pid("a"), None, 0.0, 200_000.0), "id taken");
+    assert_eq!(c.last_seen_ms(&pid("b")), Some(100_000.0));
+    assert!(offered_to(&mut c, "a", 200_000.0).is_empty());
+    // Its own report refreshes the time the glue persists.
+    assert_eq!(offered_to(&mut c, "b", 201_000.0), ["a"]);
+    assert_eq!(c.last_seen_ms(&pid("b")), Some(201_000.0));
+}

@@ -2,9 +2,11 @@
 //! guarded by `Authorization: Bearer <ADMIN_TOKEN>`.
 //!
 //! Invariants: a request without the right token changes nothing (the
-//! check runs before the body is read). Metadata is decoded with
+//! check runs before the body is read). Every body needs a Content-Length
+//! within its route's bound before it is read. Metadata is decoded with
 //! `edgeswarm-protocol` and must name the path's content id before it is
-//! stored. The data body streams into R2 without being buffered; its length
+//! stored; metadata for a different file (other size or hash) removes the
+//! stored data, which no longer matches it. The data body streams into R2 without being buffered; its length
 //! must equal the metadata's file size and R2 itself checks its SHA-256
 //! against the metadata's whole-file hash, so a mismatching upload is
 //! refused and leaves nothing stored.
@@ -78,8 +80,15 @@ async fn put_metadata(req: &mut Request, env: &Env, id: &ContentId) -> Answer {
         piece_size: meta.piece_size().get(),
         file_sha256: hex::encode(meta.file_sha256()),
     };
-    store::bucket(env)?
-        .put(store::meta_key(id), bytes)
+    let b = store::bucket(env)?;
+    // Metadata for a different file makes the stored bytes stale: they go
+    // first, so the CDN never serves bytes the new metadata would reject.
+    if let Some(old) = store::facts(&b, id).await? {
+        if !old.same_file(&facts) {
+            b.delete(store::data_key(id)).await?;
+        }
+    }
+    b.put(store::meta_key(id), bytes)
         .custom_metadata(
             facts
                 .to_pairs()
@@ -155,20 +164,20 @@ async fn put_data(req: &Request, env: &Env, id: &ContentId) -> Answer {
 }
 
 async fn put_policy(req: &mut Request, env: &Env, id: &ContentId) -> Answer {
-    if let Some(len) = req.headers().get("Content-Length")? {
-        if len
-            .trim()
-            .parse::<usize>()
-            .map_or(true, |l| l > policy::MAX_POLICY_BYTES)
-        {
-            return Err(policy::too_large());
-        }
+    // A declared length bounds what `bytes()` reads; a body without one
+    // (chunked) could be of any size, so it is refused like on the other routes.
+    if content_length(req)? > policy::MAX_POLICY_BYTES as u64 {
+        return Err(policy::too_large());
     }
     let bytes = req.bytes().await?;
     let new = policy::parse_policy(&bytes)?;
     let b = store::bucket(env)?;
     if let Some(old_alt) = store::policy(&b, id).await?.and_then(|p| p.alt_catalog_id) {
-        if new.alt_catalog_id.as_ref() != Some(&old_alt) {
+        // The old URL is unregistered only while it still names this content:
+        // another item may have registered it since.
+        if new.alt_catalog_id.as_ref() != Some(&old_alt)
+            && store::resolve_alt(&b, &old_alt).await?.as_ref() == Some(id)
+        {
             b.delete(policy::alt_key(&old_alt)).await?;
         }
     }

@@ -9,8 +9,13 @@
 //! - it is asked for the rarest missing piece it can serve; never for a piece
 //!   it refused, stalled on or sent bad bytes for;
 //! - a peer with requests in flight that sends nothing for `stall_timeout_ms`
-//!   is stalled: its requests are cancelled and reassigned, it takes a strike
-//!   and gets no requests for `snub_ms`;
+//!   (counted from its last piece bytes or from our oldest outstanding
+//!   request to it, whichever is later) is stalled: its requests are
+//!   cancelled and reassigned, it takes a strike and gets no requests for
+//!   `snub_ms`;
+//! - a peer that is not `Ready` (handshake and bitfield received)
+//!   `connect_timeout_ms` after its channel opened is disconnected (no ban),
+//!   so a silent peer cannot hold a connection slot forever;
 //! - a request still unanswered after `slow_piece_timeout_ms` is cancelled
 //!   and reassigned, without a strike (slow holders);
 //! - endgame: once no piece is unassigned and at most `endgame_pieces` are in
@@ -21,18 +26,29 @@
 use edgeswarm_protocol::wire::{Message, MAX_OUTSTANDING_REQUESTS};
 use rand_core::Rng;
 
-use super::peer::Download;
+use super::peer::{Download, Phase};
 use super::Swarm;
 use crate::types::{BanReason, Millis, PeerKey, Source};
 
 impl Swarm {
     pub(super) fn check_stalls(&mut self) {
         let now = self.now;
+        let silent: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.phase != Phase::Ready && now.since(p.connected_at) >= self.cfg.connect_timeout_ms
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in silent {
+            self.drop_peer(k);
+        }
         let timeout = self.cfg.stall_timeout_ms;
         let stalled: Vec<PeerKey> = self
             .peers
             .iter()
-            .filter(|(_, p)| !p.downloads.is_empty() && now.since(p.last_progress) >= timeout)
+            .filter(|(_, p)| p.silent_since().is_some_and(|t| now.since(t) >= timeout))
             .map(|(k, _)| *k)
             .collect();
         for k in stalled {
@@ -107,7 +123,10 @@ impl Swarm {
                 let depth = peer.rate.depth(
                     self.meta.piece_size().get(),
                     self.cfg.pipeline_ms,
-                    self.cfg.min_requests_per_peer.max(1),
+                    // Never above the protocol cap, or the holder sees a flood.
+                    self.cfg
+                        .min_requests_per_peer
+                        .clamp(1, MAX_OUTSTANDING_REQUESTS),
                     max,
                 );
                 if peer.downloads.len() >= depth {
@@ -133,11 +152,10 @@ impl Swarm {
 
     /// Sends a request for `p` to `k`; false when nothing was sent.
     fn request(&mut self, k: PeerKey, p: u32, now: Millis) -> bool {
-        let Some(index) = self.meta.piece(p) else {
-            return false;
-        };
-        let len = self.meta.piece_len(index) as usize;
-        if !self.peers.contains_key(&k) || !self.pieces.start(p, Source::Peer(k)) {
+        if self.meta.piece(p).is_none()
+            || !self.peers.contains_key(&k)
+            || !self.pieces.start(p, Source::Peer(k))
+        {
             return false;
         }
         let Some(peer) = self.peers.get_mut(&k) else {
@@ -146,7 +164,9 @@ impl Swarm {
         if peer.downloads.is_empty() {
             peer.last_progress = now;
         }
-        let buf = Vec::with_capacity(len);
+        // The buffer is allocated when the first block arrives: a deep
+        // pipeline of large pieces must not reserve memory up front.
+        let buf = Vec::new();
         peer.downloads.insert(p, Download { buf, since: now });
         self.send(k, &Message::Request { piece: p });
         true
@@ -158,12 +178,13 @@ impl Swarm {
         self.peers
             .values()
             .flat_map(|p| {
-                let stall = (!p.downloads.is_empty())
-                    .then(|| p.last_progress.plus(self.cfg.stall_timeout_ms));
+                let stall = p.silent_since().map(|t| t.plus(self.cfg.stall_timeout_ms));
                 let snub = (p.snubbed_until > now).then_some(p.snubbed_until);
                 let oldest = p.downloads.values().map(|d| d.since).min();
                 let slow = oldest.map(|t| t.plus(self.cfg.slow_piece_timeout_ms));
-                [stall, snub, slow]
+                let handshake = (p.phase != Phase::Ready)
+                    .then(|| p.connected_at.plus(self.cfg.connect_timeout_ms));
+                [stall, snub, slow, handshake]
             })
             .flatten()
             .min()

@@ -15,7 +15,11 @@
 //!   starts empty, roughly one peer fetches a piece from the CDN and the
 //!   others get it from that peer;
 //! - failures (no response, wrong status or length, bad hash) back off
-//!   exponentially from `http_backoff_ms` to `http_backoff_max_ms`.
+//!   exponentially from `http_backoff_ms` to `http_backoff_max_ms`;
+//! - a request unanswered after `slow_piece_timeout_ms` (doubled per
+//!   consecutive failure, so that slow links still get through) is a failure:
+//!   its piece becomes missing again and a late answer is ignored. The engine
+//!   has no way to abort the glue's fetch; it only stops waiting for it.
 //!
 //! HTTP-only mode (P2P not allowed) skips the delay and the patience.
 
@@ -28,8 +32,8 @@ use crate::types::{HttpRequestId, Millis, Output, Source};
 
 #[derive(Debug)]
 pub(super) struct HttpState {
-    /// In-flight request → piece (None once the piece was verified elsewhere).
-    in_flight: BTreeMap<HttpRequestId, Option<u32>>,
+    /// In-flight requests.
+    in_flight: BTreeMap<HttpRequestId, Attempt>,
     next_id: u64,
     allowed_at: Millis,
     /// P2P mode: until the first `PeerCandidates` input (or this time), the
@@ -38,6 +42,15 @@ pub(super) struct HttpState {
     failures: u32,
     backoff_until: Millis,
     patience_until: Option<Millis>,
+}
+
+/// One range request the glue is carrying out.
+#[derive(Debug)]
+struct Attempt {
+    /// None once the piece was verified elsewhere.
+    piece: Option<u32>,
+    /// Given up (timed out) at this time.
+    deadline: Millis,
 }
 
 impl HttpState {
@@ -54,16 +67,32 @@ impl HttpState {
     }
 
     pub fn abandon_piece(&mut self, p: u32) {
-        for v in self.in_flight.values_mut() {
-            if *v == Some(p) {
-                *v = None;
+        for a in self.in_flight.values_mut() {
+            if a.piece == Some(p) {
+                a.piece = None;
             }
         }
     }
 }
 
 impl Swarm {
+    /// Requests past their deadline count as failed (see the module doc).
+    fn expire_http(&mut self) {
+        let now = self.now;
+        let expired: Vec<HttpRequestId> = self
+            .http
+            .in_flight
+            .iter()
+            .filter(|(_, a)| a.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.on_http_failed(id);
+        }
+    }
+
     pub(super) fn schedule_http(&mut self) {
+        self.expire_http();
         let now = self.now;
         if self.done || now < self.http.allowed_at || now < self.http.backoff_until {
             return;
@@ -92,7 +121,8 @@ impl Swarm {
             match self.http.patience_until {
                 None => {
                     let max = self.cfg.http_patience_ms_per_peer.saturating_mul(expected);
-                    let wait = self.rng.next_u64() % (max + 1);
+                    // saturating: `max` comes from the bootstrap config.
+                    let wait = self.rng.next_u64() % max.saturating_add(1);
                     self.http.patience_until = Some(now.plus(wait));
                     if wait > 0 {
                         return;
@@ -116,7 +146,13 @@ impl Swarm {
             self.http.patience_until = None;
             let id = HttpRequestId(self.http.next_id);
             self.http.next_id += 1;
-            self.http.in_flight.insert(id, Some(p));
+            let shift = self.http.failures.min(6);
+            let timeout = self.cfg.slow_piece_timeout_ms.saturating_mul(1 << shift);
+            let attempt = Attempt {
+                piece: Some(p),
+                deadline: now.plus(timeout),
+            };
+            self.http.in_flight.insert(id, attempt);
             let start = self.meta.piece_offset(index);
             let range = start..start + u64::from(self.meta.piece_len(index));
             self.out.push_back(Output::HttpRequest { id, range });
@@ -127,7 +163,9 @@ impl Swarm {
         if self.done {
             return None;
         }
+        let expiry = self.http.in_flight.values().map(|a| a.deadline).min();
         [
+            expiry,
             self.http.discovery_until,
             Some(self.http.allowed_at),
             Some(self.http.backoff_until),
@@ -140,11 +178,11 @@ impl Swarm {
     }
 
     pub(super) fn on_http_response(&mut self, id: HttpRequestId, status: u16, body: Vec<u8>) {
-        let Some(entry) = self.http.in_flight.remove(&id) else {
+        let Some(attempt) = self.http.in_flight.remove(&id) else {
             return;
         };
         self.stats.bytes_from_http += body.len() as u64;
-        let Some(p) = entry else { return };
+        let Some(p) = attempt.piece else { return };
         let Some(index) = self.meta.piece(p) else {
             return;
         };
@@ -159,10 +197,10 @@ impl Swarm {
     }
 
     pub(super) fn on_http_failed(&mut self, id: HttpRequestId) {
-        let Some(entry) = self.http.in_flight.remove(&id) else {
+        let Some(attempt) = self.http.in_flight.remove(&id) else {
             return;
         };
-        if let Some(p) = entry {
+        if let Some(p) = attempt.piece {
             self.pieces.end_attempt(p, Source::Http);
         }
         self.http_failure();

@@ -111,7 +111,7 @@ impl Swarm {
     fn on_request(&mut self, k: PeerKey, piece: u32) {
         let have = self.pieces.is_verified(piece);
         let queued: usize = self.peers.values().map(|p| p.uploads.len()).sum();
-        let busy = queued >= self.cfg.upload_queue_total.max(1);
+        let busy = queued >= self.cfg.upload_queue_total.max(1) || self.upload_round_too_long(k);
         let Some(peer) = self.peers.get_mut(&k) else {
             return;
         };
@@ -183,6 +183,9 @@ impl Swarm {
         };
         if offset as usize != buf.len() || buf.len() + data.len() > piece_len {
             return self.ban(k, BanReason::ProtocolViolation("block at the wrong offset"));
+        }
+        if buf.is_empty() {
+            buf.reserve_exact(piece_len);
         }
         buf.extend_from_slice(&data);
         peer.last_progress = now;

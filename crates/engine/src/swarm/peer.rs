@@ -9,6 +9,8 @@
 //! Ready          ──Have/Request/PieceData/Cancel/Reject────────▶ Ready
 //! any phase      ──anything else, malformed frame, strikes─────▶ removed (banned)
 //! AwaitHandshake ──Handshake of other content/version──────────▶ removed (not banned)
+//! AwaitHandshake, AwaitBitfield ──not Ready `connect_timeout_ms`
+//!                                 after connecting─────────────▶ removed (not banned)
 //! ```
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -44,6 +46,8 @@ pub struct Peer {
     pub phase: Phase,
     pub has: Bitfield,
     pub strikes: u32,
+    /// When the channel opened (a peer not `Ready` soon after is dropped).
+    pub connected_at: Millis,
     /// Our in-flight whole-piece requests to this peer.
     pub downloads: BTreeMap<u32, Download>,
     /// Pieces we cancelled, were refused, or got bad bytes for from this peer:
@@ -64,6 +68,7 @@ impl Peer {
             phase: Phase::AwaitHandshake,
             has: Bitfield::new(piece_count),
             strikes: 0,
+            connected_at: now,
             downloads: BTreeMap::new(),
             given_up: HashSet::new(),
             last_progress: now,
@@ -79,6 +84,15 @@ impl Peer {
             && self.snubbed_until <= now
             && self.has.get(p)
             && !self.given_up.contains(&p)
+    }
+
+    /// Start of the current silence, if requests are outstanding: the later
+    /// of the last piece bytes and the oldest outstanding request (requests
+    /// that ended otherwise — cancelled, rejected, verified elsewhere — do not
+    /// count against the peer).
+    pub fn silent_since(&self) -> Option<Millis> {
+        let oldest = self.downloads.values().map(|d| d.since).min()?;
+        Some(self.last_progress.max(oldest))
     }
 
     /// True when the peer takes new requests now at all.

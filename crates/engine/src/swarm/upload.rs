@@ -2,6 +2,12 @@
 //! 64 KiB blocks, round-robin one block per requester per turn (fairness),
 //! under an optional token-bucket rate cap (`upload_rate`).
 //!
+//! With a rate cap, a new requester is answered Busy when one round-robin
+//! turn (a block for every requester being served, after a token-bucket
+//! burst already handed to the transport) would take more than half of
+//! `stall_timeout_ms`: otherwise honest requesters would see this honest
+//! but slow holder as stalled and strike it.
+//!
 //! Piece bytes come from a small cache (freshly verified pieces and recent
 //! reads); a piece not in the cache is read back from storage with
 //! `Output::ReadPiece`, and its requesters wait for `Input::PieceRead`.
@@ -26,6 +32,13 @@ pub(super) struct UploadState {
     last_refill: Millis,
     /// When tokens run short: the time enough will have accrued.
     blocked_until: Option<Millis>,
+}
+
+/// Token bucket size: a quarter second of the rate, at least one block (so
+/// that every block can eventually go) and no more at low rates (a large
+/// burst sits in the transport and delays every requester).
+fn burst_bytes(rate: u64) -> u64 {
+    (MAX_BLOCK_LEN as u64).max(rate / 4)
 }
 
 impl UploadState {
@@ -63,7 +76,7 @@ impl Swarm {
         }
         let elapsed = self.now.since(u.last_refill);
         u.last_refill = self.now;
-        let burst = (2 * MAX_BLOCK_LEN as u64).max(rate / 4) as f64;
+        let burst = burst_bytes(rate) as f64;
         u.tokens = (u.tokens + rate as f64 * elapsed as f64 / 1000.0).min(burst);
     }
 
@@ -144,6 +157,27 @@ impl Swarm {
                 self.upload.cache.remove(i);
             }
         }
+    }
+
+    /// True when `k`, not served yet, would make one round-robin turn (plus
+    /// a burst already handed to the transport) longer than half the stall
+    /// timeout at the upload rate cap.
+    pub(super) fn upload_round_too_long(&self, k: PeerKey) -> bool {
+        let rate = self.cfg.upload_rate;
+        if rate == 0 || self.peers.get(&k).is_some_and(|p| !p.uploads.is_empty()) {
+            return false;
+        }
+        let block = MAX_BLOCK_LEN.min(self.meta.piece_size().get() as usize) as u64;
+        let served = self
+            .peers
+            .values()
+            .filter(|p| !p.uploads.is_empty())
+            .count() as u64;
+        let turn = (served + 1)
+            .saturating_mul(block)
+            .saturating_add(burst_bytes(rate));
+        let turn_ms = turn.saturating_mul(1000) / rate;
+        turn_ms > self.cfg.stall_timeout_ms / 2
     }
 
     pub(super) fn upload_deadline(&self) -> Option<Millis> {

@@ -47,7 +47,32 @@ fn report_rejects_bad_ids_and_long_text() {
         r.validate(),
         Err(ReportError::FieldTooLong {
             field: "profile",
-            len: MAX_REPORT_TEXT_LEN + 1
+            len: MAX_REPORT_TEXT_LEN + 1,
+            max: MAX_REPORT_TEXT_LEN
+        })
+    );
+}
+
+#[test]
+fn a_long_download_url_is_a_valid_alt_catalog_id() {
+    // A policy may register an altCatalogId URL of up to 2048 bytes; a client
+    // naming its content by such a URL must still get its reports answered.
+    let url = format!("https://downloads.example/{}", "a".repeat(1500));
+    let ok = Report {
+        alt_catalog_id: Some(url),
+        ..Report::default()
+    };
+    assert_eq!(ok.validate(), Ok(()));
+    let too_long = Report {
+        alt_catalog_id: Some("a".repeat(MAX_ALT_CATALOG_ID_LEN + 1)),
+        ..Report::default()
+    };
+    assert_eq!(
+        too_long.validate(),
+        Err(ReportError::FieldTooLong {
+            field: "altCatalogId",
+            len: MAX_ALT_CATALOG_ID_LEN + 1,
+            max: MAX_ALT_CATALOG_ID_LEN
         })
     );
 }

@@ -1,8 +1,10 @@
 //! Cuts frames out of a byte stream delivered in arbitrary chunks.
 //!
-//! Invariant: the buffer never holds more than one partial frame plus the
-//! bytes of one `push`, and a length prefix above [`MAX_FRAME_LEN`] is an
-//! error as soon as its four bytes have arrived (nothing is allocated for it).
+//! Invariant: when the caller drains `next_message` after every `push`, the
+//! buffer never holds more than one partial frame plus the bytes of one
+//! `push`; a length prefix above [`MAX_FRAME_LEN`](super::MAX_FRAME_LEN) is
+//! an error as soon as its four bytes have arrived (nothing is allocated
+//! for it).
 //! After an error the splitter stays failed: the connection must be dropped.
 
 use super::codec::{decode_body, frame_body_len};

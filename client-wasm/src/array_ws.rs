@@ -1,0 +1,73 @@
+//! The WebSocket to this download's array (the peer-matching Durable Object).
+//!
+//! One JSON text frame per message (`edgeswarm_protocol::array`). Incoming
+//! frames that do not parse are dropped and counted, never fatal: the server
+//! is trusted less than nothing for memory safety and only routes signals.
+//! The socket owns its listeners; dropping [`ArraySocket`] closes it.
+
+use std::rc::Rc;
+
+use edgeswarm_protocol::array::{ClientMessage, ServerMessage};
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, WebSocket};
+
+use crate::listener::EventListener;
+
+/// What the array socket reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayEvent {
+    Open,
+    Message(ServerMessage),
+    /// A frame that is not a known server message (ignored).
+    Garbage,
+    Closed,
+}
+
+/// An open (or opening) array WebSocket.
+pub struct ArraySocket {
+    ws: WebSocket,
+    _listeners: Vec<EventListener>,
+}
+
+impl ArraySocket {
+    /// Connects to `url` (`ws://` or `wss://`); events go to `sink`.
+    pub fn connect(url: &str, sink: impl Fn(ArrayEvent) + 'static) -> Result<Self, String> {
+        let ws = WebSocket::new(url).map_err(|e| format!("WebSocket {url}: {e:?}"))?;
+        let sink: Rc<dyn Fn(ArrayEvent)> = Rc::new(sink);
+        let s = sink.clone();
+        let open = EventListener::new(&ws, "open", move |_| s(ArrayEvent::Open));
+        let s = sink.clone();
+        let message = EventListener::new(&ws, "message", move |e| {
+            let text = e
+                .dyn_ref::<MessageEvent>()
+                .and_then(|m| m.data().as_string());
+            match text.and_then(|t| serde_json::from_str::<ServerMessage>(&t).ok()) {
+                Some(m) => s(ArrayEvent::Message(m)),
+                None => s(ArrayEvent::Garbage),
+            }
+        });
+        let s = sink.clone();
+        let close = EventListener::new(&ws, "close", move |_| s(ArrayEvent::Closed));
+        Ok(Self {
+            ws,
+            _listeners: vec![open, message, close],
+        })
+    }
+
+    /// Sends one message; false if the socket is not open.
+    pub fn send(&self, msg: &ClientMessage) -> bool {
+        if self.ws.ready_state() != WebSocket::OPEN {
+            return false;
+        }
+        match serde_json::to_string(msg) {
+            Ok(text) => self.ws.send_with_str(&text).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl Drop for ArraySocket {
+    fn drop(&mut self) {
+        let _ = self.ws.close();
+    }
+}

@@ -1,0 +1,205 @@
+//! The `Downloader` class the page uses (API.md):
+//!
+//! ```js
+//! const d = new Downloader({ server, contentId, downloadMode, groupId });
+//! d.onprogress = (stats) => { … };
+//! const file = await d.start();   // resolved only after whole-file verification
+//! d.stats(); d.cancel();
+//! ```
+//!
+//! `start()` runs the service flow ([`crate::plan`]), opens the piece store,
+//! joins the array, and hands everything to a [`Session`]. The promise settles
+//! when the session delivers the verified `File` (or fails); the session then
+//! keeps serving peers until `cancel()`. `start()` may be called once.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use edgeswarm_engine::Engine;
+use edgeswarm_protocol::ContentId;
+use futures_channel::mpsc::{self, UnboundedSender};
+use futures_channel::oneshot;
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+use crate::options::{FilePromise, JsOptions, JsStats, Options, ProgressCallback};
+use crate::peers::PeerTable;
+use crate::plan::{plan, Plan};
+use crate::rtc::RtcOptions;
+use crate::session::{Ev, Reporter, Session, SessionParts};
+use crate::stats::{Phase, Shared, PIECE_MISSING};
+use crate::store::{PieceStore, MEMORY_FALLBACK_LIMIT};
+use crate::time::now_ms;
+
+/// A download of one content item.
+#[wasm_bindgen]
+pub struct Downloader {
+    options: Options,
+    shared: Rc<RefCell<Shared>>,
+    progress: Rc<RefCell<Option<Function>>>,
+    tx: Rc<RefCell<Option<UnboundedSender<Ev>>>>,
+    started: Cell<bool>,
+}
+
+fn random_seed() -> u64 {
+    // The engine's tie-breaks only need variety between pages, not secrecy.
+    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (hi << 32) | lo
+}
+
+#[wasm_bindgen]
+impl Downloader {
+    /// Validates the options; throws on a bad one.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsOptions) -> Result<Downloader, JsError> {
+        let options = Options::from_js(options.into()).map_err(|e| JsError::new(&e))?;
+        Ok(Self {
+            options,
+            shared: Rc::default(),
+            progress: Rc::default(),
+            tx: Rc::default(),
+            started: Cell::new(false),
+        })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn onprogress(&self) -> ProgressCallback {
+        match self.progress.borrow().as_ref() {
+            Some(f) => f.clone().unchecked_into(),
+            None => JsValue::NULL.unchecked_into(),
+        }
+    }
+
+    #[wasm_bindgen(setter)]
+    pub fn set_onprogress(&self, callback: ProgressCallback) {
+        *self.progress.borrow_mut() = callback.dyn_into::<Function>().ok();
+    }
+
+    /// A snapshot of the download's counters (`DownloaderStats`).
+    pub fn stats(&self) -> JsStats {
+        self.shared.borrow().view(now_ms()).unchecked_into()
+    }
+
+    /// Starts the download; resolves with the verified `File`.
+    pub fn start(&self) -> FilePromise {
+        if self.started.replace(true) {
+            return Promise::reject(&JsError::new("start() was already called").into())
+                .unchecked_into();
+        }
+        let options = self.options.clone();
+        let shared = self.shared.clone();
+        let progress = self.progress.clone();
+        let (tx, rx) = mpsc::unbounded();
+        *self.tx.borrow_mut() = Some(tx.clone());
+        {
+            let mut s = shared.borrow_mut();
+            s.phase = Phase::Starting;
+            s.started_ms = now_ms();
+        }
+        future_to_promise(async move {
+            let (done_tx, done_rx) = oneshot::channel();
+            match prepare(&options, &shared, &progress, tx, done_tx).await {
+                Ok(session) => spawn_local(session.run(rx)),
+                Err(e) => {
+                    let mut s = shared.borrow_mut();
+                    s.phase = Phase::Error;
+                    s.error = Some(e.clone());
+                    s.ended_ms = Some(now_ms());
+                    let view = s.view(now_ms());
+                    drop(s);
+                    let cb = progress.borrow().clone();
+                    if let Some(f) = cb {
+                        let _ = f.call1(&JsValue::NULL, &view);
+                    }
+                    return Err(JsError::new(&e).into());
+                }
+            }
+            match done_rx.await {
+                Ok(Ok(file)) => Ok(file.into()),
+                Ok(Err(e)) => Err(JsError::new(&e).into()),
+                Err(_) => Err(JsError::new("the download stopped").into()),
+            }
+        })
+        .unchecked_into()
+    }
+
+    /// Stops the download (or the seeding after it) and closes every connection.
+    pub fn cancel(&self) {
+        if let Some(tx) = self.tx.borrow_mut().take() {
+            let _ = tx.unbounded_send(Ev::Cancel);
+        }
+        let mut s = self.shared.borrow_mut();
+        if !s.phase.is_final() {
+            s.phase = Phase::Cancelled;
+            s.ended_ms = Some(now_ms());
+        }
+    }
+}
+
+async fn prepare(
+    options: &Options,
+    shared: &Rc<RefCell<Shared>>,
+    progress: &Rc<RefCell<Option<Function>>>,
+    tx: UnboundedSender<Ev>,
+    done: oneshot::Sender<crate::session::Outcome>,
+) -> Result<Session, String> {
+    let p: Plan = plan(options, None).await?;
+    let name = format!(
+        "{}-{:x}",
+        options.content_id,
+        (js_sys::Math::random() * 4_294_967_296.0) as u64
+    );
+    let store = if options.memory_only {
+        PieceStore::in_memory(p.layout)
+    } else {
+        PieceStore::open(&name, p.layout, MEMORY_FALLBACK_LIMIT).await
+    }
+    .map_err(|e| e.to_string())?;
+    {
+        let mut s = shared.borrow_mut();
+        s.storage = store.kind().as_str();
+        s.file_size = p.layout.file_size;
+        s.piece_size = p.layout.piece_size;
+        s.piece_map = vec![PIECE_MISSING; p.layout.piece_count() as usize];
+        s.country_code = p.geo.country_code.clone();
+        s.mode_reason = p.mode_reason.clone();
+        s.array_id = p.array.as_ref().map(|a| a.array_id.clone());
+    }
+    let engine = Engine::new(
+        p.config.clone(),
+        p.content.clone(),
+        crate::session_now(),
+        random_seed(),
+    );
+    let rtc = RtcOptions {
+        ice_servers: p.ice_servers.clone(),
+        connect_timeout_ms: options.connect_timeout_ms,
+        ..RtcOptions::default()
+    };
+    let peers = PeerTable::new(rtc, p.max_connections, tx.clone());
+    let report = Reporter::new(
+        ContentId::new(&options.content_id).ok(),
+        options.alt_catalog_id.clone(),
+        options.group_id.clone(),
+        options.mode.code(),
+        options.is_background,
+        p.peers_wanted,
+        p.report_interval_ms,
+    );
+    Ok(Session::new(SessionParts {
+        engine,
+        tx,
+        store: Rc::new(store),
+        content_url: p.content_url,
+        peers,
+        array_url: p.array.as_ref().map(|a| a.array_url.clone()),
+        shared: shared.clone(),
+        expected_sha256: p.expected_sha256,
+        file_name: options.file_name.clone(),
+        report,
+        result: done,
+        progress: progress.clone(),
+    }))
+}

@@ -1,0 +1,192 @@
+//! HTTP over `fetch`, with HTTP Range and cancellation by `AbortController`.
+//!
+//! [`Abort`] owns an `AbortController`; dropping it aborts every fetch that
+//! was started with its signal, so a cancelled download leaves no request
+//! running. A response body is read whole ([`HttpReply::body`]): the engine
+//! asks for one piece (≤ 16 MiB) per range request, never for the whole file.
+//! A status the caller did not want is not an `Err` here: the engine decides
+//! what a 404 or a 416 means. `Err` is kept for transport failures and aborts.
+
+use std::ops::Range;
+
+use js_sys::{Reflect, Uint8Array};
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal, Headers, RequestInit, Response};
+
+/// Why a fetch produced no response.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HttpError {
+    #[error("request aborted")]
+    Aborted,
+    #[error("network error: {0}")]
+    Network(String),
+    #[error("HTTP {status} from {url}")]
+    Status { status: u16, url: String },
+    #[error("bad JSON from {url}: {message}")]
+    Json { url: String, message: String },
+}
+
+/// A completed HTTP exchange.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// The `/size` of a `Content-Range: bytes a-b/size` header, if any.
+    pub total_size: Option<u64>,
+}
+
+/// The total of `Content-Range: bytes a-b/total` (or `bytes */total`).
+pub fn content_range_total(header: &str) -> Option<u64> {
+    header.rsplit_once('/')?.1.trim().parse().ok()
+}
+
+/// Owns an `AbortController`; dropping it (or calling [`Abort::abort`]) aborts its fetches.
+pub struct Abort {
+    controller: Option<AbortController>,
+}
+
+impl Abort {
+    pub fn new() -> Self {
+        Self {
+            controller: AbortController::new().ok(),
+        }
+    }
+
+    pub fn signal(&self) -> Option<AbortSignal> {
+        self.controller.as_ref().map(AbortController::signal)
+    }
+
+    pub fn abort(&self) {
+        if let Some(c) = &self.controller {
+            c.abort();
+        }
+    }
+}
+
+impl Default for Abort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Abort {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+fn js_message(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn is_abort(e: &JsValue, signal: Option<&AbortSignal>) -> bool {
+    signal.is_some_and(AbortSignal::aborted)
+        || Reflect::get(e, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string())
+            .is_some_and(|n| n == "AbortError")
+}
+
+/// The global `fetch` (window or worker).
+fn global_fetch(url: &str, init: &RequestInit) -> js_sys::Promise {
+    let global = js_sys::global();
+    if let Some(w) = global.dyn_ref::<web_sys::Window>() {
+        w.fetch_with_str_and_init(url, init)
+    } else if let Some(w) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        w.fetch_with_str_and_init(url, init)
+    } else {
+        js_sys::Promise::reject(&"no fetch in this global".into())
+    }
+}
+
+/// `GET url`, with `Range: bytes=start-(end-1)` when `range` is given.
+pub async fn get(
+    url: &str,
+    range: Option<Range<u64>>,
+    signal: Option<&AbortSignal>,
+) -> Result<HttpReply, HttpError> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    if let Some(r) = &range {
+        let headers = Headers::new().map_err(|e| HttpError::Network(js_message(&e)))?;
+        let last = r.end.saturating_sub(1).max(r.start);
+        headers
+            .set("Range", &format!("bytes={}-{}", r.start, last))
+            .map_err(|e| HttpError::Network(js_message(&e)))?;
+        init.set_headers(&headers);
+    }
+    if let Some(s) = signal {
+        init.set_signal(Some(s));
+    }
+    let fail = |e: JsValue| {
+        if is_abort(&e, signal) {
+            HttpError::Aborted
+        } else {
+            HttpError::Network(js_message(&e))
+        }
+    };
+    let resp = JsFuture::from(global_fetch(url, &init))
+        .await
+        .map_err(fail)?;
+    let resp: Response = resp
+        .dyn_into()
+        .map_err(|_| HttpError::Network("fetch did not return a Response".into()))?;
+    let status = resp.status();
+    let total_size = resp
+        .headers()
+        .get("Content-Range")
+        .ok()
+        .flatten()
+        .and_then(|h| content_range_total(&h));
+    let buf = resp.array_buffer().map_err(fail)?;
+    let buf = JsFuture::from(buf).await.map_err(fail)?;
+    Ok(HttpReply {
+        status,
+        body: Uint8Array::new(&buf).to_vec(),
+        total_size,
+    })
+}
+
+/// `GET url` expecting a 2xx; returns the body.
+pub async fn get_ok(url: &str, signal: Option<&AbortSignal>) -> Result<Vec<u8>, HttpError> {
+    let reply = get(url, None, signal).await?;
+    if !(200..300).contains(&reply.status) {
+        return Err(HttpError::Status {
+            status: reply.status,
+            url: url.to_owned(),
+        });
+    }
+    Ok(reply.body)
+}
+
+/// `GET url` expecting a 2xx JSON body of type `T`.
+pub async fn get_json<T: DeserializeOwned>(
+    url: &str,
+    signal: Option<&AbortSignal>,
+) -> Result<T, HttpError> {
+    let body = get_ok(url, signal).await?;
+    serde_json::from_slice(&body).map_err(|e| HttpError::Json {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_range_total;
+
+    #[test]
+    fn content_range_total_reads_the_size() {
+        assert_eq!(content_range_total("bytes 0-0/33554432"), Some(33_554_432));
+        assert_eq!(content_range_total("bytes */100"), Some(100));
+        assert_eq!(content_range_total("bytes 0-0/*"), None);
+        assert_eq!(content_range_total("garbage"), None);
+    }
+}

@@ -1,0 +1,269 @@
+//! The options a page passes to `new Downloader({...})`, and their TypeScript
+//! types (emitted into `client_wasm.d.ts` by wasm-bindgen).
+//!
+//! Invariant: options are validated once, in the constructor; a bad option is
+//! a `TypeError`-like `Error` thrown to the page, never a panic later.
+
+use edgeswarm_protocol::array::{MAX_ALT_CATALOG_ID_LEN, MAX_REPORT_TEXT_LEN};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Delivery Optimization download modes. */
+export type DownloadMode = 0 | 1 | 2 | 3 | 99;
+
+export interface DownloaderOptions {
+  /** Origin of the edgeswarm edge worker, e.g. "https://cdn.example.com"; "" = this page's origin. */
+  server: string;
+  /** The content to download (as published); "" to look it up by altCatalogId. */
+  contentId: string;
+  /** 0 HTTP only (metadata verified), 1 LAN (same external IP), 2 Group (same groupId),
+   *  3 Internet (default), 99 Simple (no services, plain HTTP). */
+  downloadMode?: DownloadMode;
+  /** Required for mode 2: peers of different groups never meet. */
+  groupId?: string;
+  /** The download URL, used when the content id is unknown to the services. */
+  altCatalogId?: string;
+  /** Mode 99: the file URL (default: the server's content route). */
+  contentUrl?: string;
+  /** Mode 99: expected whole-file SHA-256 (hex), checked before start() resolves. */
+  fileSha256?: string;
+  /** Name of the resulting File (default: the content id). */
+  fileName?: string;
+  /** A background download waits longer before using HTTP (DO's policy). */
+  isBackground?: boolean;
+  /** "auto" (OPFS, memory for small files when OPFS is missing) or "memory". */
+  storage?: "auto" | "memory";
+  /** Overrides of the engine's tunables (camelCase EngineConfig fields). */
+  engine?: Record<string, number>;
+  /** Milliseconds between stats reports to the array (default: the server's). */
+  reportIntervalMs?: number;
+  /** Milliseconds before an unopened peer connection is abandoned (default 15000). */
+  connectTimeoutMs?: number;
+}
+
+export type PieceState = 0 | 1 | 2;
+
+export interface PeerStats {
+  id: string;
+  state: "connecting" | "connected" | "closed" | "banned";
+  bytesFrom: number;
+  bytesTo: number;
+  piecesFrom: number;
+  piecesRejected: number;
+  banReason?: string;
+}
+
+export interface DownloaderStats {
+  state: "idle" | "starting" | "downloading" | "verifying" | "done" | "error" | "cancelled";
+  /** "p2p" when peers may be used; "simple" when the download is HTTP only. */
+  mode: "p2p" | "simple";
+  /** Finer: "p2p", "http-only" (metadata verified, no peers) or "simple" (no trusted metadata). */
+  engineMode: "p2p" | "http-only" | "simple";
+  modeReason?: string;
+  error?: string;
+  bytesFromPeers: number;
+  bytesFromHttp: number;
+  bytesToPeers: number;
+  bytesLeft: number;
+  piecesVerified: number;
+  piecesRejected: number;
+  peersConnected: number;
+  peersBanned: number;
+  fileSize: number;
+  pieceSize: number;
+  pieceCount: number;
+  /** Per piece: 0 missing, 1 from HTTP, 2 from a peer. */
+  pieceMap: PieceState[];
+  peers: PeerStats[];
+  /** "opfs" or "memory" (the in-memory fallback). */
+  storage: string;
+  peerId?: string;
+  arrayId?: string;
+  countryCode?: string;
+  /** Lowercase hex SHA-256 of the delivered file, once verified. */
+  sha256?: string;
+  /** Whether the whole-file hash was checked against a trusted value. */
+  verified: boolean;
+  elapsedMs: number;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `DownloaderOptions` on the JS side.
+    #[wasm_bindgen(typescript_type = "DownloaderOptions")]
+    pub type JsOptions;
+    /// `DownloaderStats` on the JS side.
+    #[wasm_bindgen(typescript_type = "DownloaderStats")]
+    pub type JsStats;
+    /// The promise `start()` returns.
+    #[wasm_bindgen(typescript_type = "Promise<File>")]
+    pub type FilePromise;
+    /// The `onprogress` callback.
+    #[wasm_bindgen(typescript_type = "((stats: DownloaderStats) => void) | null | undefined")]
+    pub type ProgressCallback;
+}
+
+/// DO download modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadMode {
+    HttpOnly,
+    Lan,
+    Group,
+    Internet,
+    Simple,
+}
+
+impl DownloadMode {
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => Self::HttpOnly,
+            1 => Self::Lan,
+            2 => Self::Group,
+            3 => Self::Internet,
+            99 => Self::Simple,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Self::HttpOnly => 0,
+            Self::Lan => 1,
+            Self::Group => 2,
+            Self::Internet => 3,
+            Self::Simple => 99,
+        }
+    }
+
+    /// Modes that look for peers.
+    pub fn uses_peers(self) -> bool {
+        matches!(self, Self::Lan | Self::Group | Self::Internet)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawOptions {
+    server: String,
+    content_id: String,
+    #[serde(default)]
+    download_mode: Option<u8>,
+    #[serde(default)]
+    group_id: Option<String>,
+    #[serde(default)]
+    alt_catalog_id: Option<String>,
+    #[serde(default)]
+    content_url: Option<String>,
+    #[serde(default)]
+    file_sha256: Option<String>,
+    #[serde(default)]
+    file_name: Option<String>,
+    #[serde(default)]
+    is_background: bool,
+    #[serde(default)]
+    storage: Option<String>,
+    #[serde(default)]
+    engine: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    report_interval_ms: Option<u32>,
+    #[serde(default)]
+    connect_timeout_ms: Option<u32>,
+}
+
+/// Validated options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Without a trailing slash.
+    pub server: String,
+    pub content_id: String,
+    pub mode: DownloadMode,
+    pub group_id: Option<String>,
+    pub alt_catalog_id: Option<String>,
+    pub content_url: Option<String>,
+    pub file_sha256: Option<[u8; 32]>,
+    pub file_name: String,
+    pub is_background: bool,
+    pub memory_only: bool,
+    pub engine: serde_json::Map<String, serde_json::Value>,
+    pub report_interval_ms: Option<u32>,
+    pub connect_timeout_ms: u32,
+}
+
+impl Options {
+    pub fn from_js(value: JsValue) -> Result<Self, String> {
+        let raw: RawOptions =
+            serde_wasm_bindgen::from_value(value).map_err(|e| format!("bad options: {e}"))?;
+        let code = raw.download_mode.unwrap_or(3);
+        let mode = DownloadMode::from_code(code)
+            .ok_or_else(|| format!("downloadMode must be 0, 1, 2, 3 or 99, not {code}"))?;
+        let by_alt = raw.content_id.is_empty() && raw.alt_catalog_id.is_some();
+        if !by_alt {
+            edgeswarm_protocol::ContentId::new(&raw.content_id)
+                .map_err(|e| format!("bad contentId: {e}"))?;
+        }
+        if by_alt && mode == DownloadMode::Simple && raw.content_url.is_none() {
+            return Err("downloadMode 99 needs a contentId or a contentUrl".into());
+        }
+        let group_id = raw.group_id.filter(|g| !g.is_empty());
+        if group_id
+            .as_ref()
+            .is_some_and(|g| g.len() > MAX_REPORT_TEXT_LEN)
+        {
+            return Err(format!(
+                "groupId is longer than {MAX_REPORT_TEXT_LEN} bytes"
+            ));
+        }
+        if raw
+            .alt_catalog_id
+            .as_ref()
+            .is_some_and(|a| a.len() > MAX_ALT_CATALOG_ID_LEN)
+        {
+            return Err(format!(
+                "altCatalogId is longer than {MAX_ALT_CATALOG_ID_LEN} bytes"
+            ));
+        }
+        if mode == DownloadMode::Group && group_id.is_none() {
+            return Err("downloadMode 2 (Group) needs a groupId".into());
+        }
+        let file_sha256 = match raw.file_sha256 {
+            Some(h) => Some(
+                crate::services::parse_sha256_hex(&h)
+                    .ok_or("fileSha256 must be 64 hex characters")?,
+            ),
+            None => None,
+        };
+        let memory_only = match raw.storage.as_deref() {
+            None | Some("auto") => false,
+            Some("memory") => true,
+            Some(other) => {
+                return Err(format!(
+                    "storage must be \"auto\" or \"memory\", not {other:?}"
+                ))
+            }
+        };
+        Ok(Self {
+            server: raw.server.trim_end_matches('/').to_owned(),
+            file_name: raw.file_name.unwrap_or_else(|| {
+                if by_alt {
+                    "download".to_owned()
+                } else {
+                    raw.content_id.clone()
+                }
+            }),
+            content_id: raw.content_id,
+            mode,
+            group_id,
+            alt_catalog_id: raw.alt_catalog_id,
+            content_url: raw.content_url,
+            file_sha256,
+            is_background: raw.is_background,
+            memory_only,
+            engine: raw.engine.unwrap_or_default(),
+            report_interval_ms: raw.report_interval_ms,
+            connect_timeout_ms: raw.connect_timeout_ms.unwrap_or(15_000),
+        })
+    }
+}

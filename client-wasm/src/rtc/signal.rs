@@ -1,0 +1,110 @@
+//! Signalling steps of an [`RtcPeer`](super::RtcPeer): making the offer,
+//! applying the remote offer/answer (and answering an offer), and applying
+//! trickled ICE candidates, queued until the remote description is set.
+
+use std::rc::Weak;
+
+use edgeswarm_protocol::array::SignalKind;
+use js_sys::{Reflect, JSON};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RtcIceCandidateInit, RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit};
+
+use super::{js_err, Inner, RtcEvent};
+
+/// The `sdp` field of a description returned by createOffer/createAnswer.
+fn sdp_of(desc: &wasm_bindgen::JsValue) -> Option<String> {
+    Reflect::get(desc, &"sdp".into())
+        .ok()
+        .and_then(|s| s.as_string())
+}
+
+impl Inner {
+    pub(super) async fn offer(weak: &Weak<Self>) -> Result<(), String> {
+        let Some(pc) = weak.upgrade().map(|i| i.pc.clone()) else {
+            return Ok(());
+        };
+        let offer = JsFuture::from(pc.create_offer()).await.map_err(js_err)?;
+        let sdp = sdp_of(&offer).ok_or("offer without sdp")?;
+        let desc = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+        desc.set_sdp(&sdp);
+        JsFuture::from(pc.set_local_description(&desc))
+            .await
+            .map_err(js_err)?;
+        if let Some(i) = weak.upgrade() {
+            (i.sink)(RtcEvent::Signal {
+                kind: SignalKind::Offer,
+                data: sdp,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) async fn signal(
+        weak: &Weak<Self>,
+        kind: SignalKind,
+        data: String,
+    ) -> Result<(), String> {
+        let Some(pc) = weak.upgrade().map(|i| i.pc.clone()) else {
+            return Ok(());
+        };
+        if kind == SignalKind::Ice {
+            let ready = weak.upgrade().is_some_and(|i| i.remote_set.get());
+            if ready {
+                add_ice(&pc, &data).await?;
+            } else if let Some(i) = weak.upgrade() {
+                i.pending_ice.borrow_mut().push(data);
+            }
+            return Ok(());
+        }
+        let sdp_type = if kind == SignalKind::Offer {
+            RtcSdpType::Offer
+        } else {
+            RtcSdpType::Answer
+        };
+        let desc = RtcSessionDescriptionInit::new(sdp_type);
+        desc.set_sdp(&data);
+        JsFuture::from(pc.set_remote_description(&desc))
+            .await
+            .map_err(js_err)?;
+        let pending = match weak.upgrade() {
+            Some(i) => {
+                i.remote_set.set(true);
+                std::mem::take(&mut *i.pending_ice.borrow_mut())
+            }
+            None => return Ok(()),
+        };
+        for c in pending {
+            add_ice(&pc, &c).await?;
+        }
+        if kind == SignalKind::Offer {
+            let answer = JsFuture::from(pc.create_answer()).await.map_err(js_err)?;
+            let sdp = sdp_of(&answer).ok_or("answer without sdp")?;
+            let desc = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+            desc.set_sdp(&sdp);
+            JsFuture::from(pc.set_local_description(&desc))
+                .await
+                .map_err(js_err)?;
+            if let Some(i) = weak.upgrade() {
+                (i.sink)(RtcEvent::Signal {
+                    kind: SignalKind::Answer,
+                    data: sdp,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies one trickled candidate (the JSON of `RTCIceCandidate.toJSON()`).
+async fn add_ice(pc: &RtcPeerConnection, json: &str) -> Result<(), String> {
+    let value = JSON::parse(json).map_err(|_| "ICE candidate is not JSON".to_string())?;
+    if !value.is_object() {
+        return Err("ICE candidate is not an object".into());
+    }
+    let init: RtcIceCandidateInit = value.unchecked_into();
+    JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)))
+        .await
+        .map_err(js_err)?;
+    Ok(())
+}

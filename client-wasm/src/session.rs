@@ -1,0 +1,330 @@
+//! The driver loop: browser events in, engine outputs out.
+//!
+//! Every browser callback (fetch reply, WebSocket frame, data-channel message,
+//! timer, storage completion) only pushes an [`Ev`] into one unbounded
+//! channel; a single task ([`Session::run`]) takes them one at a time, feeds
+//! the engine with `handle_input(now, …)`, then drains `poll_output()` and
+//! re-arms the engine's timer from `poll_timeout()`. Nothing re-enters the
+//! engine from inside a callback.
+//!
+//! Session states: `Downloading` (engine running) → `Verifying` (engine said
+//! `Done`, waiting for the last writes, then hashing the stored file) →
+//! `Seeding` (the caller has its `File`; the session keeps serving peers until
+//! `cancel()`). Errors and cancellation end the loop from any state.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use edgeswarm_engine::{Engine, HttpRequestId, Input, Millis, PeerKey};
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
+use futures_channel::oneshot;
+use futures_util::StreamExt;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::array_ws::{ArrayEvent, ArraySocket};
+use crate::http::{self, Abort, HttpError, HttpReply};
+use crate::peers::PeerTable;
+use crate::rtc::RtcEvent;
+use crate::stats::{Phase, Shared};
+use crate::store::{PieceStore, StoreError};
+use crate::time::{now_millis, now_ms, Timeout};
+
+mod array;
+mod events;
+mod outputs;
+mod report;
+
+/// One thing that happened, queued for the driver.
+pub enum Ev {
+    Array(ArrayEvent),
+    Rtc(PeerKey, u64, RtcEvent),
+    Http(HttpRequestId, Result<HttpReply, HttpError>),
+    Stored(u32, Result<(), StoreError>),
+    Read(u32, Result<Vec<u8>, StoreError>),
+    Verified(Result<web_sys::File, String>),
+    Timer,
+    Report,
+    ArrayRetry,
+    Cancel,
+}
+
+/// What `start()` is waiting for.
+pub type Outcome = Result<web_sys::File, String>;
+
+/// One running download.
+pub struct Session {
+    pub(crate) engine: Engine,
+    pub(crate) tx: UnboundedSender<Ev>,
+    pub(crate) store: Rc<PieceStore>,
+    pub(crate) content_url: String,
+    pub(crate) http: HashMap<HttpRequestId, Abort>,
+    pub(crate) peers: PeerTable,
+    pub(crate) array: Option<ArraySocket>,
+    pub(crate) array_link: array::ArrayLink,
+    pub(crate) shared: Rc<RefCell<Shared>>,
+    pub(crate) expected_sha256: Option<[u8; 32]>,
+    pub(crate) file_name: String,
+    pub(crate) report: report::Reporter,
+    timer: Option<(Millis, Timeout)>,
+    writes_in_flight: usize,
+    engine_done: bool,
+    verifying: bool,
+    result: Option<oneshot::Sender<Outcome>>,
+    last_progress_ms: f64,
+    progress: Rc<RefCell<Option<js_sys::Function>>>,
+}
+
+pub struct SessionParts {
+    pub engine: Engine,
+    pub tx: UnboundedSender<Ev>,
+    pub store: Rc<PieceStore>,
+    pub content_url: String,
+    pub peers: PeerTable,
+    pub array_url: Option<String>,
+    pub shared: Rc<RefCell<Shared>>,
+    pub expected_sha256: Option<[u8; 32]>,
+    pub file_name: String,
+    pub report: report::Reporter,
+    pub result: oneshot::Sender<Outcome>,
+    pub progress: Rc<RefCell<Option<js_sys::Function>>>,
+}
+
+pub use report::Reporter;
+
+fn now() -> Millis {
+    Millis(now_millis())
+}
+
+impl Session {
+    pub fn new(p: SessionParts) -> Self {
+        Self {
+            engine: p.engine,
+            tx: p.tx,
+            store: p.store,
+            content_url: p.content_url,
+            http: HashMap::new(),
+            peers: p.peers,
+            array: None,
+            array_link: array::ArrayLink::new(p.array_url),
+            shared: p.shared,
+            expected_sha256: p.expected_sha256,
+            file_name: p.file_name,
+            report: p.report,
+            timer: None,
+            writes_in_flight: 0,
+            engine_done: false,
+            verifying: false,
+            result: Some(p.result),
+            last_progress_ms: 0.0,
+            progress: p.progress,
+        }
+    }
+
+    /// Runs until cancelled (it keeps seeding after the file is delivered).
+    pub async fn run(mut self, mut rx: UnboundedReceiver<Ev>) {
+        self.shared.borrow_mut().phase = Phase::Downloading;
+        self.connect_array();
+        self.pump();
+        while let Some(ev) = rx.next().await {
+            if !self.on_event(ev) {
+                break;
+            }
+            self.pump();
+        }
+        self.shutdown();
+    }
+
+    fn on_event(&mut self, ev: Ev) -> bool {
+        let input = match ev {
+            Ev::Cancel => {
+                self.finish(Err("cancelled".into()), Phase::Cancelled);
+                return false;
+            }
+            Ev::Timer => {
+                self.timer = None;
+                Some(Input::Timeout)
+            }
+            Ev::Report => {
+                self.send_report();
+                None
+            }
+            Ev::ArrayRetry => {
+                self.connect_array();
+                None
+            }
+            Ev::Array(e) => self.on_array(e),
+            Ev::Rtc(key, generation, e) => {
+                self.count_rtc(key, &e);
+                self.peers.on_rtc(key, generation, e, self.array.as_ref())
+            }
+            Ev::Http(id, r) => self.http.remove(&id).map(|_| match r {
+                Ok(reply) => Input::HttpResponse {
+                    id,
+                    status: reply.status,
+                    body: reply.body,
+                },
+                Err(_) => Input::HttpFailed { id },
+            }),
+            Ev::Stored(piece, r) => {
+                self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
+                if let Err(e) = r {
+                    self.finish(Err(format!("storing piece {piece}: {e}")), Phase::Error);
+                    return false;
+                }
+                self.maybe_verify();
+                None
+            }
+            Ev::Read(piece, r) => Some(match r {
+                Ok(bytes) => Input::PieceRead { piece, bytes },
+                Err(_) => Input::PieceReadFailed { piece },
+            }),
+            Ev::Verified(r) => {
+                let failed = r.is_err();
+                let phase = if failed { Phase::Error } else { Phase::Done };
+                self.finish(r, phase);
+                // A failed whole-file check ends the session; a good one keeps seeding.
+                return !failed;
+            }
+        };
+        if let Some(input) = input {
+            self.engine.handle_input(now(), input);
+        }
+        true
+    }
+
+    fn on_array(&mut self, e: ArrayEvent) -> Option<Input> {
+        use edgeswarm_protocol::array::ServerMessage as M;
+        match e {
+            ArrayEvent::Open | ArrayEvent::Garbage => None,
+            ArrayEvent::Closed => {
+                self.array_closed();
+                None
+            }
+            ArrayEvent::Message(M::Welcome { peer_id, .. }) => {
+                self.array_link.welcomed();
+                self.shared.borrow_mut().peer_id = Some(peer_id.to_string());
+                self.peers.set_me(peer_id);
+                self.send_report();
+                None
+            }
+            ArrayEvent::Message(M::Peers { peers }) => {
+                let keys = self.peers.candidates(peers.iter().map(|p| &p.peer_id));
+                (!keys.is_empty()).then_some(Input::PeerCandidates(keys))
+            }
+            ArrayEvent::Message(M::Signal { from, kind, data }) => {
+                self.peers.on_signal(&from, kind, data);
+                None
+            }
+            ArrayEvent::Message(M::PeerLeft { peer_id }) => self.peers.left(&peer_id),
+            ArrayEvent::Message(M::Error { .. }) => None,
+        }
+    }
+
+    fn count_rtc(&mut self, key: PeerKey, e: &RtcEvent) {
+        let Some(id) = self.peers.id(key).map(ToString::to_string) else {
+            return;
+        };
+        let mut shared = self.shared.borrow_mut();
+        let banned = self.peers.is_banned(key);
+        let view = shared.peer_mut(&id);
+        match e {
+            RtcEvent::Open if !banned => view.state = "connected",
+            RtcEvent::Message(m) => view.bytes_from += m.len() as u64,
+            RtcEvent::Closed(_) if !banned => view.state = "closed",
+            _ => {}
+        }
+    }
+
+    /// Drains the engine, re-arms its timer, refreshes the stats.
+    fn pump(&mut self) {
+        while let Some(out) = self.engine.poll_output() {
+            self.on_output(out);
+        }
+        let next = self.engine.poll_timeout();
+        let armed = self.timer.as_ref().map(|(at, _)| *at);
+        if next != armed {
+            self.timer = next.map(|at| {
+                let delay = at.0.saturating_sub(now_millis());
+                let tx = self.tx.clone();
+                let t = Timeout::new(u32::try_from(delay).unwrap_or(u32::MAX), move || {
+                    let _ = tx.unbounded_send(Ev::Timer);
+                });
+                (at, t)
+            });
+        }
+        self.refresh();
+    }
+
+    fn refresh(&mut self) {
+        let now = now_ms();
+        let stats = self.engine.stats();
+        let view = {
+            let mut s = self.shared.borrow_mut();
+            s.engine = stats;
+            s.engine_mode = self.engine.mode();
+            if now - self.last_progress_ms < 100.0 && !s.phase.is_final() {
+                return;
+            }
+            s.view(now)
+        };
+        self.last_progress_ms = now;
+        let callback = self.progress.borrow().clone();
+        if let Some(f) = callback {
+            let _ = f.call1(&wasm_bindgen::JsValue::NULL, &view);
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome, phase: Phase) {
+        {
+            let mut s = self.shared.borrow_mut();
+            if !s.phase.is_final() {
+                s.phase = phase;
+                s.ended_ms = Some(now_ms());
+                if let Err(e) = &outcome {
+                    s.error = Some(e.clone());
+                }
+            }
+        }
+        if let Some(tx) = self.result.take() {
+            let _ = tx.send(outcome);
+        }
+        self.send_report();
+        self.last_progress_ms = 0.0;
+        self.refresh();
+    }
+
+    fn shutdown(&mut self) {
+        self.timer = None;
+        self.report.stop();
+        self.array_link.stop();
+        self.http.clear();
+        self.peers.clear();
+        self.array = None;
+        if let Some(tx) = self.result.take() {
+            let _ = tx.send(Err("stopped".into()));
+        }
+    }
+
+    pub(crate) fn start_http(&mut self, id: HttpRequestId, range: std::ops::Range<u64>) {
+        let abort = Abort::new();
+        let signal = abort.signal();
+        self.http.insert(id, abort);
+        let url = self.content_url.clone();
+        let tx = self.tx.clone();
+        spawn_local(async move {
+            let r = http::get(&url, Some(range), signal.as_ref()).await;
+            let _ = tx.unbounded_send(Ev::Http(id, r));
+        });
+    }
+
+    pub(crate) fn start_write(&mut self, piece: u32, bytes: std::sync::Arc<[u8]>) {
+        self.writes_in_flight += 1;
+        let store = self.store.clone();
+        let tx = self.tx.clone();
+        spawn_local(async move {
+            let r = store.write_piece(piece, bytes).await;
+            let _ = tx.unbounded_send(Ev::Stored(piece, r));
+        });
+    }
+}

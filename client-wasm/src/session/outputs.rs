@@ -1,0 +1,68 @@
+//! Carrying out one engine [`Output`].
+
+use edgeswarm_engine::Output;
+use wasm_bindgen_futures::spawn_local;
+
+use super::{now, Ev, Session};
+
+impl Session {
+    pub(super) fn on_output(&mut self, out: Output) {
+        match out {
+            Output::SendToPeer { peer, bytes } => {
+                let bytes = corrupt_if_malicious(bytes);
+                let len = bytes.len() as u64;
+                if self.peers.send(peer, bytes) {
+                    if let Some(id) = self.peers.id(peer).map(ToString::to_string) {
+                        self.shared.borrow_mut().peer_mut(&id).bytes_to += len;
+                    }
+                }
+            }
+            Output::HttpRequest { id, range } => self.start_http(id, range),
+            Output::ConnectPeer { peer } => {
+                if let Some(input) = self.peers.connect(peer) {
+                    self.engine.handle_input(now(), input);
+                }
+            }
+            Output::DisconnectPeer { peer } => self.peers.disconnect(peer),
+            Output::StorePiece { piece, bytes, .. } => self.start_write(piece, bytes),
+            Output::ReadPiece { piece } => {
+                let store = self.store.clone();
+                let tx = self.tx.clone();
+                spawn_local(async move {
+                    let r = store.read_piece(piece).await;
+                    let _ = tx.unbounded_send(Ev::Read(piece, r));
+                });
+            }
+            Output::Event(e) => self.on_event_output(e),
+        }
+    }
+}
+
+/// The test-only attacker: every block of piece data this client serves is
+/// flipped, so honest peers see pieces that fail their SHA-256.
+#[cfg(feature = "malicious-corrupt-serving")]
+fn corrupt_if_malicious(bytes: Vec<u8>) -> Vec<u8> {
+    use edgeswarm_protocol::wire::{decode, encode, Message};
+    match decode(&bytes) {
+        Ok(Message::PieceData {
+            piece,
+            offset,
+            mut data,
+        }) => {
+            for b in data.iter_mut() {
+                *b ^= 0x5a;
+            }
+            encode(&Message::PieceData {
+                piece,
+                offset,
+                data,
+            })
+        }
+        _ => bytes,
+    }
+}
+
+#[cfg(not(feature = "malicious-corrupt-serving"))]
+fn corrupt_if_malicious(bytes: Vec<u8>) -> Vec<u8> {
+    bytes
+}

@@ -1,0 +1,148 @@
+//! The OPFS backend: one OPFS file per piece, in a directory per download.
+//!
+//! One file per piece (named by its index) instead of one file written at
+//! offsets: a `createWritable()` on an existing file copies it to a swap file
+//! first, which would make each write cost O(file size). A fresh small file per
+//! piece makes each write O(piece), needs no worker for sync access handles,
+//! and `File` objects from `getFile()` can be composed into one disk-backed
+//! `File` for the caller without reading the data into memory.
+
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions,
+    FileSystemGetFileOptions, FileSystemRemoveOptions, FileSystemWritableFileStream,
+};
+
+use super::StoreError;
+
+/// The top-level OPFS directory every download lives under.
+const ROOT_DIR: &str = "edgeswarm";
+
+/// Pieces of one download, stored as OPFS files.
+pub struct OpfsPieces {
+    parent: FileSystemDirectoryHandle,
+    dir: FileSystemDirectoryHandle,
+    name: String,
+}
+
+fn storage() -> Result<web_sys::StorageManager, StoreError> {
+    let global = js_sys::global();
+    let navigator = if let Some(w) = global.dyn_ref::<web_sys::Window>() {
+        w.navigator().storage()
+    } else if let Some(w) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        w.navigator().storage()
+    } else {
+        return Err(StoreError::Js("no navigator".into()));
+    };
+    Ok(navigator)
+}
+
+async fn await_js<T: JsCast>(p: js_sys::Promise) -> Result<T, StoreError> {
+    JsFuture::from(p)
+        .await
+        .map_err(StoreError::js)?
+        .dyn_into::<T>()
+        .map_err(|v| StoreError::Js(format!("unexpected value {v:?}")))
+}
+
+impl OpfsPieces {
+    /// Creates (or empties) the directory `edgeswarm/<name>` in OPFS.
+    pub async fn open(name: &str) -> Result<Self, StoreError> {
+        let storage = storage()?;
+        // Some browsers lack getDirectory entirely: calling it would throw a TypeError.
+        if !js_sys::Reflect::has(&storage, &"getDirectory".into()).unwrap_or(false) {
+            return Err(StoreError::Js("no OPFS".into()));
+        }
+        let root: FileSystemDirectoryHandle = await_js(storage.get_directory()).await?;
+        let create = FileSystemGetDirectoryOptions::new();
+        create.set_create(true);
+        let parent: FileSystemDirectoryHandle =
+            await_js(root.get_directory_handle_with_options(ROOT_DIR, &create)).await?;
+        let _ = remove_entry(&parent, name).await;
+        let dir = await_js(parent.get_directory_handle_with_options(name, &create)).await?;
+        Ok(Self {
+            parent,
+            dir,
+            name: name.to_owned(),
+        })
+    }
+
+    async fn file(&self, index: u32, create: bool) -> Result<FileSystemFileHandle, StoreError> {
+        let opts = FileSystemGetFileOptions::new();
+        opts.set_create(create);
+        await_js(
+            self.dir
+                .get_file_handle_with_options(&index.to_string(), &opts),
+        )
+        .await
+    }
+
+    pub async fn write(&self, index: u32, bytes: &[u8]) -> Result<(), StoreError> {
+        let handle = self.file(index, true).await?;
+        let stream: FileSystemWritableFileStream = await_js(handle.create_writable()).await?;
+        // A copy, not a view: the write completes asynchronously and wasm memory may move.
+        let copy = Uint8Array::from(bytes);
+        let written = stream
+            .write_with_buffer_source(&copy)
+            .map_err(StoreError::js);
+        match written {
+            Ok(p) => {
+                if let Err(e) = JsFuture::from(p).await {
+                    let _ = JsFuture::from(stream.abort()).await;
+                    return Err(StoreError::js(e));
+                }
+            }
+            Err(e) => {
+                let _ = JsFuture::from(stream.abort()).await;
+                return Err(e);
+            }
+        }
+        JsFuture::from(stream.close())
+            .await
+            .map_err(StoreError::js)?;
+        Ok(())
+    }
+
+    pub async fn read(&self, index: u32) -> Result<Vec<u8>, StoreError> {
+        let handle = self
+            .file(index, false)
+            .await
+            .map_err(|_| StoreError::Missing(index))?;
+        let file: web_sys::File = await_js(handle.get_file()).await?;
+        let buf = JsFuture::from(file.array_buffer())
+            .await
+            .map_err(StoreError::js)?;
+        Ok(Uint8Array::new(&buf).to_vec())
+    }
+
+    pub async fn to_file(&self, name: &str, pieces: u32) -> Result<web_sys::File, StoreError> {
+        let parts = Array::new();
+        for index in 0..pieces {
+            let handle = self
+                .file(index, false)
+                .await
+                .map_err(|_| StoreError::Missing(index))?;
+            let file: web_sys::File = await_js(handle.get_file()).await?;
+            parts.push(&file);
+        }
+        let opts = web_sys::FilePropertyBag::new();
+        opts.set_type("application/octet-stream");
+        web_sys::File::new_with_blob_sequence_and_options(&parts, name, &opts)
+            .map_err(StoreError::js)
+    }
+
+    pub async fn remove(&self) {
+        let _ = remove_entry(&self.parent, &self.name).await;
+    }
+}
+
+async fn remove_entry(parent: &FileSystemDirectoryHandle, name: &str) -> Result<(), StoreError> {
+    let opts = FileSystemRemoveOptions::new();
+    opts.set_recursive(true);
+    JsFuture::from(parent.remove_entry_with_options(name, &opts))
+        .await
+        .map_err(StoreError::js)?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `fetch` with Range, against a `blob:` URL (the browser serves it; no server needed).
+
+use client_wasm::http::{self, Abort, HttpError};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn blob_url(bytes: &[u8]) -> String {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).expect("Blob");
+    web_sys::Url::create_object_url_with_blob(&blob).expect("createObjectURL")
+}
+
+fn data() -> Vec<u8> {
+    (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+#[wasm_bindgen_test]
+async fn range_request_returns_exactly_that_range() {
+    let d = data();
+    let url = blob_url(&d);
+    let whole = http::get(&url, None, None).await.expect("GET");
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, d);
+    let part = http::get(&url, Some(1000..1500), None)
+        .await
+        .expect("range GET");
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, &d[1000..1500]);
+    let last = http::get(&url, Some(9_999..10_000), None)
+        .await
+        .expect("last byte");
+    assert_eq!(last.body, &d[9_999..]);
+}
+
+#[wasm_bindgen_test]
+async fn aborted_request_fails_with_aborted() {
+    let url = blob_url(&data());
+    let abort = Abort::new();
+    let signal = abort.signal();
+    abort.abort();
+    let err = http::get(&url, None, signal.as_ref()).await.unwrap_err();
+    assert_eq!(err, HttpError::Aborted);
+}
+
+#[wasm_bindgen_test]
+async fn network_failure_is_an_error_not_a_panic() {
+    let err = http::get("blob:null/not-a-real-blob", None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HttpError::Network(_)), "{err:?}");
+}

@@ -1,0 +1,164 @@
+// Browser benchmarks (docs/bench/browser.md). Measures, never asserts; prints
+// one JSON object per line. Starts its own worker (wrangler dev on 127.0.0.1)
+// unless E2E_SERVER/E2E_TOKEN are set. `cargo xtask bench browser` runs it
+// inside a loopback-only network namespace.
+//
+//   node tests/e2e/bench/bench.mjs [raw] [link] [swarm] [memory]   (default: all)
+//
+// - raw:    RTCDataChannel throughput between two pages of the same browser,
+//           64 KiB messages, 256 KiB high-water mark (the client's).
+// - link:   one seed, one joiner: the joiner's goodput over one peer link.
+// - swarm:  N = 2, 4, 8 pages start together with every page's HTTP throttled
+//           (CDP Network.emulateNetworkConditions, CDN_RATE bytes/s per page;
+//           WebRTC is not throttled); completion time and CDN copies, next to
+//           the same N in mode 0 (CDN only) at the same throttle.
+// - memory: one page downloads a 1 GiB file; peak wasm memory and JS heap.
+import { loadavg } from "node:os";
+import * as h from "../harness.mjs";
+
+const which = new Set(process.argv.slice(2));
+const want = (k) => which.size === 0 || which.has(k);
+const CDN_RATE = Number(process.env.CDN_RATE ?? 4 * h.MiB);
+const out = (o) => console.log(JSON.stringify(o));
+
+async function raw(browser, worker) {
+  // Two pages (two renderers, like two peers), signalled through this script.
+  const [ca, cb] = [await browser.newContext(), await browser.newContext()];
+  const [a, b] = [await ca.newPage(), await cb.newPage()];
+  await a.goto(`${worker.url}/`);
+  await b.goto(`${worker.url}/`);
+  const setup = async (offer) => {
+    window.pc = new RTCPeerConnection();
+    window.dc = window.pc.createDataChannel("x", { negotiated: true, id: 0 });
+    window.dc.binaryType = "arraybuffer";
+    const gathered = new Promise((r) => {
+      window.pc.onicegatheringstatechange = () => window.pc.iceGatheringState === "complete" && r();
+    });
+    if (offer) { await window.pc.setRemoteDescription(offer); }
+    await window.pc.setLocalDescription();
+    await gathered;
+    return window.pc.localDescription.toJSON();
+  };
+  const offer = await a.evaluate(setup, null);
+  const answer = await b.evaluate(setup, offer);
+  await a.evaluate((ans) => window.pc.setRemoteDescription(ans), answer);
+  const total = 256 * h.MiB;
+  const received = b.evaluate((total) => new Promise((resolve) => {
+    let got = 0, t0 = 0;
+    window.dc.onmessage = (e) => {
+      if (!t0) t0 = performance.now();
+      got += e.data.byteLength;
+      if (got >= total) resolve((performance.now() - t0) / 1000);
+    };
+  }), total);
+  await a.evaluate((total) => new Promise((resolve) => {
+    const dc = window.dc;
+    const go = () => {
+      const msg = new Uint8Array(64 * 1024);
+      let sent = 0;
+      dc.bufferedAmountLowThreshold = 64 * 1024;
+      const pump = () => {
+        while (sent < total && dc.bufferedAmount < 256 * 1024) { dc.send(msg); sent += msg.length; }
+        if (sent >= total) resolve(); else dc.onbufferedamountlow = pump;
+      };
+      pump();
+    };
+    if (dc.readyState === "open") go(); else dc.onopen = go;
+  }), total);
+  const seconds = await received;
+  await ca.close();
+  await cb.close();
+  const r = { bytes: total, seconds, mibPerSecond: total / seconds / h.MiB };
+  out({ bench: "raw-rtcdatachannel", ...r, load: loadavg()[0] });
+  return r;
+}
+
+async function link(browser, worker) {
+  const size = 128 * h.MiB;
+  const id = `bench-link-${Date.now()}`;
+  const pub = h.publishRandom(worker, size, 21, id);
+  const q = `content=${id}&mode=3&autostart=1`;
+  const seed = await h.openPage(browser, worker, q);
+  await h.result(seed.page);
+  const joiner = await h.openPage(browser, worker, q);
+  const r = await h.result(joiner.page, 600_000);
+  const s = r.stats;
+  out({ bench: "peer-link", fileSize: size, ok: r.sha256 === pub.fileSha256, seconds: s.elapsedMs / 1000,
+    bytesFromPeers: s.bytesFromPeers, bytesFromHttp: s.bytesFromHttp,
+    goodputMiBps: size / (s.elapsedMs / 1000) / h.MiB, load: loadavg()[0] });
+  await seed.context.close();
+  await joiner.context.close();
+}
+
+async function throttled(page, context) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions",
+    { offline: false, latency: 0, downloadThroughput: CDN_RATE, uploadThroughput: -1 });
+}
+
+async function swarmRun(browser, worker, n, mode, id, size, pub) {
+  const t0 = Date.now();
+  const pages = await Promise.all(Array.from({ length: n }, () =>
+    h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1`, { beforeGoto: throttled })));
+  const results = await Promise.all(pages.map((p) => h.result(p.page, 900_000)));
+  const wall = (Date.now() - t0) / 1000;
+  const cdn = results.reduce((a, r) => a + r.stats.bytesFromHttp, 0);
+  const secs = results.map((r) => r.stats.elapsedMs / 1000);
+  await Promise.all(pages.map((p) => p.context.close()));
+  return {
+    n, mode, cdnRateBytesPerSecond: CDN_RATE, fileSize: size,
+    allIntact: results.every((r) => r.state === "done" && r.sha256 === pub.fileSha256),
+    meanSeconds: secs.reduce((a, b) => a + b, 0) / n, maxSeconds: Math.max(...secs), wallSeconds: wall,
+    cdnCopies: cdn / size, peerBytes: results.reduce((a, r) => a + r.stats.bytesFromPeers, 0),
+  };
+}
+
+async function swarm(browser, worker) {
+  const size = 32 * h.MiB;
+  for (const n of [2, 4, 8]) {
+    const id = `bench-swarm-${n}-${Date.now()}`;
+    const pub = h.publishRandom(worker, size, 30 + n, id);
+    const p2p = await swarmRun(browser, worker, n, 3, id, size, pub);
+    const cdnOnly = await swarmRun(browser, worker, n, 0, id, size, pub);
+    out({ bench: "swarm", n, p2p, cdnOnly, speedup: cdnOnly.meanSeconds / p2p.meanSeconds, load: loadavg()[0] });
+  }
+}
+
+async function memory(worker) {
+  // A browser of its own with precise memory numbers.
+  const browser = await h.launchBrowser(["--enable-precise-memory-info"]);
+  const size = 1024 * h.MiB;
+  const id = `bench-mem-${Date.now()}`;
+  const pub = h.publishRandom(worker, size, 99, id);
+  const p = await h.openPage(browser, worker, `content=${id}&mode=3&autostart=1`);
+  let peakWasm = 0, peakHeap = 0;
+  for (;;) {
+    const m = await p.page.evaluate(() => ({
+      state: document.body.dataset.state,
+      wasm: window.edgeswarmWasmMemory?.buffer.byteLength ?? 0,
+      heap: performance.memory?.usedJSHeapSize ?? 0,
+    }));
+    peakWasm = Math.max(peakWasm, m.wasm);
+    peakHeap = Math.max(peakHeap, m.heap);
+    if (m.state === "done" || m.state === "error") break;
+    await p.page.waitForTimeout(250); // sampling period of a measurement, not a wait for a result
+  }
+  const r = await h.result(p.page);
+  out({ bench: "memory-1GiB", ok: r.sha256 === pub.fileSha256, storage: r.stats.storage,
+    seconds: r.stats.elapsedMs / 1000, peakWasmMemoryMiB: peakWasm / h.MiB, peakJsHeapMiB: peakHeap / h.MiB,
+    load: loadavg()[0] });
+  await browser.close();
+}
+
+const worker = await h.startWorker();
+const browser = await h.launchBrowser();
+try {
+  if (want("raw")) await raw(browser, worker);
+  if (want("link")) await link(browser, worker);
+  if (want("swarm")) await swarm(browser, worker);
+  if (want("memory")) await memory(worker);
+} finally {
+  await browser.close();
+  await worker.stop();
+}

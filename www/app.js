@@ -1,0 +1,157 @@
+// The edgeswarm demo page: drives one Downloader from the form or from the URL
+// (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN]`, API.md).
+// When a download ends, document.body.dataset.state becomes "done" or "error"
+// and window.edgeswarmResult holds {sha256, stats}, so scripts can drive pages.
+// The client package is built into /pkg by `cargo xtask dev` (or `cargo xtask test`).
+let client = null;
+try {
+  client = await import("/pkg/client_wasm.js");
+} catch (e) {
+  client = null;
+  console.error("edgeswarm client package missing", e);
+}
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const server = params.get("server") ?? "";
+let downloader = null;
+let saveUrl = null;
+let lastMapLength = -1;
+
+function fmtBytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function setState(state) {
+  document.body.dataset.state = state;
+  $("status").textContent = state;
+}
+
+function renderPieceMap(map) {
+  const el = $("piece-map");
+  if (map.length !== lastMapLength) {
+    el.replaceChildren(...map.map(() => Object.assign(document.createElement("i"), { className: "cell" })));
+    lastMapLength = map.length;
+  }
+  const cells = el.children;
+  for (let i = 0; i < map.length; i++) {
+    const cls = map[i] === 2 ? "cell peer" : map[i] === 1 ? "cell http" : "cell";
+    if (cells[i].className !== cls) cells[i].className = cls;
+  }
+}
+
+function renderPeers(peers) {
+  const rows = peers.map((p) => {
+    const tr = document.createElement("tr");
+    const cells = [p.id, p.state, fmtBytes(p.bytesFrom), fmtBytes(p.bytesTo), `${p.piecesFrom}${p.piecesRejected ? ` (${p.piecesRejected} bad)` : ""}`];
+    for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+    tr.children[1].className = `state-${p.state}`;
+    if (p.banReason) tr.children[1].title = p.banReason;
+    return tr;
+  });
+  if (rows.length === 0) {
+    const tr = document.createElement("tr");
+    tr.append(Object.assign(document.createElement("td"), { colSpan: 5, className: "muted", textContent: "no peers yet" }));
+    rows.push(tr);
+  }
+  $("peer-rows").replaceChildren(...rows);
+}
+
+function render(s) {
+  const total = s.fileSize || 1;
+  const got = Math.max(0, s.fileSize - s.bytesLeft);
+  const pct = s.fileSize ? Math.min(100, (100 * got) / total) : 0;
+  const fromPeers = Math.min(s.bytesFromPeers, got);
+  const peersPct = s.fileSize ? (100 * fromPeers) / total : 0;
+  $("bar-peers").style.width = `${peersPct}%`;
+  $("bar-http").style.width = `${Math.max(0, pct - peersPct)}%`;
+  $("bar").setAttribute("aria-valuenow", pct.toFixed(0));
+  $("percent").textContent = `${pct.toFixed(pct < 10 ? 1 : 0)} %`;
+  $("from-peers").textContent = fmtBytes(s.bytesFromPeers);
+  $("from-http").textContent = fmtBytes(s.bytesFromHttp);
+  $("to-peers").textContent = fmtBytes(s.bytesToPeers);
+  const all = s.bytesFromPeers + s.bytesFromHttp;
+  $("offload").textContent = all ? `${((100 * s.bytesFromPeers) / all).toFixed(0)} % peers` : "–";
+  $("peer-count").textContent = String(s.peersConnected);
+  $("banned-count").textContent = String(s.peersBanned);
+  $("pieces").textContent = `${s.piecesVerified} / ${s.pieceCount}`;
+  $("rejected").textContent = String(s.piecesRejected);
+  $("mode-label").textContent = s.mode === "p2p" ? "peer-to-peer + CDN" : `HTTP only (${s.engineMode})`;
+  const secs = s.elapsedMs / 1000;
+  const rate = secs > 0 ? fmtBytes(all / secs) + "/s" : "";
+  $("details").textContent = [
+    s.peerId && `peer ${s.peerId}`,
+    s.arrayId && `array ${s.arrayId.slice(0, 8)}…`,
+    `storage ${s.storage}`,
+    s.countryCode && `country ${s.countryCode}`,
+    secs > 0 && `${secs.toFixed(1)} s`,
+    rate,
+    s.modeReason,
+  ].filter(Boolean).join(" · ");
+  renderPieceMap(s.pieceMap);
+  renderPeers(s.peers);
+}
+
+async function sha256Hex(file, stats) {
+  // Hash the delivered File independently of the client (WebCrypto) when it fits in memory.
+  if (crypto.subtle && file.size <= 512 * 1024 * 1024) {
+    const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return stats.sha256;
+}
+
+async function start() {
+  const contentId = $("content").value.trim();
+  const downloadMode = Number($("mode").value);
+  const groupId = $("group").value.trim() || undefined;
+  if (saveUrl) URL.revokeObjectURL(saveUrl);
+  $("save").hidden = true;
+  $("message").textContent = "";
+  setState("running");
+  $("start").disabled = true;
+  $("cancel").textContent = "Cancel";
+  $("cancel").disabled = false;
+  try {
+    if (!client) throw new Error("the client package /pkg/client_wasm.js is missing: run `cargo xtask dev`");
+    const wasm = await client.default();
+    window.edgeswarmWasmMemory = wasm.memory; // for the memory benchmark
+    downloader = new client.Downloader({ server, contentId, downloadMode, groupId, fileName: contentId });
+    window.edgeswarmDownloader = downloader;
+    downloader.onprogress = render;
+    const file = await downloader.start();
+    const stats = downloader.stats();
+    render(stats);
+    const sha256 = await sha256Hex(file, stats);
+    window.edgeswarmResult = { sha256, stats, fileSize: file.size };
+    saveUrl = URL.createObjectURL(file);
+    Object.assign($("save"), { href: saveUrl, download: contentId, hidden: false });
+    $("message").textContent = `Verified ${fmtBytes(file.size)} · SHA-256 ${sha256}` +
+      (stats.mode === "p2p" ? " · still sharing with peers" : "");
+    $("cancel").textContent = stats.mode === "p2p" ? "Stop sharing" : "Cancel";
+    $("cancel").disabled = stats.mode !== "p2p";
+    setState("done");
+  } catch (e) {
+    const stats = downloader?.stats();
+    if (stats) render(stats);
+    window.edgeswarmResult = { sha256: null, stats, error: String(e?.message ?? e) };
+    $("message").textContent = String(e?.message ?? e);
+    setState("error");
+  } finally {
+    $("start").disabled = false;
+  }
+}
+
+$("controls").addEventListener("submit", (e) => { e.preventDefault(); start(); });
+$("cancel").addEventListener("click", () => {
+  downloader?.cancel();
+  $("cancel").disabled = true;
+});
+
+if (params.has("content")) $("content").value = params.get("content");
+if (params.has("mode")) $("mode").value = params.get("mode");
+if (params.has("group")) $("group").value = params.get("group");
+if (params.get("autostart") === "1") start();
