@@ -223,12 +223,19 @@ fn fresh_dir(name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `node --test tests/worker/` against a fresh local worker.
-pub fn test_layer(tools: &Tools) -> Result<()> {
+/// Builds the worker, starts a private wrangler dev (fresh state under
+/// `target/worker-runs/{name}-…`, a token, the test cf data and `vars`), runs
+/// the node command `args` against it, and stops it.
+fn run_node_against_worker(
+    tools: &Tools,
+    name: &str,
+    vars: &[(&str, &str)],
+    args: &[&str],
+) -> Result<()> {
     build(tools)?;
-    let dir = fresh_dir("test")?;
-    let token = format!("test-token-{}", std::process::id());
-    step("worker: starting wrangler dev (test)");
+    let dir = fresh_dir(name)?;
+    let token = format!("{name}-token-{}", std::process::id());
+    step(&format!("worker: starting wrangler dev ({name})"));
     let worker = LocalWorker::start(
         tools,
         &WorkerOptions {
@@ -236,58 +243,57 @@ pub fn test_layer(tools: &Tools) -> Result<()> {
             state_dir: dir.join("state"),
             admin_token: Some(token.clone()),
             cf_json: Some(TEST_CF.into()),
-            vars: vec![
-                ("ARRAY_MAX_PEERS".into(), "6".into()),
-                ("ARRAY_MAX_MESSAGE_BYTES".into(), "4096".into()),
-                ("ARRAY_MESSAGES_PER_SECOND".into(), "20".into()),
-                ("ARRAY_BURST".into(), "40".into()),
-            ],
+            vars: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             log: Some(dir.join("wrangler.log")),
             own_group: true,
         },
     )?;
     step(&format!(
-        "worker: node --test tests/worker/ against {}",
+        "worker: node {} against {}",
+        args.join(" "),
         worker.url
     ));
     let result = run(Command::new("node")
-        .args(["--test", "--test-concurrency=1", "tests/worker/"])
+        .args(args)
         .env("EDGESWARM_WORKER_URL", &worker.url)
         .env("EDGESWARM_ADMIN_TOKEN", &token)
-        .env("EDGESWARM_TEST_CF", TEST_CF));
+        .env("EDGESWARM_TEST_CF", TEST_CF)
+        .env("EDGESWARM_BENCH_DIR", &dir));
     drop(worker);
-    result.with_context(|| format!("worker tests failed; wrangler log in {}", dir.display()))
+    result.with_context(|| format!("{name} failed; wrangler log in {}", dir.display()))
+}
+
+/// `node --test tests/worker/` against a fresh local worker with small array
+/// limits, so the caps and the flood protection can be tested.
+pub fn test_layer(tools: &Tools) -> Result<()> {
+    run_node_against_worker(
+        tools,
+        "test",
+        &[
+            ("ARRAY_MAX_PEERS", "6"),
+            ("ARRAY_MAX_MESSAGE_BYTES", "4096"),
+            ("ARRAY_MESSAGES_PER_SECOND", "20"),
+            ("ARRAY_BURST", "40"),
+        ],
+        &["--test", "--test-concurrency=1", "tests/worker/"],
+    )
 }
 
 /// The worker figures: array latency and throughput at N = 10, 100, 500
 /// WebSocket clients; 1 GiB of Range requests against a static file server.
+/// The benchmark measures the array, not its rate limit, so that is lifted.
 pub fn bench(tools: &Tools) -> Result<()> {
-    build(tools)?;
-    let dir = fresh_dir("bench")?;
-    let token = format!("bench-token-{}", std::process::id());
-    step("bench: worker (wrangler dev, local workerd)");
-    let worker = LocalWorker::start(
+    run_node_against_worker(
         tools,
-        &WorkerOptions {
-            port: free_port()?,
-            state_dir: dir.join("state"),
-            admin_token: Some(token.clone()),
-            cf_json: Some(TEST_CF.into()),
-            // The benchmark measures the array, not its rate limit.
-            vars: vec![
-                ("ARRAY_MAX_PEERS".into(), "1000".into()),
-                ("ARRAY_MESSAGES_PER_SECOND".into(), "100000".into()),
-                ("ARRAY_BURST".into(), "100000".into()),
-            ],
-            log: Some(dir.join("wrangler.log")),
-            own_group: true,
-        },
-    )?;
-    let result = run(Command::new("node")
-        .arg("tests/worker/bench/bench.mjs")
-        .env("EDGESWARM_WORKER_URL", &worker.url)
-        .env("EDGESWARM_ADMIN_TOKEN", &token)
-        .env("EDGESWARM_BENCH_DIR", &dir));
-    drop(worker);
-    result
+        "bench",
+        &[
+            ("ARRAY_MAX_PEERS", "1000"),
+            ("ARRAY_MESSAGES_PER_SECOND", "100000"),
+            ("ARRAY_BURST", "100000"),
+        ],
+        &["tests/worker/bench/bench.mjs"],
+    )
 }

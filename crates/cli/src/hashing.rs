@@ -31,6 +31,18 @@ pub const POOL_BUFFERS: usize = 4;
 /// measured no better on the 2-core benchmark machine.)
 pub const READ_BUFFER_LEN: usize = 1024 * 1024;
 
+/// Opens `path` for hashing and returns it with its length, with errors that
+/// name the file.
+pub fn open_sized(path: &std::path::Path) -> anyhow::Result<(std::fs::File, u64)> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot stat {}", path.display()))?
+        .len();
+    Ok((file, len))
+}
+
 /// What one pass over a file yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileHashes {

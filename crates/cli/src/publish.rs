@@ -6,7 +6,6 @@
 //! sees half a file, prints one JSON object on stdout and, with `--server`,
 //! uploads metadata, data and a default policy (see `upload`).
 
-use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -62,11 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // parse_piece_size already validated it.
     let piece_size = PieceSize::new(args.piece_size)?;
     let path = &args.file;
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("cannot stat {}", path.display()))?
-        .len();
+    let (file, len) = hashing::open_sized(path)?;
     let bar = progress::bytes_bar(len, "hashing");
     let hashes = hashing::hash_stream(&file, piece_size, &bar, |_, _| Ok(()))
         .with_context(|| format!("cannot hash {}", path.display()))?;

@@ -6,10 +6,9 @@
 //! index and byte range); finally the whole-file SHA-256. Success prints one
 //! JSON object with `"ok":true`.
 
-use std::fs::File;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use edgeswarm_protocol::sha256_hex;
 use serde::Serialize;
 
@@ -37,11 +36,7 @@ struct Report<'a> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (meta, meta_bytes) = inspect::read_metadata(&args.meta)?;
     let path = &args.file;
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("cannot stat {}", path.display()))?
-        .len();
+    let (file, len) = hashing::open_sized(path)?;
     if len != meta.file_size() {
         bail!(
             "size mismatch: {} is {len} bytes, the metadata says {}",
