@@ -13,7 +13,7 @@
 //! - [`rtc`]: one `RTCPeerConnection` + data channel with backpressure.
 //!
 //! Invariants: nothing reachable from network bytes panics; no closure is
-//! leaked with `.forget()` per peer; the whole file is never held in memory
+//! leaked (forgotten) per peer; the whole file is never held in memory
 //! when OPFS is available.
 
 pub mod http;

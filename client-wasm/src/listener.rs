@@ -4,7 +4,7 @@
 //! calls, and its `Drop` removes the listener from the target before the
 //! closure is freed. A per-peer object (data channel, peer connection,
 //! WebSocket) therefore holds a `Vec<EventListener>`; when the peer goes away
-//! its listeners go with it. Nothing here calls `.forget()`, so a long swarm
+//! its listeners go with it. Nothing here leaks (forgets) a closure, so a long swarm
 //! session with many short-lived peers does not leak closures.
 
 use std::borrow::Cow;

@@ -22,7 +22,7 @@
 //!
 //! Ownership: listener closures hold only a `Weak` to the peer, the peer owns
 //! its [`EventListener`]s; dropping the [`RtcPeer`] closes the connection and
-//! removes every listener (no `.forget()`).
+//! removes every listener (no closure is forgotten).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

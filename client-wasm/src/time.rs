@@ -4,7 +4,7 @@
 //! from `performance.now()` (monotonic, milliseconds since the page or worker
 //! started). [`Timeout`] owns one `setTimeout` registration and its closure:
 //! dropping it cancels the timer, so a callback never runs after its owner is
-//! gone and no closure is ever leaked with `.forget()`.
+//! gone and no closure is ever leaked (forgotten).
 //!
 //! Both work in a window and in a dedicated worker: they bind the global
 //! `performance`, `setTimeout` and `clearTimeout`, not `window.*`.

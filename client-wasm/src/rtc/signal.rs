@@ -25,19 +25,7 @@ impl Inner {
             return Ok(());
         };
         let offer = JsFuture::from(pc.create_offer()).await.map_err(js_err)?;
-        let sdp = sdp_of(&offer).ok_or("offer without sdp")?;
-        let desc = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        desc.set_sdp(&sdp);
-        JsFuture::from(pc.set_local_description(&desc))
-            .await
-            .map_err(js_err)?;
-        if let Some(i) = weak.upgrade() {
-            (i.sink)(RtcEvent::Signal {
-                kind: SignalKind::Offer,
-                data: sdp,
-            });
-        }
-        Ok(())
+        set_local_and_send(weak, &pc, &offer, SignalKind::Offer).await
     }
 
     pub(super) async fn signal(
@@ -79,21 +67,34 @@ impl Inner {
         }
         if kind == SignalKind::Offer {
             let answer = JsFuture::from(pc.create_answer()).await.map_err(js_err)?;
-            let sdp = sdp_of(&answer).ok_or("answer without sdp")?;
-            let desc = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-            desc.set_sdp(&sdp);
-            JsFuture::from(pc.set_local_description(&desc))
-                .await
-                .map_err(js_err)?;
-            if let Some(i) = weak.upgrade() {
-                (i.sink)(RtcEvent::Signal {
-                    kind: SignalKind::Answer,
-                    data: sdp,
-                });
-            }
+            set_local_and_send(weak, &pc, &answer, SignalKind::Answer).await?;
         }
         Ok(())
     }
+}
+
+/// Sets a description made by createOffer/createAnswer as the local one and
+/// hands its SDP to the peer's sink as a `kind` (offer or answer) signal.
+async fn set_local_and_send(
+    weak: &Weak<Inner>,
+    pc: &RtcPeerConnection,
+    created: &wasm_bindgen::JsValue,
+    kind: SignalKind,
+) -> Result<(), String> {
+    let (sdp_type, what) = match kind {
+        SignalKind::Offer => (RtcSdpType::Offer, "offer"),
+        _ => (RtcSdpType::Answer, "answer"),
+    };
+    let sdp = sdp_of(created).ok_or_else(|| format!("{what} without sdp"))?;
+    let desc = RtcSessionDescriptionInit::new(sdp_type);
+    desc.set_sdp(&sdp);
+    JsFuture::from(pc.set_local_description(&desc))
+        .await
+        .map_err(js_err)?;
+    if let Some(i) = weak.upgrade() {
+        (i.sink)(RtcEvent::Signal { kind, data: sdp });
+    }
+    Ok(())
 }
 
 /// Applies one trickled candidate (the JSON of `RTCIceCandidate.toJSON()`).
