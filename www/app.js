@@ -119,6 +119,10 @@ async function start() {
     if (!client) throw new Error("the client package /pkg/client_wasm.js is missing: run `cargo xtask dev`");
     const wasm = await client.default();
     window.edgeswarmWasmMemory = wasm.memory; // for the memory benchmark
+    // One download per page: the previous one (maybe still sharing) ends here.
+    downloader?.cancel();
+    downloader?.free();
+    downloader = null;
     downloader = new client.Downloader({ server, contentId, downloadMode, groupId, fileName: contentId });
     window.edgeswarmDownloader = downloader;
     downloader.onprogress = render;

@@ -11,6 +11,12 @@
 //! joins the array, and hands everything to a [`Session`]. The promise settles
 //! when the session delivers the verified `File` (or fails); the session then
 //! keeps serving peers until `cancel()`. `start()` may be called once.
+//!
+//! `cancel()` works in every phase: it aborts the service-flow fetches, stops
+//! the session (connections, timers, requests), rejects a pending `start()`
+//! promise, and deletes the stored pieces unless a verified `File` was
+//! already delivered. A cancelled `Downloader` cannot be started. Freeing the
+//! `Downloader` (`free()`) cancels it too.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -23,6 +29,7 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
+use crate::http::Abort;
 use crate::options::{FilePromise, JsOptions, JsStats, Options, ProgressCallback};
 use crate::peers::PeerTable;
 use crate::plan::{plan, Plan};
@@ -32,6 +39,9 @@ use crate::stats::{Phase, Shared, PIECE_MISSING};
 use crate::store::{PieceStore, MEMORY_FALLBACK_LIMIT};
 use crate::time::now_ms;
 
+/// The most pieces a download may have (4 TiB at the default 1 MiB pieces).
+const MAX_PIECES: u32 = 1 << 22;
+
 /// A download of one content item.
 #[wasm_bindgen]
 pub struct Downloader {
@@ -40,6 +50,9 @@ pub struct Downloader {
     progress: Rc<RefCell<Option<Function>>>,
     tx: Rc<RefCell<Option<UnboundedSender<Ev>>>>,
     started: Cell<bool>,
+    cancelled: Rc<Cell<bool>>,
+    /// Aborts the service-flow fetches of `start()` on `cancel()`.
+    abort: Abort,
 }
 
 fn random_seed() -> u64 {
@@ -61,6 +74,8 @@ impl Downloader {
             progress: Rc::default(),
             tx: Rc::default(),
             started: Cell::new(false),
+            cancelled: Rc::default(),
+            abort: Abort::new(),
         })
     }
 
@@ -88,9 +103,14 @@ impl Downloader {
             return Promise::reject(&JsError::new("start() was already called").into())
                 .unchecked_into();
         }
+        if self.cancelled.get() {
+            return Promise::reject(&JsError::new("cancelled").into()).unchecked_into();
+        }
         let options = self.options.clone();
         let shared = self.shared.clone();
         let progress = self.progress.clone();
+        let cancelled = self.cancelled.clone();
+        let signal = self.abort.signal();
         let (tx, rx) = mpsc::unbounded();
         *self.tx.borrow_mut() = Some(tx.clone());
         {
@@ -100,11 +120,22 @@ impl Downloader {
         }
         future_to_promise(async move {
             let (done_tx, done_rx) = oneshot::channel();
-            match prepare(&options, &shared, &progress, tx, done_tx).await {
+            let prepared = prepare(&options, signal.as_ref(), &shared, &progress, tx, done_tx);
+            match prepared.await {
+                // cancel() ran while the service flow was under way: the
+                // session never starts, and frees what prepare() opened.
+                Ok(session) if cancelled.get() => session.abandon(),
                 Ok(session) => spawn_local(session.run(rx)),
                 Err(e) => {
+                    let e = if cancelled.get() {
+                        "cancelled".into()
+                    } else {
+                        e
+                    };
                     let mut s = shared.borrow_mut();
-                    s.phase = Phase::Error;
+                    if !s.phase.is_final() {
+                        s.phase = Phase::Error;
+                    }
                     s.error = Some(e.clone());
                     s.ended_ms = Some(now_ms());
                     let view = s.view(now_ms());
@@ -127,6 +158,8 @@ impl Downloader {
 
     /// Stops the download (or the seeding after it) and closes every connection.
     pub fn cancel(&self) {
+        self.cancelled.set(true);
+        self.abort.abort();
         if let Some(tx) = self.tx.borrow_mut().take() {
             let _ = tx.unbounded_send(Ev::Cancel);
         }
@@ -138,14 +171,30 @@ impl Downloader {
     }
 }
 
+impl Drop for Downloader {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
 async fn prepare(
     options: &Options,
+    signal: Option<&web_sys::AbortSignal>,
     shared: &Rc<RefCell<Shared>>,
     progress: &Rc<RefCell<Option<Function>>>,
     tx: UnboundedSender<Ev>,
     done: oneshot::Sender<crate::session::Outcome>,
 ) -> Result<Session, String> {
-    let p: Plan = plan(options, None).await?;
+    let p: Plan = plan(options, signal).await?;
+    // The layout comes from the server (a policy's size, a probe's total):
+    // refuse absurd piece counts instead of aborting on the piece map below.
+    let pieces = p.layout.piece_count();
+    if pieces > MAX_PIECES {
+        return Err(format!(
+            "the file ({} bytes) has {pieces} pieces, more than {MAX_PIECES}",
+            p.layout.file_size
+        ));
+    }
     let name = format!(
         "{}-{:x}",
         options.content_id,

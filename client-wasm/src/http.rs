@@ -6,6 +6,10 @@
 //! asks for one piece (≤ 16 MiB) per range request, never for the whole file.
 //! A status the caller did not want is not an `Err` here: the engine decides
 //! what a 404 or a 416 means. `Err` is kept for transport failures and aborts.
+//! A ranged request never reads more than its range into memory: a longer
+//! body (a server that ignores `Range` sends the whole file) is cancelled and
+//! the reply is [`HttpReply::truncated`], with the `Content-Length` of a `200`
+//! as [`HttpReply::total_size`].
 
 use std::ops::Range;
 
@@ -14,7 +18,9 @@ use serde::de::DeserializeOwned;
 use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, RequestInit, Response};
+use web_sys::{
+    AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestInit, Response,
+};
 
 /// Why a fetch produced no response.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -34,7 +40,11 @@ pub enum HttpError {
 pub struct HttpReply {
     pub status: u16,
     pub body: Vec<u8>,
-    /// The `/size` of a `Content-Range: bytes a-b/size` header, if any.
+    /// A ranged request's body was longer than the range, so it was not read
+    /// (`body` is empty): a server that ignores `Range`, or a broken one.
+    pub truncated: bool,
+    /// The `/size` of a `Content-Range: bytes a-b/size` header, or, for a
+    /// ranged request answered `200`, its `Content-Length`.
     pub total_size: Option<u64>,
 }
 
@@ -139,19 +149,61 @@ pub async fn get(
         .dyn_into()
         .map_err(|_| HttpError::Network("fetch did not return a Response".into()))?;
     let status = resp.status();
-    let total_size = resp
-        .headers()
-        .get("Content-Range")
-        .ok()
-        .flatten()
-        .and_then(|h| content_range_total(&h));
-    let buf = resp.array_buffer().map_err(fail)?;
-    let buf = JsFuture::from(buf).await.map_err(fail)?;
+    let header = |name: &str| resp.headers().get(name).ok().flatten();
+    let mut total_size = header("Content-Range").and_then(|h| content_range_total(&h));
+    if range.is_some() && status == 200 {
+        // The server ignored the Range; its Content-Length is the file size.
+        total_size = header("Content-Length").and_then(|h| h.trim().parse().ok());
+    }
+    let body = match &range {
+        None => {
+            let buf = resp.array_buffer().map_err(fail)?;
+            let buf = JsFuture::from(buf).await.map_err(fail)?;
+            Some(Uint8Array::new(&buf).to_vec())
+        }
+        Some(r) => read_at_most(&resp, r.end.saturating_sub(r.start), &fail).await?,
+    };
     Ok(HttpReply {
         status,
-        body: Uint8Array::new(&buf).to_vec(),
+        truncated: body.is_none(),
+        body: body.unwrap_or_default(),
         total_size,
     })
+}
+
+/// Reads `resp`'s body, or `None` (and cancels it) once it passes `limit` bytes.
+async fn read_at_most(
+    resp: &Response,
+    limit: u64,
+    fail: &impl Fn(JsValue) -> HttpError,
+) -> Result<Option<Vec<u8>>, HttpError> {
+    let Some(stream) = resp.body() else {
+        return Ok(Some(Vec::new()));
+    };
+    let reader: ReadableStreamDefaultReader = stream
+        .get_reader()
+        .dyn_into()
+        .map_err(|_| HttpError::Network("the body has no default reader".into()))?;
+    // The range is what we asked for (at most one piece): a fair first guess.
+    let mut body = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1 << 24));
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(fail)?;
+        let done = Reflect::get(&chunk, &"done".into()).map_err(fail)?;
+        if done.as_bool().unwrap_or(true) {
+            return Ok(Some(body));
+        }
+        let value = Reflect::get(&chunk, &"value".into()).map_err(fail)?;
+        let bytes: Uint8Array = value
+            .dyn_into()
+            .map_err(|_| HttpError::Network("a body chunk is not bytes".into()))?;
+        if body.len() as u64 + u64::from(bytes.length()) > limit {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+        let start = body.len();
+        body.resize(start + bytes.length() as usize, 0);
+        bytes.copy_to(&mut body[start..]);
+    }
 }
 
 /// `GET url` expecting a 2xx; returns the body.

@@ -78,7 +78,9 @@ async fn simple_plan(opts: &Options, signal: Option<&AbortSignal>) -> Result<Pla
         .map_err(|e| e.to_string())?;
     let file_size = match (probe.status, probe.total_size) {
         (206, Some(total)) => total,
-        (200, _) => probe.body.len() as u64,
+        (200, Some(total)) => total,
+        (200, None) if !probe.truncated => probe.body.len() as u64,
+        (200, None) => return Err(format!("{url} ignores Range and sends no Content-Length")),
         (status, _) => return Err(format!("HTTP {status} from {url}")),
     };
     let config = engine_config(opts, None)?;

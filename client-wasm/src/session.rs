@@ -71,6 +71,8 @@ pub struct Session {
     engine_done: bool,
     verifying: bool,
     result: Option<oneshot::Sender<Outcome>>,
+    /// A verified `File` went to the caller: its stored pieces must stay.
+    delivered: bool,
     last_progress_ms: f64,
     progress: Rc<RefCell<Option<js_sys::Function>>>,
 }
@@ -116,6 +118,7 @@ impl Session {
             engine_done: false,
             verifying: false,
             result: Some(p.result),
+            delivered: false,
             last_progress_ms: 0.0,
             progress: p.progress,
         }
@@ -132,6 +135,12 @@ impl Session {
             }
             self.pump();
         }
+        self.shutdown();
+    }
+
+    /// Ends a session that never ran (cancelled before it started).
+    pub fn abandon(mut self) {
+        self.finish(Err("cancelled".into()), Phase::Cancelled);
         self.shutdown();
     }
 
@@ -287,6 +296,7 @@ impl Session {
             }
         }
         if let Some(tx) = self.result.take() {
+            self.delivered = outcome.is_ok();
             let _ = tx.send(outcome);
         }
         self.send_report();
@@ -303,6 +313,11 @@ impl Session {
         self.array = None;
         if let Some(tx) = self.result.take() {
             let _ = tx.send(Err("stopped".into()));
+        }
+        if !self.delivered {
+            // Nobody holds a File made from these pieces: free the disk space.
+            let store = self.store.clone();
+            spawn_local(async move { store.remove().await });
         }
     }
 

@@ -12,6 +12,10 @@ use web_sys::{RtcIceCandidateInit, RtcPeerConnection, RtcSdpType, RtcSessionDesc
 
 use super::{js_err, Inner, RtcEvent};
 
+/// Candidates kept while the remote description is not set yet (a real
+/// connection between browsers has a handful).
+const MAX_PENDING_ICE: usize = 64;
+
 /// The `sdp` field of a description returned by createOffer/createAnswer.
 fn sdp_of(desc: &wasm_bindgen::JsValue) -> Option<String> {
     Reflect::get(desc, &"sdp".into())
@@ -41,7 +45,12 @@ impl Inner {
             if ready {
                 add_ice(&pc, &data).await?;
             } else if let Some(i) = weak.upgrade() {
-                i.pending_ice.borrow_mut().push(data);
+                let mut pending = i.pending_ice.borrow_mut();
+                // Relayed from the remote peer: bound what it can make us hold.
+                if pending.len() >= MAX_PENDING_ICE {
+                    return Err("too many ICE candidates before the description".into());
+                }
+                pending.push(data);
             }
             return Ok(());
         }

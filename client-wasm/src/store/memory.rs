@@ -12,8 +12,14 @@ pub struct MemoryPieces {
 impl MemoryPieces {
     pub fn new(file_size: u64) -> Result<Self, StoreError> {
         let len = usize::try_from(file_size).map_err(|_| StoreError::Unavailable(file_size))?;
+        // The size comes from the server: a failed allocation must be an
+        // error, not the abort that `vec![0; len]` would be.
+        let mut data = Vec::new();
+        data.try_reserve_exact(len)
+            .map_err(|_| StoreError::Unavailable(file_size))?;
+        data.resize(len, 0);
         Ok(Self {
-            data: RefCell::new(vec![0; len]),
+            data: RefCell::new(data),
         })
     }
 

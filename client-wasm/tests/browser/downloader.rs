@@ -83,3 +83,33 @@ async fn a_file_that_fails_its_hash_is_never_delivered() {
     assert!(result.is_err(), "start() must reject");
     assert_eq!(field(&stats, "state").as_string().as_deref(), Some("error"));
 }
+
+#[wasm_bindgen_test]
+async fn cancel_rejects_start_and_a_cancelled_downloader_cannot_start() {
+    let data = vec![3u8; 200_000];
+    let sha = hex::encode(Sha256::digest(&data));
+    let url = blob_url(&data);
+    let opts = format!(
+        r#"{{"server":"","contentId":"blob-cancel","downloadMode":99,"contentUrl":"{url}",
+            "fileSha256":"{sha}","engine":{{"simpleChunkSize":65536}}}}"#
+    );
+    let d = Downloader::new(options(&opts).unchecked_into()).expect("valid options");
+    let promise: js_sys::Promise = d.start().unchecked_into();
+    // Before the service flow has run a single step.
+    d.cancel();
+    assert!(
+        JsFuture::from(promise).await.is_err(),
+        "start() must reject"
+    );
+    let stats: JsValue = d.stats().into();
+    assert_eq!(
+        field(&stats, "state").as_string().as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(field(&stats, "bytesFromHttp").as_f64(), Some(0.0));
+
+    let again = Downloader::new(options(&opts).unchecked_into()).expect("valid options");
+    again.cancel();
+    let promise: js_sys::Promise = again.start().unchecked_into();
+    assert!(JsFuture::from(promise).await.is_err());
+}

@@ -25,6 +25,7 @@ async fn range_request_returns_exactly_that_range() {
         .expect("range GET");
     assert_eq!(part.status, 206);
     assert_eq!(part.body, &d[1000..1500]);
+    assert!(!part.truncated);
     let last = http::get(&url, Some(9_999..10_000), None)
         .await
         .expect("last byte");
@@ -47,4 +48,25 @@ async fn network_failure_is_an_error_not_a_panic() {
         .await
         .unwrap_err();
     assert!(matches!(err, HttpError::Network(_)), "{err:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_server_ignoring_range_is_not_read_whole() {
+    // `data:` URLs ignore Range: the browser answers 200 with the whole body,
+    // as a server without Range support would.
+    let d = data();
+    let b64 = base64_encode(&d);
+    let url = format!("data:application/octet-stream;base64,{b64}");
+    let reply = http::get(&url, Some(0..1), None).await.expect("GET");
+    assert_eq!(reply.status, 200);
+    assert!(reply.truncated, "a body longer than the range is refused");
+    assert!(reply.body.is_empty(), "read {} bytes", reply.body.len());
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let binary: String = bytes.iter().map(|b| char::from(*b)).collect();
+    web_sys::window()
+        .expect("a window")
+        .btoa(&binary)
+        .expect("btoa of Latin-1 text")
 }
