@@ -52,6 +52,7 @@ fn engine_config(opts: &Options, boot: Option<&Bootstrap>) -> Result<EngineConfi
                 d.foreground_ms
             };
             cfg.http_delay_secs = u32::try_from(ms / 1000).unwrap_or(u32::MAX);
+            cfg.min_download_bps = d.min_peer_bytes_per_second;
         }
         cfg.max_peers = b.config.peers.max_connections.max(1) as usize;
     }

@@ -46,6 +46,9 @@ impl Default for PeerLimits {
 pub struct HttpDelay {
     pub foreground_ms: u64,
     pub background_ms: u64,
+    /// DO's minimum download QoS (bytes/s): below it the CDN helps even
+    /// while peers deliver. 0 (or absent) = off.
+    pub min_peer_bytes_per_second: u64,
 }
 
 /// The client configuration of the bootstrap.

@@ -71,6 +71,8 @@ export async function startWorker() {
     "dev", "--local", "--ip", "127.0.0.1", "--port", String(port),
     "--show-interactive-dev-session=false", "--persist-to", join(dir, "state"),
     "--env-file", join(dir, "dev.vars"), "--var", "REPORT_INTERVAL_MS:2000",
+    // Extra worker vars for benchmarks, e.g. WORKER_VARS=MIN_PEER_BYTES_PER_SECOND:0
+    ...(process.env.WORKER_VARS ?? "").split(",").filter(Boolean).flatMap((v) => ["--var", v]),
   ], {
     cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "ignore"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },

@@ -65,6 +65,13 @@ pub struct EngineConfig {
     pub discovery_grace_ms: u64,
     /// Range size for simple mode (no metadata). Default 1 MiB.
     pub simple_chunk_size: u32,
+    /// DO's "minimum download QoS", bytes per second; 0 = off. In P2P mode,
+    /// once the download has run for one measuring window (3 s) and the
+    /// HTTP delay and discovery grace are over, a download rate (peers + CDN)
+    /// below this lets the CDN run up to `http_concurrency` requests for
+    /// pieces no usable peer can serve, even while peers are downloading.
+    /// The bootstrap's `httpDelay.minPeerBytesPerSecond`. Default 0.
+    pub min_download_bps: u64,
 }
 
 impl Default for EngineConfig {
@@ -90,6 +97,7 @@ impl Default for EngineConfig {
             connect_timeout_ms: 15_000,
             discovery_grace_ms: 3_000,
             simple_chunk_size: 1024 * 1024,
+            min_download_bps: 0,
         }
     }
 }

@@ -169,3 +169,25 @@ fn out_of_range_parameters_are_errors_not_panics() {
         assert!(matches!(r, Err(SimError::Invalid(_))), "{cfg:?}: {r:?}");
     }
 }
+
+/// DO's minimum download QoS: with slow peer links and a fast CDN, peers
+/// below `minDownloadBps` also pull from the CDN, so the swarm finishes
+/// sooner (at the price of more CDN copies) than with the rule off.
+#[test]
+fn minimum_qos_trades_cdn_bytes_for_time_on_slow_peer_links() {
+    let slow = |min_download_bps| {
+        let mut cfg = small(4);
+        cfg.peer_rate = 50_000;
+        cfg.engine.min_download_bps = min_download_bps;
+        let r = run(cfg).unwrap();
+        assert_safe(&r);
+        r
+    };
+    let off = slow(0);
+    let on = slow(1 << 20);
+    assert!(
+        on.virtual_seconds < off.virtual_seconds,
+        "off: {off:?}\non: {on:?}"
+    );
+    assert!(on.cdn_copies > off.cdn_copies, "off: {off:?}\non: {on:?}");
+}

@@ -14,6 +14,15 @@
 //!   (connected + connecting peers), so that when a whole swarm
 //!   starts empty, roughly one peer fetches a piece from the CDN and the
 //!   others get it from that peer;
+//! - minimum download QoS (`min_download_bps`, DO's "minimum background
+//!   QoS"; 0 = off): once the download has run for one window of the
+//!   [`rate`](super::rate) meter, if the bytes received from peers and the
+//!   CDN over that window come to less than `min_download_bps` per second,
+//!   the CDN runs up to `http_concurrency` requests even while peers are
+//!   downloading, without the starving condition or the patience wait — still
+//!   only for pieces no usable connected peer can serve, so CDN bytes go to
+//!   pieces the swarm does not have. While the rule is on and a slot is free,
+//!   the engine asks to be woken every sample interval to re-measure;
 //! - failures (no response, wrong status or length, bad hash) back off
 //!   exponentially from `http_backoff_ms` to `http_backoff_max_ms`;
 //! - a request unanswered after `slow_piece_timeout_ms` (doubled per
@@ -27,6 +36,7 @@ use std::collections::BTreeMap;
 
 use rand_core::Rng;
 
+use super::rate::{RateMeter, SAMPLE_MS};
 use super::Swarm;
 use crate::types::{HttpRequestId, Millis, Output, Source};
 
@@ -42,6 +52,8 @@ pub(super) struct HttpState {
     failures: u32,
     backoff_until: Millis,
     patience_until: Option<Millis>,
+    /// Bytes received (peers + CDN) over time, for the minimum-QoS rule.
+    rate: RateMeter,
 }
 
 /// One range request the glue is carrying out.
@@ -54,7 +66,7 @@ struct Attempt {
 }
 
 impl HttpState {
-    pub fn new(allowed_at: Millis, discovery_until: Option<Millis>) -> Self {
+    pub fn new(allowed_at: Millis, discovery_until: Option<Millis>, start: Millis) -> Self {
         Self {
             in_flight: BTreeMap::new(),
             next_id: 0,
@@ -63,6 +75,7 @@ impl HttpState {
             failures: 0,
             backoff_until: Millis(0),
             patience_until: None,
+            rate: RateMeter::new(start),
         }
     }
 
@@ -91,9 +104,29 @@ impl Swarm {
         }
     }
 
+    fn received(&self) -> u64 {
+        self.stats
+            .bytes_from_peers
+            .saturating_add(self.stats.bytes_from_http)
+    }
+
+    /// The minimum-QoS rule is on and the measured rate is below it.
+    fn below_qos(&self) -> bool {
+        let min = self.cfg.min_download_bps;
+        self.p2p
+            && min > 0
+            && self
+                .http
+                .rate
+                .rate(self.now, self.received())
+                .is_some_and(|r| r < min)
+    }
+
     pub(super) fn schedule_http(&mut self) {
         self.expire_http();
         let now = self.now;
+        let total = self.received();
+        self.http.rate.record(now, total);
         if self.done || now < self.http.allowed_at || now < self.http.backoff_until {
             return;
         }
@@ -102,9 +135,11 @@ impl Swarm {
             _ => self.http.discovery_until = None,
         }
         // Peers connected or being connected: if there are any, the CDN
-        // waits for them (patience) and is used one request at a time.
+        // waits for them (patience) and is used one request at a time —
+        // unless the download is below the minimum QoS.
         let expected = (self.peers.len() + self.dialing.len()) as u64;
-        let limit = if expected == 0 {
+        let qos = expected > 0 && self.below_qos();
+        let limit = if expected == 0 || qos {
             self.cfg.http_concurrency.max(1)
         } else {
             1
@@ -112,7 +147,7 @@ impl Swarm {
         if self.http.in_flight.len() >= limit {
             return;
         }
-        if expected > 0 {
+        if expected > 0 && !qos {
             let starving = self.peers.values().all(|p| p.downloads.is_empty());
             if !starving {
                 self.http.patience_until = None;
@@ -170,11 +205,19 @@ impl Swarm {
             Some(self.http.allowed_at),
             Some(self.http.backoff_until),
             self.http.patience_until,
+            self.qos_recheck(),
         ]
         .into_iter()
         .flatten()
         .filter(|t| *t > self.now)
         .min()
+    }
+
+    /// With the minimum-QoS rule on (P2P) and a CDN slot free, the rate
+    /// must be re-measured even when no input arrives.
+    fn qos_recheck(&self) -> Option<Millis> {
+        let free = self.http.in_flight.len() < self.cfg.http_concurrency.max(1);
+        (self.p2p && self.cfg.min_download_bps > 0 && free).then(|| self.now.plus(SAMPLE_MS))
     }
 
     pub(super) fn on_http_response(&mut self, id: HttpRequestId, status: u16, body: Vec<u8>) {

@@ -5,6 +5,7 @@
 //! Submodules, one concern each: [`pieces`] (piece states, rarest-first
 //! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
+//! [`rate`] (download-rate meter for the minimum-QoS rule),
 //! [`upload`] (serving verified pieces fairly under a rate cap).
 //!
 //! Every input runs `tick` afterwards, which checks stalls and fills request
@@ -15,6 +16,7 @@ mod http;
 mod inbound;
 mod peer;
 mod pieces;
+mod rate;
 mod upload;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -76,7 +78,11 @@ impl Swarm {
             ..Stats::default()
         };
         let mut s = Self {
-            http: http::HttpState::new(http_start, p2p.then(|| now.plus(cfg.discovery_grace_ms))),
+            http: http::HttpState::new(
+                http_start,
+                p2p.then(|| now.plus(cfg.discovery_grace_ms)),
+                now,
+            ),
             upload: upload::UploadState::new(now),
             cfg,
             meta,
