@@ -20,27 +20,44 @@ pub struct Args {
 /// content in 1 MiB pieces. Anything larger is refused before it is read.
 pub const MAX_METADATA_LEN: u64 = 1 << 30;
 
+/// The facts of a metadata file that `inspect` and `publish` both print.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Report<'a> {
+pub struct Summary<'a> {
     content_id: &'a str,
     file_size: u64,
     piece_size: u32,
     piece_count: u32,
     file_sha256: String,
     metadata_sha256: String,
+}
+
+impl<'a> Summary<'a> {
+    /// `bytes` is the encoded metadata file (its SHA-256 is `metadataSha256`).
+    pub fn new(meta: &'a Metadata, bytes: &[u8]) -> Self {
+        Self {
+            content_id: meta.content_id().as_str(),
+            file_size: meta.file_size(),
+            piece_size: meta.piece_size().get(),
+            piece_count: meta.piece_count(),
+            file_sha256: hex::encode(meta.file_sha256()),
+            metadata_sha256: sha256_hex(bytes),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    #[serde(flatten)]
+    summary: Summary<'a>,
     pieces: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (meta, bytes) = read_metadata(&args.meta)?;
     let report = Report {
-        content_id: meta.content_id().as_str(),
-        file_size: meta.file_size(),
-        piece_size: meta.piece_size().get(),
-        piece_count: meta.piece_count(),
-        file_sha256: hex::encode(meta.file_sha256()),
-        metadata_sha256: sha256_hex(&bytes),
+        summary: Summary::new(&meta, &bytes),
         pieces: meta.piece_hashes().iter().map(hex::encode).collect(),
     };
     println!("{}", serde_json::to_string(&report)?);

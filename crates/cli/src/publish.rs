@@ -10,10 +10,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use edgeswarm_protocol::{sha256_hex, ContentId, Metadata, PieceSize};
+use edgeswarm_protocol::{ContentId, Metadata, PieceSize};
 use serde::Serialize;
 
-use crate::{hashing, progress, upload};
+use crate::{hashing, inspect, progress, upload};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,12 +46,8 @@ fn parse_piece_size(s: &str) -> Result<u64, String> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Report<'a> {
-    content_id: &'a str,
-    file_size: u64,
-    piece_size: u32,
-    piece_count: u32,
-    file_sha256: String,
-    metadata_sha256: String,
+    #[serde(flatten)]
+    summary: inspect::Summary<'a>,
     metadata_file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     uploaded_to: Option<&'a str>,
@@ -84,12 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let report = Report {
-        content_id: meta.content_id().as_str(),
-        file_size: meta.file_size(),
-        piece_size: meta.piece_size().get(),
-        piece_count: meta.piece_count(),
-        file_sha256: hex::encode(meta.file_sha256()),
-        metadata_sha256: sha256_hex(&bytes),
+        summary: inspect::Summary::new(&meta, &bytes),
         metadata_file: meta_path.display().to_string(),
         uploaded_to: args.server.as_deref(),
     };
