@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
+import { before, after } from "node:test";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -55,6 +56,24 @@ async function waitReady(url, child) {
   child.stdout.resume();
   const r = await fetch(`${url}/do/v1/kv`);
   if (r.status !== 200) throw new Error(`wrangler is up but /do/v1/kv answered ${r.status}`);
+}
+
+/**
+ * Registers a test file's hooks: one worker and one browser shared by all of
+ * its tests, started before the first and stopped after the last. Returns
+ * `{ worker, browser }`, filled in once the hooks have run.
+ */
+export function sharedWorkerAndBrowser() {
+  const env = { worker: undefined, browser: undefined };
+  before(async () => {
+    env.worker = await startWorker();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.worker?.stop();
+  });
+  return env;
 }
 
 /** The worker under test: from the environment, or a wrangler dev of our own. */

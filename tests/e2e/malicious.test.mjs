@@ -1,35 +1,27 @@
 // A page built with the test-only `malicious-corrupt-serving` feature serves
 // corrupted pieces; honest pages reject them, ban it, and still finish intact.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as h from "./harness.mjs";
 
-let worker, browser;
-before(async () => {
-  worker = await h.startWorker();
-  browser = await h.launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+const env = h.sharedWorkerAndBrowser();
 
 test("honest pages ban a corrupting peer and still get intact bytes", async () => {
   const size = 16 * h.MiB;
   const id = `e2e-evil-${process.pid}`;
-  const pub = h.publishRandom(worker, size, 3, id, 256 * 1024);
+  const pub = h.publishRandom(env.worker, size, 3, id, 256 * 1024);
   const q = `content=${id}&mode=3&autostart=1`;
   // The attacker downloads honestly (from the CDN), then serves garbage.
-  const evil = await h.openPage(browser, worker, q, { malicious: true });
+  const evil = await h.openPage(env.browser, env.worker, q, { malicious: true });
   const evilResult = await h.result(evil.page);
   assert.equal(evilResult.state, "done", evilResult.error);
   const evilId = evilResult.stats.peerId;
   assert.ok(evilId, "the attacker joined the array");
 
-  const honest = await Promise.all([1, 2, 3].map(() => h.openPage(browser, worker, q)));
+  const honest = await Promise.all([1, 2, 3].map(() => h.openPage(env.browser, env.worker, q)));
   const results = await Promise.all(honest.map((p) => h.result(p.page)));
   const honestIds = results.map((r) => r.stats.peerId);
-  const { config } = await (await fetch(`${worker.url}/do/v1/kv`)).json();
+  const { config } = await (await fetch(`${env.worker.url}/do/v1/kv`)).json();
   const strikeLimit = config.strikeLimit;
   let bans = 0;
   let rejected = 0;

@@ -1,19 +1,11 @@
 // Mode decisions seen from real pages: tampered metadata falls back to simple
 // mode (HTTP, still intact), mode 0 never opens a peer connection, and group
 // mode never matches peers of different groups.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as h from "./harness.mjs";
 
-let worker, browser;
-before(async () => {
-  worker = await h.startWorker();
-  browser = await h.launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+const env = h.sharedWorkerAndBrowser();
 
 /** Counts RTCPeerConnection constructions in the page. */
 const countPeerConnections = () => {
@@ -27,13 +19,13 @@ const countPeerConnections = () => {
 test("metadata tampered at the CDN: simple mode, file still intact over HTTP", async () => {
   const size = 8 * h.MiB;
   const id = `e2e-tamper-${process.pid}`;
-  const pub = h.publishRandom(worker, size, 4, id, 256 * 1024);
+  const pub = h.publishRandom(env.worker, size, 4, id, 256 * 1024);
   const q = `content=${id}&mode=3&autostart=1`;
   // A seed exists, so a P2P client would find a peer.
-  const seed = await h.openPage(browser, worker, q);
+  const seed = await h.openPage(env.browser, env.worker, q);
   assert.equal((await h.result(seed.page)).state, "done");
 
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   await page.addInitScript(countPeerConnections);
   await page.route("**/do/v1/meta/**", async (route) => {
@@ -42,7 +34,7 @@ test("metadata tampered at the CDN: simple mode, file still intact over HTTP", a
     body[body.length - 1] ^= 0x01; // one flipped bit in the last piece hash
     await route.fulfill({ response: real, body });
   });
-  await page.goto(`${worker.url}/?${q}`);
+  await page.goto(`${env.worker.url}/?${q}`);
   const r = await h.result(page);
   assert.equal(r.state, "done", r.error);
   assert.equal(r.sha256, pub.fileSha256);
@@ -58,11 +50,11 @@ test("metadata tampered at the CDN: simple mode, file still intact over HTTP", a
 test("mode 0 never opens a peer connection, even with a seed in the swarm", async () => {
   const size = 8 * h.MiB;
   const id = `e2e-mode0-${process.pid}`;
-  const pub = h.publishRandom(worker, size, 5, id, 256 * 1024);
-  const seed = await h.openPage(browser, worker, `content=${id}&mode=3&autostart=1`);
+  const pub = h.publishRandom(env.worker, size, 5, id, 256 * 1024);
+  const seed = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`);
   assert.equal((await h.result(seed.page)).state, "done");
 
-  const p = await h.openPage(browser, worker, `content=${id}&mode=0&autostart=1`,
+  const p = await h.openPage(env.browser, env.worker, `content=${id}&mode=0&autostart=1`,
     { initScript: countPeerConnections });
   const sockets = [];
   p.page.on("websocket", (ws) => sockets.push(ws.url()));
@@ -81,14 +73,14 @@ test("mode 0 never opens a peer connection, even with a seed in the swarm", asyn
 test("group mode: peers of different groups never meet", async () => {
   const size = 8 * h.MiB;
   const id = `e2e-group-${process.pid}`;
-  const pub = h.publishRandom(worker, size, 6, id, 256 * 1024);
+  const pub = h.publishRandom(env.worker, size, 6, id, 256 * 1024);
   const q = (g) => `content=${id}&mode=2&group=${g}&autostart=1`;
-  const seeds = { red: await h.openPage(browser, worker, q("red")), blue: await h.openPage(browser, worker, q("blue")) };
+  const seeds = { red: await h.openPage(env.browser, env.worker, q("red")), blue: await h.openPage(env.browser, env.worker, q("blue")) };
   const seedResults = {
     red: await h.result(seeds.red.page),
     blue: await h.result(seeds.blue.page),
   };
-  const joiners = { red: await h.openPage(browser, worker, q("red")), blue: await h.openPage(browser, worker, q("blue")) };
+  const joiners = { red: await h.openPage(env.browser, env.worker, q("red")), blue: await h.openPage(env.browser, env.worker, q("blue")) };
   const joinResults = { red: await h.result(joiners.red.page), blue: await h.result(joiners.blue.page) };
 
   for (const g of ["red", "blue"]) {

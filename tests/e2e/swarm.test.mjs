@@ -1,28 +1,20 @@
 // A swarm of real pages: everyone gets the publisher's bytes, later joiners get
 // them from peers, the CDN serves far less than one copy per page, and a page
 // that disappears mid-transfer does not stall the others.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as h from "./harness.mjs";
 
-let worker, browser;
-before(async () => {
-  worker = await h.startWorker();
-  browser = await h.launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+const env = h.sharedWorkerAndBrowser();
 
 test("five pages download one 32 MiB file; peers carry most of it", async () => {
   const size = 32 * h.MiB;
   const id = `e2e-swarm-${process.pid}`;
-  const pub = h.publishRandom(worker, size, 1, id);
+  const pub = h.publishRandom(env.worker, size, 1, id);
   const q = `content=${id}&mode=3&autostart=1`;
-  const first = await h.openPage(browser, worker, q);
+  const first = await h.openPage(env.browser, env.worker, q);
   await h.until(first.page, "s => s.piecesVerified >= 4");
-  const joiners = await Promise.all([1, 2, 3, 4].map(() => h.openPage(browser, worker, q)));
+  const joiners = await Promise.all([1, 2, 3, 4].map(() => h.openPage(env.browser, env.worker, q)));
   const pages = [first, ...joiners];
   const results = await Promise.all(pages.map((p) => h.result(p.page)));
 
@@ -49,11 +41,11 @@ test("five pages download one 32 MiB file; peers carry most of it", async () => 
 test("a page closed mid-transfer does not stall the others", async () => {
   const size = 32 * h.MiB;
   const id = `e2e-leave-${process.pid}`;
-  const pub = h.publishRandom(worker, size, 2, id);
+  const pub = h.publishRandom(env.worker, size, 2, id);
   const q = `content=${id}&mode=3&autostart=1`;
-  const seed = await h.openPage(browser, worker, q);
+  const seed = await h.openPage(env.browser, env.worker, q);
   await h.until(seed.page, "s => s.piecesVerified >= 8");
-  const joiners = await Promise.all([1, 2, 3].map(() => h.openPage(browser, worker, q)));
+  const joiners = await Promise.all([1, 2, 3].map(() => h.openPage(env.browser, env.worker, q)));
   // Once the first joiner is receiving from peers, the seed (which others are
   // also downloading from) goes away without saying goodbye.
   await h.until(joiners[0].page, "s => s.bytesFromPeers > 0");

@@ -20,8 +20,8 @@ pub struct Args {
     malicious: usize,
     /// What the malicious peers do: corrupt (claim every piece, serve corrupted
     /// bytes), flip-bit, lie, stall, garbage, flood or mixed.
-    #[arg(long, value_enum, default_value_t = Kind::Corrupt)]
-    malicious_kind: Kind,
+    #[arg(long, value_enum, default_value_t = MaliciousKind::Corrupt)]
+    malicious_kind: MaliciousKind,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -48,38 +48,13 @@ pub struct Args {
     strike_limit: u32,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Kind {
-    Corrupt,
-    FlipBit,
-    Lie,
-    Stall,
-    Garbage,
-    Flood,
-    Mixed,
-}
-
-impl From<Kind> for MaliciousKind {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::Corrupt => MaliciousKind::Corrupt,
-            Kind::FlipBit => MaliciousKind::FlipBit,
-            Kind::Lie => MaliciousKind::Lie,
-            Kind::Stall => MaliciousKind::Stall,
-            Kind::Garbage => MaliciousKind::Garbage,
-            Kind::Flood => MaliciousKind::Flood,
-            Kind::Mixed => MaliciousKind::Mixed,
-        }
-    }
-}
-
 pub fn run_args(a: Args) -> anyhow::Result<String> {
     anyhow::ensure!((0.0..1.0).contains(&a.loss), "--loss must be in [0, 1)");
     anyhow::ensure!(a.join_spread >= 0.0, "--join-spread must not be negative");
     let mut cfg = SimConfig {
         peers: a.peers,
         malicious: a.malicious,
-        malicious_kind: a.malicious_kind.into(),
+        malicious_kind: a.malicious_kind,
         file_size: a.file_size,
         piece_size: a.piece_size,
         seed: a.seed,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// How a malicious peer misbehaves. All of them join at time 0 and connect
 /// to every honest peer that joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "camelCase")]
 pub enum MaliciousKind {
     /// Claims every piece and serves bytes that are all wrong.
