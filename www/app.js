@@ -1,5 +1,5 @@
 // The edgeswarm demo page: drives one Downloader from the form or from the URL
-// (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN]`, API.md).
+// (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN]`, docs/api.md).
 // When a download ends, document.body.dataset.state becomes "done" or "error"
 // and window.edgeswarmResult holds {sha256, stats}, so scripts can drive pages.
 // The client package is built into /pkg by `cargo xtask dev` (or `cargo xtask test`).
@@ -79,7 +79,7 @@ function render(s) {
   $("banned-count").textContent = String(s.peersBanned);
   $("pieces").textContent = `${s.piecesVerified} / ${s.pieceCount}`;
   $("rejected").textContent = String(s.piecesRejected);
-  $("mode-label").textContent = s.mode === "p2p" ? "peer-to-peer + CDN" : `HTTP only (${s.engineMode})`;
+  $("mode-label").textContent = s.mode === "p2p" ? "peer-to-peer + CDN" : `HTTP only (${s.mode})`;
   const secs = s.elapsedMs / 1000;
   const rate = secs > 0 ? fmtBytes(all / secs) + "/s" : "";
   $("details").textContent = [
@@ -90,6 +90,7 @@ function render(s) {
     secs > 0 && `${secs.toFixed(1)} s`,
     rate,
     s.modeReason,
+    s.discoveryError,
   ].filter(Boolean).join(" · ");
   renderPieceMap(s.pieceMap);
   renderPeers(s.peers);

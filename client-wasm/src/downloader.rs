@@ -1,4 +1,4 @@
-//! The `Downloader` class the page uses (API.md):
+//! The `Downloader` class the page uses (docs/api.md):
 //!
 //! ```js
 //! const d = new Downloader({ server, contentId, downloadMode, groupId });
@@ -21,7 +21,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use edgeswarm_engine::Engine;
 use edgeswarm_protocol::ContentId;
 use futures_channel::mpsc::{self, UnboundedSender};
 use futures_channel::oneshot;
@@ -185,14 +184,16 @@ async fn prepare(
     tx: UnboundedSender<Ev>,
     done: oneshot::Sender<crate::session::Outcome>,
 ) -> Result<Session, String> {
-    let p: Plan = plan(options, signal).await?;
-    // The layout comes from the server (a policy's size, a probe's total):
-    // refuse absurd piece counts instead of aborting on the piece map below.
-    let pieces = p.layout.piece_count();
+    let p: Plan = plan(options, signal, crate::session_now(), random_seed()).await?;
+    // The engine's layout: from the server (a policy's size, a probe's total)
+    // in simple mode, so refuse absurd piece counts instead of aborting on
+    // the piece map below.
+    let layout = p.engine.layout();
+    let pieces = layout.piece_count();
     if pieces > MAX_PIECES {
         return Err(format!(
             "the file ({} bytes) has {pieces} pieces, more than {MAX_PIECES}",
-            p.layout.file_size
+            layout.file_size
         ));
     }
     let name = format!(
@@ -201,51 +202,44 @@ async fn prepare(
         (js_sys::Math::random() * 4_294_967_296.0) as u64
     );
     let store = if options.memory_only {
-        PieceStore::in_memory(p.layout)
+        PieceStore::in_memory(layout)
     } else {
-        PieceStore::open(&name, p.layout, MEMORY_FALLBACK_LIMIT).await
+        PieceStore::open(&name, layout, MEMORY_FALLBACK_LIMIT).await
     }
     .map_err(|e| e.to_string())?;
     {
         let mut s = shared.borrow_mut();
         s.storage = store.kind().as_str();
-        s.file_size = p.layout.file_size;
-        s.piece_size = p.layout.piece_size;
-        s.piece_map = vec![PIECE_MISSING; p.layout.piece_count() as usize];
+        s.file_size = layout.file_size;
+        s.piece_size = layout.piece_size;
+        s.piece_map = vec![PIECE_MISSING; pieces as usize];
         s.country_code = p.geo.country_code.clone();
-        s.mode_reason = p.mode_reason.clone();
         s.array_id = p.array.as_ref().map(|a| a.array_id.clone());
+        s.discovery_error = p.discovery_error.clone();
     }
-    let engine = Engine::new(
-        p.config.clone(),
-        p.content.clone(),
-        crate::session_now(),
-        random_seed(),
-    );
     let rtc = RtcOptions {
         ice_servers: p.ice_servers.clone(),
         connect_timeout_ms: options.connect_timeout_ms,
         ..RtcOptions::default()
     };
-    let peers = PeerTable::new(rtc, p.max_connections, tx.clone());
+    let peers = PeerTable::new(rtc, p.max_peers, tx.clone());
     let report = Reporter::new(
         ContentId::new(&options.content_id).ok(),
         options.alt_catalog_id.clone(),
         options.group_id.clone(),
-        options.mode.code(),
+        options.mode,
         options.is_background,
         p.peers_wanted,
         p.report_interval_ms,
     );
     Ok(Session::new(SessionParts {
-        engine,
+        engine: p.engine,
         tx,
         store: Rc::new(store),
         content_url: p.content_url,
         peers,
         array_url: p.array.as_ref().map(|a| a.array_url.clone()),
         shared: shared.clone(),
-        expected_sha256: p.expected_sha256,
         file_name: options.file_name.clone(),
         report,
         result: done,

@@ -4,7 +4,9 @@
 //! Invariant: options are validated once, in the constructor; a bad option is
 //! a `TypeError`-like `Error` thrown to the page, never a panic later.
 
-use edgeswarm_protocol::array::{MAX_ALT_CATALOG_ID_LEN, MAX_REPORT_TEXT_LEN};
+use edgeswarm_protocol::array::MAX_ALT_CATALOG_ID_LEN;
+use edgeswarm_protocol::modes::check_group_key;
+use edgeswarm_protocol::DownloadMode;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -21,7 +23,8 @@ export interface DownloaderOptions {
   /** 0 HTTP only (metadata verified), 1 LAN (same external IP), 2 Group (same groupId),
    *  3 Internet (default), 99 Simple (no services, plain HTTP). */
   downloadMode?: DownloadMode;
-  /** Required for mode 2: peers of different groups never meet. */
+  /** Required for mode 2: peers of different groups never meet. 1 to 128 bytes,
+   *  no control characters (the constructor throws otherwise). */
   groupId?: string;
   /** The download URL, used when the content id is unknown to the services. */
   altCatalogId?: string;
@@ -57,11 +60,13 @@ export interface PeerStats {
 
 export interface DownloaderStats {
   state: "idle" | "starting" | "downloading" | "verifying" | "done" | "error" | "cancelled";
-  /** "p2p" when peers may be used; "simple" when the download is HTTP only. */
-  mode: "p2p" | "simple";
-  /** Finer: "p2p", "http-only" (metadata verified, no peers) or "simple" (no trusted metadata). */
-  engineMode: "p2p" | "http-only" | "simple";
+  /** The engine's mode: "p2p" (peers and CDN), "http-only" (CDN only, every piece
+   *  verified against the metadata) or "simple" (CDN only, no trusted metadata). */
+  mode: "p2p" | "http-only" | "simple";
+  /** Why the download is not "p2p", in the engine's words. */
   modeReason?: string;
+  /** Why no array could be joined in "p2p" mode (the download goes on over HTTP). */
+  discoveryError?: string;
   error?: string;
   bytesFromPeers: number;
   bytesFromHttp: number;
@@ -104,44 +109,6 @@ extern "C" {
     /// The `onprogress` callback.
     #[wasm_bindgen(typescript_type = "((stats: DownloaderStats) => void) | null | undefined")]
     pub type ProgressCallback;
-}
-
-/// DO download modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DownloadMode {
-    HttpOnly,
-    Lan,
-    Group,
-    Internet,
-    Simple,
-}
-
-impl DownloadMode {
-    pub fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            0 => Self::HttpOnly,
-            1 => Self::Lan,
-            2 => Self::Group,
-            3 => Self::Internet,
-            99 => Self::Simple,
-            _ => return None,
-        })
-    }
-
-    pub fn code(self) -> u8 {
-        match self {
-            Self::HttpOnly => 0,
-            Self::Lan => 1,
-            Self::Group => 2,
-            Self::Internet => 3,
-            Self::Simple => 99,
-        }
-    }
-
-    /// Modes that look for peers.
-    pub fn uses_peers(self) -> bool {
-        matches!(self, Self::Lan | Self::Group | Self::Internet)
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,8 +164,7 @@ impl Options {
         let raw: RawOptions =
             serde_wasm_bindgen::from_value(value).map_err(|e| format!("bad options: {e}"))?;
         let code = raw.download_mode.unwrap_or(3);
-        let mode = DownloadMode::from_code(code)
-            .ok_or_else(|| format!("downloadMode must be 0, 1, 2, 3 or 99, not {code}"))?;
+        let mode = DownloadMode::from_code(code.into()).map_err(|e| e.to_string())?;
         let by_alt = raw.content_id.is_empty() && raw.alt_catalog_id.is_some();
         if !by_alt {
             edgeswarm_protocol::ContentId::new(&raw.content_id)
@@ -208,13 +174,9 @@ impl Options {
             return Err("downloadMode 99 needs a contentId or a contentUrl".into());
         }
         let group_id = raw.group_id.filter(|g| !g.is_empty());
-        if group_id
-            .as_ref()
-            .is_some_and(|g| g.len() > MAX_REPORT_TEXT_LEN)
-        {
-            return Err(format!(
-                "groupId is longer than {MAX_REPORT_TEXT_LEN} bytes"
-            ));
+        if let Some(g) = &group_id {
+            // Exactly what discovery accepts: refused here, before any request.
+            check_group_key("groupId", g).map_err(|e| e.to_string())?;
         }
         if raw
             .alt_catalog_id
@@ -230,7 +192,7 @@ impl Options {
         }
         let file_sha256 = match raw.file_sha256 {
             Some(h) => Some(
-                crate::services::parse_sha256_hex(&h)
+                edgeswarm_protocol::parse_sha256_hex(&h)
                     .ok_or("fileSha256 must be 64 hex characters")?,
             ),
             None => None,

@@ -29,8 +29,8 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use edgeswarm_protocol::array::SignalKind;
+pub use edgeswarm_protocol::services::IceServer;
 use js_sys::{Array, Reflect, Uint8Array, JSON};
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{
@@ -43,17 +43,6 @@ use crate::listener::EventListener;
 use crate::time::Timeout;
 
 mod signal;
-
-/// One ICE server (STUN/TURN); none are needed between pages of one machine.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub credential: Option<String>,
-}
 
 /// Connection settings.
 #[derive(Debug, Clone)]

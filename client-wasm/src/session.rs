@@ -8,7 +8,8 @@
 //! engine from inside a callback.
 //!
 //! Session states: `Downloading` (engine running) → `Verifying` (engine said
-//! `Done`, waiting for the last writes, then hashing the stored file) →
+//! `Done` with the file's SHA-256, waiting for the last writes, then building
+//! the `File`; the glue hashes nothing itself) →
 //! `Seeding` (the caller has its `File`; the session keeps serving peers until
 //! `cancel()`). Errors and cancellation end the loop from any state.
 
@@ -63,7 +64,6 @@ pub struct Session {
     pub(crate) array: Option<ArraySocket>,
     pub(crate) array_link: array::ArrayLink,
     pub(crate) shared: Rc<RefCell<Shared>>,
-    pub(crate) expected_sha256: Option<[u8; 32]>,
     pub(crate) file_name: String,
     pub(crate) report: report::Reporter,
     timer: Option<(Millis, Timeout)>,
@@ -85,7 +85,6 @@ pub struct SessionParts {
     pub peers: PeerTable,
     pub array_url: Option<String>,
     pub shared: Rc<RefCell<Shared>>,
-    pub expected_sha256: Option<[u8; 32]>,
     pub file_name: String,
     pub report: report::Reporter,
     pub result: oneshot::Sender<Outcome>,
@@ -110,7 +109,6 @@ impl Session {
             array: None,
             array_link: array::ArrayLink::new(p.array_url),
             shared: p.shared,
-            expected_sha256: p.expected_sha256,
             file_name: p.file_name,
             report: p.report,
             timer: None,
@@ -127,7 +125,12 @@ impl Session {
     /// Runs until cancelled (it keeps seeding after the file is delivered).
     pub async fn run(mut self, mut rx: UnboundedReceiver<Ev>) {
         self.shared.borrow_mut().phase = Phase::Downloading;
-        self.connect_array();
+        if !self.connect_array() && self.engine.mode() == edgeswarm_engine::Mode::P2p {
+            // No array to ask (discovery failed): the engine must hear that
+            // no peers are coming, or it waits out its discovery grace.
+            self.engine
+                .handle_input(now(), Input::PeerCandidates(Vec::new()));
+        }
         self.pump();
         while let Some(ev) = rx.next().await {
             if !self.on_event(ev) {
@@ -217,10 +220,11 @@ impl Session {
                 self.send_report();
                 None
             }
-            ArrayEvent::Message(M::Peers { peers }) => {
-                let keys = self.peers.candidates(peers.iter().map(|p| &p.peer_id));
-                (!keys.is_empty()).then_some(Input::PeerCandidates(keys))
-            }
+            // Fed even when empty: the engine waits for this answer (up to
+            // its discovery grace) before it uses the CDN.
+            ArrayEvent::Message(M::Peers { peers }) => Some(Input::PeerCandidates(
+                self.peers.candidates(peers.iter().map(|p| &p.peer_id)),
+            )),
             ArrayEvent::Message(M::Signal { from, kind, data }) => {
                 self.peers.on_signal(&from, kind, data);
                 None
@@ -333,12 +337,12 @@ impl Session {
         });
     }
 
-    pub(crate) fn start_write(&mut self, piece: u32, bytes: std::sync::Arc<[u8]>) {
+    pub(crate) fn start_write(&mut self, piece: u32, offset: u64, bytes: std::sync::Arc<[u8]>) {
         self.writes_in_flight += 1;
         let store = self.store.clone();
         let tx = self.tx.clone();
         spawn_local(async move {
-            let r = store.write_piece(piece, bytes).await;
+            let r = store.write_piece(piece, offset, bytes).await;
             let _ = tx.unbounded_send(Ev::Stored(piece, r));
         });
     }

@@ -52,7 +52,9 @@ pub struct Shared {
     pub phase: Phase,
     pub error: Option<String>,
     pub engine_mode: Mode,
-    pub mode_reason: Option<String>,
+    /// The engine's reason for a mode other than P2P.
+    pub mode_reason: Option<&'static str>,
+    pub discovery_error: Option<String>,
     pub engine: Stats,
     pub file_size: u64,
     pub piece_size: u64,
@@ -75,6 +77,7 @@ impl Default for Shared {
             error: None,
             engine_mode: Mode::P2p,
             mode_reason: None,
+            discovery_error: None,
             engine: Stats::default(),
             file_size: 0,
             piece_size: 0,
@@ -97,9 +100,10 @@ impl Default for Shared {
 struct StatsView<'a> {
     state: Phase,
     mode: &'static str,
-    engine_mode: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     mode_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discovery_error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     bytes_from_peers: u64,
@@ -131,17 +135,17 @@ struct StatsView<'a> {
 impl Shared {
     /// The `DownloaderStats` object.
     pub fn view(&self, now_ms: f64) -> wasm_bindgen::JsValue {
-        let (mode, engine_mode) = match self.engine_mode {
-            Mode::P2p => ("p2p", "p2p"),
-            Mode::HttpOnly => ("simple", "http-only"),
-            Mode::Simple => ("simple", "simple"),
+        let mode = match self.engine_mode {
+            Mode::P2p => "p2p",
+            Mode::HttpOnly => "http-only",
+            Mode::Simple => "simple",
         };
         let end = self.ended_ms.unwrap_or(now_ms);
         let view = StatsView {
             state: self.phase,
             mode,
-            engine_mode,
-            mode_reason: self.mode_reason.as_deref(),
+            mode_reason: self.mode_reason,
+            discovery_error: self.discovery_error.as_deref(),
             error: self.error.as_deref(),
             bytes_from_peers: self.engine.bytes_from_peers,
             bytes_from_http: self.engine.bytes_from_http,

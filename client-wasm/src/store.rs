@@ -1,15 +1,15 @@
 //! Where verified pieces live: the Origin Private File System, or memory.
 //!
-//! [`PieceStore`] stores piece `i` at file offset `i · piece_size` (the last
-//! piece may be short). Invariants:
+//! [`PieceStore`] follows the engine's [`Layout`] (piece `i` at
+//! `layout.offset(i)`; in simple mode the engine's chunks) and the offset of
+//! every `StorePiece`, which must agree with it. Invariants:
 //! - only bytes the engine has verified are written (the glue calls
 //!   [`PieceStore::write_piece`] on the engine's `StorePiece` output);
 //! - a piece can be read back as soon as its write has *started*: until the
 //!   backend has it, the bytes are served from a small pending map, so a peer's
 //!   request that races the write is still answered;
-//! - the whole file is never held in memory with the OPFS backend: the
-//!   whole-file SHA-256 streams piece by piece and [`PieceStore::to_file`]
-//!   composes a `File` from the disk-backed pieces.
+//! - the whole file is never held in memory with the OPFS backend:
+//!   [`PieceStore::to_file`] composes a `File` from the disk-backed pieces.
 //!
 //! OPFS is preferred. When it is missing (old browsers, some private modes),
 //! files up to [`MEMORY_FALLBACK_LIMIT`] are kept in memory instead, and
@@ -22,7 +22,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 use wasm_bindgen::JsValue;
 
@@ -41,6 +40,8 @@ pub enum StoreError {
     OutOfRange(u32),
     #[error("piece {index} has {got} bytes, expected {want}")]
     WrongLength { index: u32, got: usize, want: u64 },
+    #[error("piece {index} belongs at offset {want}, not {got}")]
+    WrongOffset { index: u32, got: u64, want: u64 },
     #[error("piece {0} was never stored")]
     Missing(u32),
     #[error("storage error: {0}")]
@@ -73,27 +74,7 @@ impl StoreKind {
     }
 }
 
-/// File size and piece size: where each piece sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Layout {
-    pub file_size: u64,
-    pub piece_size: u64,
-}
-
-impl Layout {
-    pub fn piece_count(&self) -> u32 {
-        if self.piece_size == 0 {
-            return 0;
-        }
-        u32::try_from(self.file_size.div_ceil(self.piece_size)).unwrap_or(u32::MAX)
-    }
-
-    /// Byte length of piece `index`, or `None` past the end.
-    pub fn piece_len(&self, index: u32) -> Option<u64> {
-        let start = u64::from(index).checked_mul(self.piece_size)?;
-        (start < self.file_size).then(|| (self.file_size - start).min(self.piece_size))
-    }
-}
+pub use edgeswarm_engine::Layout;
 
 enum Backend {
     Opfs(OpfsPieces),
@@ -148,7 +129,8 @@ impl PieceStore {
         self.layout
     }
 
-    fn check(&self, index: u32, len: usize) -> Result<(), StoreError> {
+    /// Checks a write against the layout: piece `index` of `len` bytes at `offset`.
+    fn check(&self, index: u32, offset: u64, len: usize) -> Result<(), StoreError> {
         let want = self
             .layout
             .piece_len(index)
@@ -160,14 +142,27 @@ impl PieceStore {
                 want,
             });
         }
+        let at = self.layout.offset(index).unwrap_or(0);
+        if offset != at {
+            return Err(StoreError::WrongOffset {
+                index,
+                got: offset,
+                want: at,
+            });
+        }
         Ok(())
     }
 
-    /// Stores piece `index` (its bytes must be the whole piece).
-    pub async fn write_piece(&self, index: u32, bytes: Arc<[u8]>) -> Result<(), StoreError> {
-        self.check(index, bytes.len())?;
+    /// Stores piece `index` at `offset` (the engine's `StorePiece`; its bytes
+    /// must be the whole piece).
+    pub async fn write_piece(
+        &self,
+        index: u32,
+        offset: u64,
+        bytes: Arc<[u8]>,
+    ) -> Result<(), StoreError> {
+        self.check(index, offset, bytes.len())?;
         self.pending.borrow_mut().insert(index, bytes.clone());
-        let offset = u64::from(index) * self.layout.piece_size;
         let result = match &self.backend {
             Backend::Opfs(o) => o.write(index, &bytes).await,
             Backend::Memory(m) => m.write(offset, &bytes),
@@ -185,7 +180,7 @@ impl PieceStore {
         if let Some(bytes) = self.pending.borrow().get(&index) {
             return Ok(bytes.to_vec());
         }
-        let offset = u64::from(index) * self.layout.piece_size;
+        let offset = self.layout.offset(index).unwrap_or(0);
         let bytes = match &self.backend {
             Backend::Opfs(o) => o.read(index).await?,
             Backend::Memory(m) => m.read(offset, len)?,
@@ -194,15 +189,6 @@ impl PieceStore {
             return Err(StoreError::Missing(index));
         }
         Ok(bytes)
-    }
-
-    /// SHA-256 of the whole file, streamed piece by piece.
-    pub async fn sha256(&self) -> Result<[u8; 32], StoreError> {
-        let mut hasher = Sha256::new();
-        for index in 0..self.layout.piece_count() {
-            hasher.update(self.read_piece(index).await?);
-        }
-        Ok(hasher.finalize().into())
     }
 
     /// The assembled file (disk-backed with OPFS).
@@ -218,28 +204,5 @@ impl PieceStore {
         if let Backend::Opfs(o) = &self.backend {
             o.remove().await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Layout;
-
-    #[test]
-    fn layout_places_a_short_last_piece() {
-        let l = Layout {
-            file_size: 2 * 16384 + 5,
-            piece_size: 16384,
-        };
-        assert_eq!(l.piece_count(), 3);
-        assert_eq!(l.piece_len(0), Some(16384));
-        assert_eq!(l.piece_len(2), Some(5));
-        assert_eq!(l.piece_len(3), None);
-        assert_eq!(l.piece_len(u32::MAX), None);
-        let empty = Layout {
-            file_size: 0,
-            piece_size: 16384,
-        };
-        assert_eq!(empty.piece_count(), 0);
     }
 }

@@ -1,66 +1,16 @@
 //! KeyValue / bootstrap: the endpoints of every other service and the
 //! client configuration, read from the worker's vars with documented
-//! defaults (wrangler.toml `[vars]`, docs/openapi.yaml).
+//! defaults (wrangler.toml `[vars]`, docs/openapi.yaml). The answer's types
+//! and defaults are the protocol's (`edgeswarm_protocol::services`), which
+//! the client reads.
 //!
 //! Invariant: [`Settings::from_vars`] never fails on a missing var (the
 //! default applies) and rejects a malformed one with a message naming it,
 //! so a bad deploy shows up at the first request as a clear 500, never as a
 //! client receiving nonsense limits.
 
-use serde::{Deserialize, Serialize};
-
-use edgeswarm_protocol::array::ArrayLimits;
-
-/// One ICE server, as `RTCPeerConnection` takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
-
-/// Peer limits for the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PeerLimits {
-    /// Most simultaneous peer connections a client keeps.
-    pub max_connections: u32,
-    /// `peersWanted` a client puts in its reports.
-    pub peers_wanted: u32,
-}
-
-/// When a client may fall back to HTTP for a piece peers could serve
-/// (Delivery Optimization's "delay foreground/background download from HTTP").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpDelay {
-    /// Interactive downloads: wait this long for peers before HTTP.
-    pub foreground_ms: u64,
-    /// Background downloads: wait this long for peers before HTTP.
-    pub background_ms: u64,
-    /// A peer slower than this (bytes/s) does not count as serving a piece in time.
-    pub min_peer_bytes_per_second: u64,
-}
-
-/// The `config` object of `GET /kv`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClientConfig {
-    /// Default piece size for publishing (the metadata file fixes the real one).
-    pub piece_size: u32,
-    pub ice_servers: Vec<IceServer>,
-    pub peers: PeerLimits,
-    /// Bad pieces from one peer before the client bans it.
-    pub strike_limit: u32,
-    pub http_delay: HttpDelay,
-    /// How often a client sends a stats report to its array.
-    pub report_interval_ms: u64,
-    /// The array's own limits (also announced in its welcome).
-    pub array: ArrayLimits,
-}
+use edgeswarm_protocol::services::ClientConfig;
+pub use edgeswarm_protocol::services::{Bootstrap, Endpoints};
 
 /// Everything configurable, read from vars.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,29 +19,10 @@ pub struct Settings {
 }
 
 impl Default for Settings {
+    /// The documented defaults: those of the protocol's [`ClientConfig`].
     fn default() -> Self {
         Settings {
-            client: ClientConfig {
-                piece_size: edgeswarm_protocol::PieceSize::DEFAULT.get(),
-                ice_servers: Vec::new(),
-                peers: PeerLimits {
-                    max_connections: 8,
-                    peers_wanted: 8,
-                },
-                strike_limit: 2,
-                http_delay: HttpDelay {
-                    foreground_ms: 2_000,
-                    background_ms: 30_000,
-                    min_peer_bytes_per_second: 64 * 1024,
-                },
-                report_interval_ms: 15_000,
-                array: ArrayLimits {
-                    max_peers: 512,
-                    max_message_bytes: 16 * 1024,
-                    messages_per_second: 20,
-                    burst: 40,
-                },
-            },
+            client: ClientConfig::default(),
         }
     }
 }
@@ -138,8 +69,8 @@ impl Settings {
         )?;
         num(
             &get,
-            "MIN_PEER_BYTES_PER_SECOND",
-            &mut c.http_delay.min_peer_bytes_per_second,
+            "MIN_DOWNLOAD_BYTES_PER_SECOND",
+            &mut c.http_delay.min_download_bytes_per_second,
         )?;
         num(&get, "REPORT_INTERVAL_MS", &mut c.report_interval_ms)?;
         num(&get, "ARRAY_MAX_PEERS", &mut c.array.max_peers)?;
@@ -156,49 +87,6 @@ impl Settings {
         num(&get, "ARRAY_BURST", &mut c.array.burst)?;
         Ok(s)
     }
-}
-
-/// The service URLs of `GET /kv`, built from the worker's own origin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Endpoints {
-    pub kv: String,
-    pub geo: String,
-    pub cp: String,
-    pub disc: String,
-    /// WebSocket base; append `/{arrayId}`.
-    pub array: String,
-    pub meta: String,
-    pub content: String,
-}
-
-impl Endpoints {
-    /// `origin` is `http(s)://host[:port]`.
-    pub fn for_origin(origin: &str) -> Self {
-        let base = format!("{origin}/do/v1");
-        let ws_base = if let Some(rest) = base.strip_prefix("https://") {
-            format!("wss://{rest}")
-        } else if let Some(rest) = base.strip_prefix("http://") {
-            format!("ws://{rest}")
-        } else {
-            base.clone()
-        };
-        Endpoints {
-            kv: format!("{base}/kv"),
-            geo: format!("{base}/geo"),
-            cp: format!("{base}/cp"),
-            disc: format!("{base}/disc"),
-            array: format!("{ws_base}/array"),
-            meta: format!("{base}/meta"),
-            content: format!("{base}/content"),
-        }
-    }
-}
-
-/// The whole `GET /kv` answer.
-#[derive(Debug, Clone, Serialize)]
-pub struct Bootstrap {
-    pub endpoints: Endpoints,
-    pub config: ClientConfig,
 }
 
 #[cfg(test)]
@@ -228,12 +116,8 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_follow_the_origin_scheme() {
-        let e = Endpoints::for_origin("https://edge.example");
-        assert_eq!(e.array, "wss://edge.example/do/v1/array");
-        assert_eq!(e.cp, "https://edge.example/do/v1/cp");
+    fn the_answer_has_the_documented_shape() {
         let l = Endpoints::for_origin("http://127.0.0.1:8787");
-        assert_eq!(l.array, "ws://127.0.0.1:8787/do/v1/array");
         let j = serde_json::to_value(Bootstrap {
             endpoints: l,
             config: Settings::default().client,

@@ -6,53 +6,30 @@
 //! encoding is injective, so two different groups (or two external IPs in
 //! LAN mode) never share an array short of a SHA-256 collision.
 //!
-//! Scopes follow Delivery Optimization's download modes: 1 LAN (group key =
+//! Scopes (`edgeswarm_protocol::Scope`) and the group-key limits
+//! (`edgeswarm_protocol::modes`) are the protocol's, which the client checks
+//! before it asks. Scopes follow Delivery Optimization's download modes: 1 LAN (group key =
 //! external IP), 2 Group (group key = `groupId`, required), 3 Internet (one
 //! group per content and partition). Modes 0 (HTTP only) and 99 (simple)
 //! use no peers and have no array.
 
-use edgeswarm_protocol::{sha256, ContentId};
+use edgeswarm_protocol::modes::{check_group_key, ScopeError};
+use edgeswarm_protocol::{sha256, ContentId, Scope};
 
 use crate::error::ApiError;
 
-/// Longest `groupId` / `partitionId` accepted, in bytes.
-pub const MAX_KEY_LEN: usize = 128;
 /// Length of an array id in hex characters.
 pub const ARRAY_ID_LEN: usize = 32;
 
-/// A peering download mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Lan,
-    Group,
-    Internet,
-}
-
-impl Scope {
-    pub fn code(self) -> u8 {
-        match self {
-            Scope::Lan => 1,
-            Scope::Group => 2,
-            Scope::Internet => 3,
-        }
-    }
-
-    /// Parses the `scope` query value; absent means Internet (3).
-    pub fn parse(s: Option<&str>) -> Result<Self, ApiError> {
-        match s {
-            None | Some("3") => Ok(Scope::Internet),
-            Some("1") => Ok(Scope::Lan),
-            Some("2") => Ok(Scope::Group),
-            Some("0") | Some("99") => Err(ApiError::bad_request(
-                "scope_without_peers",
-                "download modes 0 and 99 use no peers and have no array",
-            )),
-            Some(other) => Err(ApiError::bad_request(
-                "bad_scope",
-                format!("scope must be 1, 2 or 3, not {other:?}"),
-            )),
-        }
-    }
+/// Parses the `scope` query value (absent: Internet) into a 400 on error.
+pub fn parse_scope(s: Option<&str>) -> Result<Scope, ApiError> {
+    Scope::parse(s).map_err(|e| {
+        let code = match e {
+            ScopeError::WithoutPeers => "scope_without_peers",
+            ScopeError::Bad(_) => "bad_scope",
+        };
+        ApiError::bad_request(code, e.to_string())
+    })
 }
 
 /// What discovery needs to place a client.
@@ -67,17 +44,11 @@ pub struct Placement<'a> {
 }
 
 fn check_key(name: &'static str, v: &str) -> Result<(), ApiError> {
-    if v.is_empty() || v.len() > MAX_KEY_LEN || v.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "bad_parameter",
-            format!("{name} must be 1..={MAX_KEY_LEN} bytes without control characters"),
-        ));
-    }
-    Ok(())
+    check_group_key(name, v).map_err(|e| ApiError::bad_request("bad_parameter", e.to_string()))
 }
 
 fn push_field(buf: &mut Vec<u8>, field: &[u8]) {
-    // Fields are bounded by MAX_KEY_LEN or the 255-byte content id, so the
+    // Fields are bounded by MAX_GROUP_KEY_LEN or the 255-byte content id, so the
     // length always fits in a u32.
     buf.extend_from_slice(&(field.len() as u32).to_le_bytes());
     buf.extend_from_slice(field);
@@ -189,7 +160,7 @@ mod tests {
                 .code,
             "no_external_ip"
         );
-        let long = "g".repeat(MAX_KEY_LEN + 1);
+        let long = "g".repeat(edgeswarm_protocol::modes::MAX_GROUP_KEY_LEN + 1);
         assert_eq!(
             array_id(&place(&c, Scope::Group, Some(&long), None))
                 .unwrap_err()
@@ -201,13 +172,13 @@ mod tests {
 
     #[test]
     fn scope_parsing() {
-        assert_eq!(Scope::parse(None).unwrap(), Scope::Internet);
-        assert_eq!(Scope::parse(Some("1")).unwrap(), Scope::Lan);
+        assert_eq!(parse_scope(None).unwrap(), Scope::Internet);
+        assert_eq!(parse_scope(Some("1")).unwrap(), Scope::Lan);
         assert_eq!(
-            Scope::parse(Some("0")).unwrap_err().code,
+            parse_scope(Some("0")).unwrap_err().code,
             "scope_without_peers"
         );
-        assert_eq!(Scope::parse(Some("7")).unwrap_err().code, "bad_scope");
+        assert_eq!(parse_scope(Some("7")).unwrap_err().code, "bad_scope");
     }
 
     #[test]

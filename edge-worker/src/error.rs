@@ -1,7 +1,7 @@
 //! The one error type every HTTP route answers with.
 //!
 //! Invariant: an [`ApiError`] renders as `{"error":{"code":…,"message":…}}`
-//! (API.md). Caller mistakes carry a 4xx status; only a failure of the
+//! (docs/api.md). Caller mistakes carry a 4xx status; only a failure of the
 //! platform itself (a storage call that throws) is a 5xx, and no input a
 //! caller controls leads there.
 

@@ -1,7 +1,7 @@
 //! `edge-worker`: the Delivery Optimization services at the edge, on
 //! Cloudflare Workers (workers-rs), run locally on workerd by `wrangler dev`.
 //!
-//! Routes (API.md, docs/openapi.yaml), all under `/do/v1`: `kv` (bootstrap),
+//! Routes (docs/api.md, docs/openapi.yaml), all under `/do/v1`: `kv` (bootstrap),
 //! `geo`, `cp` (content policy), `disc` (discovery), `array` (WebSocket into
 //! one Durable Object per array), `meta` and `content` (the CDN, from R2) and
 //! the `admin` publish routes guarded by `ADMIN_TOKEN`.

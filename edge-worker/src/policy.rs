@@ -1,39 +1,19 @@
 //! Content policy: what a publisher may PUT, what is stored, and what
 //! `GET /cp` answers.
 //!
+//! The policy and answer types are the protocol's
+//! (`edgeswarm_protocol::services`), shared with the client and the CLI.
+//!
 //! Invariants: a [`Policy`] value passed validation (no unknown fields,
 //! bounded absolute http(s) URLs). The policy answer is only built when both
 //! the policy and the validated metadata facts ([`MetaFacts`]) are stored,
 //! so `metadataSha256` always matches the metadata the CDN route serves.
 
-use serde::{Deserialize, Serialize};
-
 use edgeswarm_protocol::{sha256_hex, ContentId};
 
 use crate::error::ApiError;
 
-/// Longest URL accepted in a policy, in bytes. The same bound as a report's
-/// `altCatalogId`, so a client naming content by a registered URL is never
-/// refused by its array.
-pub const MAX_URL_LEN: usize = edgeswarm_protocol::array::MAX_ALT_CATALOG_ID_LEN;
-/// Largest policy body accepted, in bytes.
-pub const MAX_POLICY_BYTES: usize = 16 * 1024;
-
-/// A publisher's policy for one content item. Only `p2pAllowed` is required.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Policy {
-    /// Whether clients may fetch pieces from peers.
-    pub p2p_allowed: bool,
-    /// A download URL clients may name instead of the content id (the seed's
-    /// `altCatalogId`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alt_catalog_id: Option<String>,
-    /// Where clients fetch the file over HTTP; default: this worker's
-    /// `/do/v1/content/{id}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_url: Option<String>,
-}
+pub use edgeswarm_protocol::services::{ContentPolicy, Policy, MAX_POLICY_BYTES, MAX_URL_LEN};
 
 fn check_url(field: &str, url: &str) -> Result<(), ApiError> {
     let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
@@ -113,23 +93,9 @@ impl MetaFacts {
     }
 }
 
-/// The `GET /cp` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyAnswer {
-    pub content_id: ContentId,
-    pub p2p_allowed: bool,
-    pub metadata_url: String,
-    pub metadata_sha256: String,
-    pub content_url: String,
-    pub file_size: u64,
-    pub piece_size: u32,
-    pub file_sha256: String,
-}
-
 /// Builds the answer; `origin` is the worker's own origin (`https://host`).
-pub fn answer(origin: &str, id: &ContentId, policy: &Policy, facts: &MetaFacts) -> PolicyAnswer {
-    PolicyAnswer {
+pub fn answer(origin: &str, id: &ContentId, policy: &Policy, facts: &MetaFacts) -> ContentPolicy {
+    ContentPolicy {
         content_id: id.clone(),
         p2p_allowed: policy.p2p_allowed,
         metadata_url: format!("{origin}/do/v1/meta/{id}"),

@@ -1,4 +1,4 @@
-//! Maps a method and a path to a [`Route`]: the full table of API.md.
+//! Maps a method and a path to a [`Route`]: the full table of docs/api.md.
 //!
 //! Invariant: every path under `/do/v1/` maps to exactly one route or to an
 //! [`ApiError`] (404 unknown route, 405 wrong method, 400 malformed id);

@@ -5,7 +5,7 @@
 // E2E_TOKEN. Run by hand without them, startWorker() starts wrangler itself
 // the same way (own process group, fresh state dir, readiness by polling).
 // Browsers: Debian's Chromium through playwright-core, one browser context per
-// page (separate storage), TOOLCHAIN.md's flags. Loopback only.
+// page (separate storage), docs/toolchain.md's flags. Loopback only.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
@@ -90,7 +90,7 @@ export async function startWorker() {
     "dev", "--local", "--ip", "127.0.0.1", "--port", String(port),
     "--show-interactive-dev-session=false", "--persist-to", join(dir, "state"),
     "--env-file", join(dir, "dev.vars"), "--var", "REPORT_INTERVAL_MS:2000",
-    // Extra worker vars for benchmarks, e.g. WORKER_VARS=MIN_PEER_BYTES_PER_SECOND:0
+    // Extra worker vars for benchmarks, e.g. WORKER_VARS=MIN_DOWNLOAD_BYTES_PER_SECOND:0
     ...(process.env.WORKER_VARS ?? "").split(",").filter(Boolean).flatMap((v) => ["--var", v]),
   ], {
     cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "ignore"],

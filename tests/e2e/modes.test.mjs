@@ -39,7 +39,7 @@ test("metadata tampered at the CDN: simple mode, file still intact over HTTP", a
   assert.equal(r.state, "done", r.error);
   assert.equal(r.sha256, pub.fileSha256);
   assert.equal(r.stats.mode, "simple");
-  assert.equal(r.stats.engineMode, "simple");
+  assert.match(r.stats.modeReason, /failed its SHA-256 check/, "the engine's reason is shown");
   assert.equal(r.stats.bytesFromPeers, 0);
   assert.equal(r.stats.bytesFromHttp, size);
   assert.equal(await page.evaluate(() => window.__rtcCreated), 0, "simple mode opens no peer connection");
@@ -61,7 +61,8 @@ test("mode 0 never opens a peer connection, even with a seed in the swarm", asyn
   const r = await h.result(p.page);
   assert.equal(r.state, "done", r.error);
   assert.equal(r.sha256, pub.fileSha256);
-  assert.equal(r.stats.engineMode, "http-only");
+  assert.equal(r.stats.mode, "http-only", "HTTP-only is not reported as simple");
+  assert.match(r.stats.modeReason, /download mode 0/, "the engine's reason is shown");
   assert.equal(r.stats.bytesFromPeers, 0);
   assert.equal(r.stats.peersConnected, 0);
   assert.equal(await p.page.evaluate(() => window.__rtcCreated), 0, "no RTCPeerConnection");

@@ -15,7 +15,7 @@ export const sha256 = (buf) => createHash('sha256').update(buf).digest();
 export const hex = (buf) => Buffer.from(buf).toString('hex');
 export const uniqueId = (prefix) => `${prefix}-${randomBytes(6).toString('hex')}`;
 
-/** Metadata file, format v1 (ARCHITECTURE.md), for `data` split in `pieceSize` pieces. */
+/** Metadata file, format v1 (docs/format.md), for `data` split in `pieceSize` pieces. */
 export function encodeMetadata(contentId, data, pieceSize = 16384) {
   const id = Buffer.from(contentId, 'utf8');
   const n = Math.ceil(data.length / pieceSize);

@@ -18,7 +18,7 @@ use crate::cmd::{self, cargo, repo_root, step};
 use crate::setup::Tools;
 use crate::worker::{self, LocalWorker, WorkerOptions};
 
-/// The dev server's fixed port (API.md, README).
+/// The dev server's fixed port (docs/api.md, README).
 pub const DEV_PORT: u16 = 8787;
 /// Content id of the demo file.
 pub const DEMO_ID: &str = "demo";

@@ -18,7 +18,7 @@ pub struct Tools {
     pub wasm_bindgen: PathBuf,
     pub wasm_bindgen_test_runner: PathBuf,
     pub worker_build: PathBuf,
-    /// wasm-opt from the npm `binaryen` package (Debian's is too old, TOOLCHAIN.md).
+    /// wasm-opt from the npm `binaryen` package (Debian's is too old, docs/toolchain.md).
     pub wasm_opt: PathBuf,
     pub esbuild: PathBuf,
     pub wrangler: PathBuf,
@@ -129,7 +129,7 @@ fn cargo_install(binary: &Path, krate: &str, version: &str) -> Result<()> {
         eprintln!("already installed: {}", current.trim());
         return Ok(());
     }
-    // No --locked: the crate's own lock wants a crate the registry snapshot lacks (TOOLCHAIN.md).
+    // No --locked: the crate's own lock wants a crate the registry snapshot lacks (docs/toolchain.md).
     run(cargo().args(["install", krate, "--version", version, "--force"]))
 }
 

@@ -44,13 +44,15 @@ impl ArrayLink {
 }
 
 impl Session {
-    pub(super) fn connect_array(&mut self) {
+    /// Opens (or re-opens) the array socket; false when there is no array
+    /// to join (not P2P, stopped, or discovery gave none).
+    pub(super) fn connect_array(&mut self) -> bool {
         self.array_link.retry = None;
         if self.array_link.stopped || self.engine.mode() != Mode::P2p {
-            return;
+            return false;
         }
         let Some(url) = self.array_link.url.clone() else {
-            return;
+            return false;
         };
         let tx = self.tx.clone();
         self.array = ArraySocket::connect(&url, move |e| {
@@ -60,6 +62,7 @@ impl Session {
         if self.array.is_none() {
             self.array_closed();
         }
+        true
     }
 
     pub(super) fn array_closed(&mut self) {

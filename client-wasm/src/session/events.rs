@@ -1,5 +1,6 @@
 //! Reacting to engine [`Event`]s: the piece map, per-peer counters, bans,
-//! mode changes, and the whole-file check once the engine is done.
+//! mode changes (the engine's reason is what users see), and the `File`
+//! once the engine is done (the engine's whole-file hash is the only one).
 
 use edgeswarm_engine::{Event, Mode, Source};
 use wasm_bindgen_futures::spawn_local;
@@ -47,16 +48,19 @@ impl Session {
             Event::ModeChanged { mode, reason } => {
                 let mut s = self.shared.borrow_mut();
                 s.engine_mode = mode;
-                if s.mode_reason.is_none() {
-                    s.mode_reason = Some(format!("{reason:?}"));
-                }
+                s.mode_reason = Some(reason.describe());
                 if mode != Mode::P2p {
                     self.array_link.stop();
                     self.array = None;
                     self.peers.clear();
                 }
             }
-            Event::Done => {
+            Event::Done { sha256, verified } => {
+                {
+                    let mut s = self.shared.borrow_mut();
+                    s.sha256 = Some(hex::encode(sha256));
+                    s.verified = verified;
+                }
                 self.engine_done = true;
                 self.maybe_verify();
             }
@@ -68,7 +72,7 @@ impl Session {
         }
     }
 
-    /// Once the engine is done and every write landed: hash the stored file.
+    /// Once the engine is done and every write landed: the `File`.
     pub(super) fn maybe_verify(&mut self) {
         if !self.engine_done || self.writes_in_flight > 0 || self.verifying {
             return;
@@ -76,27 +80,10 @@ impl Session {
         self.verifying = true;
         self.shared.borrow_mut().phase = Phase::Verifying;
         let store = self.store.clone();
-        let expected = self.expected_sha256;
         let name = self.file_name.clone();
         let tx = self.tx.clone();
-        let shared = self.shared.clone();
         spawn_local(async move {
-            let result = async {
-                let got = store.sha256().await.map_err(|e| e.to_string())?;
-                shared.borrow_mut().sha256 = Some(hex::encode(got));
-                if let Some(want) = expected {
-                    if want != got {
-                        return Err(format!(
-                            "whole-file SHA-256 mismatch: expected {}, got {}",
-                            hex::encode(want),
-                            hex::encode(got)
-                        ));
-                    }
-                    shared.borrow_mut().verified = true;
-                }
-                store.to_file(&name).await.map_err(|e| e.to_string())
-            }
-            .await;
+            let result = store.to_file(&name).await.map_err(|e| e.to_string());
             let _ = tx.unbounded_send(Ev::Verified(result));
         });
     }

@@ -24,7 +24,11 @@ impl Session {
                 }
             }
             Output::DisconnectPeer { peer } => self.peers.disconnect(peer),
-            Output::StorePiece { piece, bytes, .. } => self.start_write(piece, bytes),
+            Output::StorePiece {
+                piece,
+                offset,
+                bytes,
+            } => self.start_write(piece, offset, bytes),
             Output::ReadPiece { piece } => {
                 let store = self.store.clone();
                 let tx = self.tx.clone();

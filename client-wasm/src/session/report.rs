@@ -5,7 +5,7 @@
 //! the download ends. Rates are bytes per second since the previous report.
 
 use edgeswarm_protocol::array::{ClientMessage, Report};
-use edgeswarm_protocol::ContentId;
+use edgeswarm_protocol::{ContentId, DownloadMode};
 use futures_channel::mpsc::UnboundedSender;
 
 use super::{Ev, Session};
@@ -16,7 +16,7 @@ pub struct Reporter {
     pub content_id: Option<ContentId>,
     pub alt_catalog_id: Option<String>,
     pub group_id: Option<String>,
-    pub scope: u8,
+    pub scope: DownloadMode,
     pub is_background: bool,
     pub peers_wanted: u32,
     pub interval_ms: u32,
@@ -29,7 +29,7 @@ impl Reporter {
         content_id: Option<ContentId>,
         alt_catalog_id: Option<String>,
         group_id: Option<String>,
-        scope: u8,
+        scope: DownloadMode,
         is_background: bool,
         peers_wanted: u32,
         interval_ms: u32,

@@ -1,7 +1,6 @@
 use std::sync::Arc;
 
 use client_wasm::store::{Layout, PieceStore, StoreError, StoreKind};
-use sha2::{Digest, Sha256};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -16,7 +15,7 @@ async fn file_contents(f: &web_sys::File) -> Vec<u8> {
     js_sys::Uint8Array::new(&buf).to_vec()
 }
 
-/// Writes every piece (out of order), reads them back, hashes and assembles.
+/// Writes every piece (out of order), reads them back and assembles.
 async fn round_trip(store: PieceStore, data: &[u8]) {
     let layout = store.layout();
     let n = layout.piece_count();
@@ -24,18 +23,12 @@ async fn round_trip(store: PieceStore, data: &[u8]) {
         let start = (u64::from(index) * PIECE) as usize;
         let end = (start + PIECE as usize).min(data.len());
         store
-            .write_piece(index, Arc::from(&data[start..end]))
+            .write_piece(index, start as u64, Arc::from(&data[start..end]))
             .await
             .expect("write");
     }
     let start = PIECE as usize;
     assert_eq!(store.read_piece(1).await.unwrap(), &data[start..start * 2]);
-    let want: [u8; 32] = Sha256::digest(data).into();
-    assert_eq!(
-        store.sha256().await.unwrap(),
-        want,
-        "streamed whole-file hash"
-    );
     let file = store.to_file("out.bin").await.expect("to_file");
     assert_eq!(file.size() as usize, data.len());
     assert_eq!(file_contents(&file).await, data);
@@ -69,7 +62,7 @@ async fn memory_store_round_trips_too() {
 }
 
 #[wasm_bindgen_test]
-async fn wrong_length_and_out_of_range_pieces_are_refused() {
+async fn wrong_length_offset_and_out_of_range_pieces_are_refused() {
     let layout = Layout {
         file_size: 2 * PIECE + 10,
         piece_size: PIECE,
@@ -78,21 +71,35 @@ async fn wrong_length_and_out_of_range_pieces_are_refused() {
         .await
         .expect("OPFS");
     let err = store
-        .write_piece(0, Arc::from(vec![0u8; 10]))
+        .write_piece(0, 0, Arc::from(vec![0u8; 10]))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::WrongLength { index: 0, .. }));
     let err = store
-        .write_piece(3, Arc::from(vec![0u8; 10]))
+        .write_piece(3, 3 * PIECE, Arc::from(vec![0u8; 10]))
         .await
         .unwrap_err();
     assert_eq!(err, StoreError::OutOfRange(3));
+    // The engine's offset and the layout must agree (an enlarged simple-mode
+    // chunk that the store placed elsewhere would corrupt the file).
+    let err = store
+        .write_piece(1, 2 * PIECE, Arc::from(vec![0u8; PIECE as usize]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::WrongOffset {
+            index: 1,
+            got: 2 * PIECE,
+            want: PIECE
+        }
+    );
     assert_eq!(
         store.read_piece(1).await.unwrap_err(),
         StoreError::Missing(1)
     );
     store
-        .write_piece(2, Arc::from(vec![9u8; 10]))
+        .write_piece(2, 2 * PIECE, Arc::from(vec![9u8; 10]))
         .await
         .expect("short last piece");
     assert_eq!(store.read_piece(2).await.unwrap(), vec![9; 10]);

@@ -1,4 +1,4 @@
-//! The `edgeswarm` command-line tool (API.md): publish, inspect, verify, simulate.
+//! The `edgeswarm` command-line tool (docs/api.md): publish, inspect, verify, simulate.
 //!
 //! Output contract: results are JSON on stdout; errors are one line on stderr
 //! and a non-zero exit status. Nothing reachable from file contents panics.

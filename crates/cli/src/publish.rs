@@ -1,5 +1,5 @@
 //! `edgeswarm publish FILE --content-id ID [--piece-size BYTES] [--out DIR]
-//! [--server URL --token TOKEN]` (API.md).
+//! [--server URL --token TOKEN]` (docs/api.md).
 //!
 //! Hashes FILE in one streaming pass (see `hashing`), writes `DIR/ID.meta`
 //! (format v1) through a temporary file renamed into place, so a reader never

@@ -1,6 +1,6 @@
 //! `edgeswarm simulate`: runs the real download engine over a simulated
 //! network in virtual time and prints the report as one line of JSON
-//! (API.md). The same arguments always print the same JSON.
+//! (docs/api.md). The same arguments always print the same JSON.
 
 use edgeswarm_sim::{MaliciousKind, SimConfig};
 

@@ -1,5 +1,5 @@
 //! `publish --server`: uploads a published file to an edge worker's admin
-//! routes (API.md) with three PUTs, in this order, each with
+//! routes (docs/api.md) with three PUTs, in this order, each with
 //! `Authorization: Bearer TOKEN`:
 //!
 //! 1. `PUT {server}/do/v1/admin/content/{id}/metadata`, body = the metadata file;

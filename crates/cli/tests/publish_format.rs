@@ -1,5 +1,5 @@
 //! `edgeswarm publish` output read back by an independent reader written from
-//! the format v1 table in ARCHITECTURE.md alone (it does not use the
+//! the format v1 table in docs/format.md alone (it does not use the
 //! protocol crate's decoder), for edge-case file sizes and every piece size
 //! from 16 KiB to 1 MiB.
 

@@ -70,7 +70,7 @@ pub struct EngineConfig {
     /// HTTP delay and discovery grace are over, a download rate (peers + CDN)
     /// below this lets the CDN run up to `http_concurrency` requests for
     /// pieces no usable peer can serve, even while peers are downloading.
-    /// The bootstrap's `httpDelay.minPeerBytesPerSecond`. Default 0.
+    /// The bootstrap's `httpDelay.minDownloadBytesPerSecond`. Default 0.
     pub min_download_bps: u64,
 }
 

@@ -16,7 +16,10 @@
 //! ## Glue contract
 //!
 //! - Create with [`Engine::new`] (config from the bootstrap, [`Content`] from
-//!   the content policy + metadata fetch, the current time, a random seed).
+//!   the requested download mode and the content policy + metadata fetch,
+//!   the current time, a random seed). The engine decides the mode
+//!   ([`Engine::mode`], the `ModeChanged` reason) and the piece layout
+//!   ([`Engine::layout`]); the glue only joins an array in `Mode::P2p`.
 //! - In P2P mode, feed [`Input::PeerCandidates`] as soon as the array service
 //!   answers — **also when the list is empty**: until then (or until
 //!   `discoveryGraceMs`) the engine does not use the CDN, expecting peers.
@@ -31,17 +34,19 @@
 //!   answer `HttpResponse` (status and body, 206 expected) or `HttpFailed`.
 //! - `StorePiece`: write the (verified) bytes at `offset`. `ReadPiece`: read
 //!   them back and answer `PieceRead` (or `PieceReadFailed`).
-//! - `Event::Done`: every piece is verified and stored; keep the engine
-//!   running to serve peers. In simple mode `FileHashMismatch` ends it instead.
+//! - `Event::Done`: every piece is verified and handed to storage, with the
+//!   file's SHA-256 (the only whole-file hash: the glue does not hash again);
+//!   keep the engine running to serve peers. In simple mode
+//!   `FileHashMismatch` ends it instead.
 //!
 //! Nothing that arrives from the network can make the engine panic or return
 //! an error: remote misbehaviour becomes an [`Event`] (a rejected piece, a
 //! banned peer). Piece states and transitions are documented in
 //! `swarm::pieces`; peer connection phases in `swarm::peer`; modes in [`engine`].
 
-mod bitfield;
 pub mod config;
 pub mod engine;
+mod retry;
 mod simple;
 mod swarm;
 pub mod types;
@@ -49,6 +54,6 @@ pub mod types;
 pub use config::EngineConfig;
 pub use engine::{Content, Engine};
 pub use types::{
-    BanReason, Event, HttpOnlyReason, HttpRequestId, Input, Millis, Mode, Output, PeerKey, Source,
-    Stats,
+    BanReason, Event, HttpOnlyReason, HttpRequestId, Input, Layout, Millis, Mode, Output, PeerKey,
+    Source, Stats,
 };

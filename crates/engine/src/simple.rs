@@ -5,14 +5,17 @@
 //! time, never more than 2 × `http_concurrency` chunks ahead of the first
 //! unhashed one), stored as they arrive, and fed to a streaming SHA-256 in
 //! file order; chunks that arrive early wait in memory (bounded by that
-//! window). When the whole-file hash is known and the assembled file does
-//! not match, the download ends with `Event::FileHashMismatch` instead of
-//! `Done`.
+//! window). That streaming hash is the download's only whole-file hash:
+//! `Done` carries it. When the whole-file hash is known and the assembled
+//! file does not match, the download ends with `Event::FileHashMismatch`
+//! instead of `Done`. Chunks are this engine's pieces: [`Simple::layout`]
+//! tells storage where each one goes (a tiny configured chunk size grows so
+//! that chunk numbers fit a u32).
 //!
 //! States: Downloading → Done | Failed (hash mismatch). Failed requests are
-//! retried with exponential backoff; a request unanswered after
-//! `slow_piece_timeout_ms` (doubled per consecutive failure) counts as failed
-//! and a late answer to it is ignored.
+//! retried with the shared [`HttpRetry`] policy (exponential backoff; a
+//! request unanswered after `slow_piece_timeout_ms`, doubled per consecutive
+//! failure, counts as failed and a late answer to it is ignored).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -20,7 +23,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::config::EngineConfig;
-use crate::types::{Event, HttpRequestId, Input, Millis, Output, Source, Stats};
+use crate::retry::HttpRetry;
+use crate::types::{Event, HttpRequestId, Input, Layout, Millis, Output, Source, Stats};
 
 pub(crate) struct Simple {
     cfg: EngineConfig,
@@ -29,7 +33,7 @@ pub(crate) struct Simple {
     chunk: u64,
     chunks: u32,
     /// Failed chunks to request again, ascending (retried before new ones).
-    retry: BTreeSet<u32>,
+    again: BTreeSet<u32>,
     /// The first chunk never requested yet.
     next_new: u32,
     /// Request → (chunk, deadline).
@@ -38,8 +42,7 @@ pub(crate) struct Simple {
     early: BTreeMap<u32, Arc<[u8]>>,
     next_to_hash: u32,
     hasher: Sha256,
-    failures: u32,
-    backoff_until: Millis,
+    retry: HttpRetry,
     out: VecDeque<Output>,
     stats: Stats,
     finished: bool,
@@ -64,15 +67,14 @@ impl Simple {
             file_sha256,
             chunk,
             chunks,
-            retry: BTreeSet::new(),
+            again: BTreeSet::new(),
             next_new: 0,
             in_flight: BTreeMap::new(),
             next_id: 0,
             early: BTreeMap::new(),
             next_to_hash: 0,
             hasher: Sha256::new(),
-            failures: 0,
-            backoff_until: Millis(0),
+            retry: HttpRetry::default(),
             out: VecDeque::new(),
             stats: Stats {
                 bytes_left: file_size,
@@ -83,6 +85,14 @@ impl Simple {
         };
         s.tick();
         s
+    }
+
+    /// Chunks are this engine's pieces.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            file_size: self.file_size,
+            piece_size: self.chunk,
+        }
     }
 
     fn range(&self, c: u32) -> std::ops::Range<u64> {
@@ -101,16 +111,16 @@ impl Simple {
                     let ok = (status == 206 || (status == 200 && self.chunks == 1))
                         && body.len() as u64 == r.end - r.start;
                     if ok {
-                        self.failures = 0;
+                        self.retry.succeeded();
                         self.accept(c, body.into());
                     } else {
-                        self.retry(c);
+                        self.retry_later(c);
                     }
                 }
             }
             Input::HttpFailed { id } => {
                 if let Some((c, _)) = self.in_flight.remove(&id) {
-                    self.retry(c);
+                    self.retry_later(c);
                 }
             }
             _ => {}
@@ -118,16 +128,9 @@ impl Simple {
         self.tick();
     }
 
-    fn retry(&mut self, c: u32) {
-        self.retry.insert(c);
-        self.failures = self.failures.saturating_add(1);
-        let shift = (self.failures - 1).min(20);
-        let delay = self
-            .cfg
-            .http_backoff_ms
-            .saturating_mul(1 << shift)
-            .min(self.cfg.http_backoff_max_ms);
-        self.backoff_until = self.now.plus(delay);
+    fn retry_later(&mut self, c: u32) {
+        self.again.insert(c);
+        self.retry.failed(&self.cfg, self.now);
     }
 
     fn accept(&mut self, c: u32, bytes: Arc<[u8]>) {
@@ -161,7 +164,7 @@ impl Simple {
             .collect();
         for id in expired {
             if let Some((c, _)) = self.in_flight.remove(&id) {
-                self.retry(c);
+                self.retry_later(c);
             }
         }
     }
@@ -176,12 +179,15 @@ impl Simple {
             let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
             let event = match self.file_sha256 {
                 Some(want) if want != digest => Event::FileHashMismatch,
-                _ => Event::Done,
+                known => Event::Done {
+                    sha256: digest,
+                    verified: known.is_some(),
+                },
             };
             self.out.push_back(Output::Event(event));
             return;
         }
-        if self.now < self.backoff_until {
+        if self.now < self.retry.backoff_until() {
             return;
         }
         let concurrency = self.cfg.http_concurrency.max(1);
@@ -190,7 +196,7 @@ impl Simple {
         let window = u32::try_from(2 * concurrency).unwrap_or(u32::MAX);
         let limit = self.next_to_hash.saturating_add(window).min(self.chunks);
         while self.in_flight.len() < concurrency {
-            let c = match self.retry.pop_first() {
+            let c = match self.again.pop_first() {
                 Some(c) => c,
                 None if self.next_new < limit => {
                     self.next_new += 1;
@@ -200,8 +206,7 @@ impl Simple {
             };
             let id = HttpRequestId(self.next_id);
             self.next_id += 1;
-            let shift = self.failures.min(6);
-            let timeout = self.cfg.slow_piece_timeout_ms.saturating_mul(1 << shift);
+            let timeout = self.retry.request_timeout(&self.cfg);
             self.in_flight.insert(id, (c, self.now.plus(timeout)));
             let range = self.range(c);
             self.out.push_back(Output::HttpRequest { id, range });
@@ -216,7 +221,8 @@ impl Simple {
         if self.finished {
             return None;
         }
-        let backoff = (self.backoff_until > self.now).then_some(self.backoff_until);
+        let until = self.retry.backoff_until();
+        let backoff = (until > self.now).then_some(until);
         let expiry = self.in_flight.values().map(|(_, deadline)| *deadline).min();
         [backoff, expiry].into_iter().flatten().min()
     }

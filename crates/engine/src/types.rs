@@ -1,7 +1,8 @@
 //! The engine's vocabulary: time, peer keys, inputs, outputs, events, stats.
 //!
 //! Everything the glue exchanges with the engine is one of these plain values;
-//! piece numbers are `u32` so that a JavaScript glue can pass them as numbers.
+//! piece numbers are `u32` so that a JavaScript glue can pass them as numbers
+//! (the engine validates every one it is given before it uses it).
 
 use std::fmt;
 use std::sync::Arc;
@@ -85,7 +86,8 @@ pub enum Output {
     ConnectPeer { peer: PeerKey },
     /// Close the channel to `peer` and send it nothing more.
     DisconnectPeer { peer: PeerKey },
-    /// Write verified bytes at `offset` of the output file (piece `piece`).
+    /// Write verified bytes at `offset` of the output file (piece `piece`;
+    /// `offset` is the engine's [`Layout::offset`] of it).
     StorePiece {
         piece: u32,
         offset: u64,
@@ -118,15 +120,66 @@ impl BanReason {
     }
 }
 
-/// Why the engine runs HTTP only.
+/// Why the engine runs HTTP only (the first output of such an engine is
+/// `Event::ModeChanged` with this reason; [`HttpOnlyReason::describe`] is
+/// the sentence users see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum HttpOnlyReason {
+    /// Download mode 99 was asked for: simple mode, no services.
+    SimpleRequested,
     /// No metadata bytes could be fetched: simple mode.
     MetadataMissing,
     /// The metadata bytes fail their SHA-256 or do not decode: simple mode.
     MetadataInvalid,
+    /// Download mode 0 was asked for: pieces are still verified.
+    HttpOnlyRequested,
     /// Content policy forbids P2P: pieces are still verified against metadata.
     P2pNotAllowed,
+    /// More pieces than a wire bitfield can describe: pieces are still verified.
+    TooManyPieces,
+}
+
+impl HttpOnlyReason {
+    /// A sentence for the user.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::SimpleRequested => "download mode 99 (simple): plain HTTP, no services",
+            Self::MetadataMissing => "the metadata could not be fetched: simple mode",
+            Self::MetadataInvalid => "the metadata failed its SHA-256 check: simple mode",
+            Self::HttpOnlyRequested => "download mode 0: HTTP only, every piece verified",
+            Self::P2pNotAllowed => "the publisher does not allow peer-to-peer",
+            Self::TooManyPieces => "too many pieces to share with peers",
+        }
+    }
+}
+
+/// Where each piece (or, in simple mode, each chunk) sits in the file: the
+/// engine's layout, which storage follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layout {
+    pub file_size: u64,
+    /// Bytes per piece (the last one may be shorter); never 0.
+    pub piece_size: u64,
+}
+
+impl Layout {
+    pub fn piece_count(&self) -> u32 {
+        u32::try_from(self.file_size.div_ceil(self.piece_size.max(1))).unwrap_or(u32::MAX)
+    }
+
+    /// Byte offset of piece `index`, or `None` past the end.
+    pub fn offset(&self, index: u32) -> Option<u64> {
+        let start = u64::from(index).checked_mul(self.piece_size)?;
+        (start < self.file_size).then_some(start)
+    }
+
+    /// Byte length of piece `index`, or `None` past the end.
+    pub fn piece_len(&self, index: u32) -> Option<u64> {
+        let start = self.offset(index)?;
+        Some((self.file_size - start).min(self.piece_size))
+    }
 }
 
 /// The download's mode.
@@ -159,8 +212,15 @@ pub enum Event {
         mode: Mode,
         reason: HttpOnlyReason,
     },
-    /// Every piece is verified and stored (the engine keeps serving peers).
-    Done,
+    /// Every piece is verified and handed to storage (the engine keeps
+    /// serving peers). `sha256` is the whole file's: with metadata, the
+    /// metadata's (every piece matched it, so the file does); in simple
+    /// mode, the hash of the bytes received, and `verified` says whether it
+    /// matched a trusted value. This is the only whole-file hash.
+    Done {
+        sha256: [u8; 32],
+        verified: bool,
+    },
     /// Simple mode only: the assembled file does not match its known SHA-256.
     FileHashMismatch,
 }
@@ -178,4 +238,27 @@ pub struct Stats {
     pub peers_banned: u64,
     /// Bytes of the file still missing.
     pub bytes_left: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Layout;
+
+    #[test]
+    fn layout_places_a_short_last_piece() {
+        let l = Layout {
+            file_size: 2 * 16384 + 5,
+            piece_size: 16384,
+        };
+        assert_eq!(l.piece_count(), 3);
+        assert_eq!(l.piece_len(0), Some(16384));
+        assert_eq!((l.offset(2), l.piece_len(2)), (Some(32768), Some(5)));
+        assert_eq!(l.piece_len(3), None);
+        assert_eq!(l.offset(u32::MAX), None);
+        let empty = Layout {
+            file_size: 0,
+            piece_size: 16384,
+        };
+        assert_eq!(empty.piece_count(), 0);
+    }
 }

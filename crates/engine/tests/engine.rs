@@ -24,7 +24,7 @@ fn a_peer_serves_verified_pieces_to_another() {
     assert!(a.serve_http(&f, outs).is_empty());
     assert!(a.engine.is_finished());
     assert!(a.stored == f, "stored bytes differ from the file");
-    assert!(a.events.contains(&Event::Done));
+    assert!(a.events.iter().any(|e| matches!(e, Event::Done { .. })));
 
     let cfg = EngineConfig {
         http_delay_secs: 3600,
@@ -55,7 +55,7 @@ fn a_peer_serves_verified_pieces_to_another() {
         }
     }
     assert!(b.stored == f, "stored bytes differ from the file");
-    assert!(b.events.contains(&Event::Done));
+    assert!(b.events.iter().any(|e| matches!(e, Event::Done { .. })));
     let s = b.engine.stats();
     assert_eq!(s.bytes_from_http, 0);
     assert_eq!(s.bytes_from_peers, f.len() as u64);
@@ -237,8 +237,15 @@ fn http_failures_back_off_then_retry() {
 #[test]
 fn missing_metadata_means_simple_mode_with_whole_file_check() {
     let f = file(3 * PIECE + 5);
+    let sha = edgeswarm_protocol::sha256(&f);
     for (hash, want) in [
-        (edgeswarm_protocol::sha256(&f), Event::Done),
+        (
+            sha,
+            Event::Done {
+                sha256: sha,
+                verified: true,
+            },
+        ),
         ([0; 32], Event::FileHashMismatch),
     ] {
         let c = Content {
@@ -302,6 +309,44 @@ fn bad_metadata_hash_means_simple_mode_and_no_p2p_means_http_only() {
     );
     assert!(n.stored == f, "stored bytes differ from the file");
     assert!(n.engine.is_finished());
+}
+
+/// The requested download mode is the engine's to weigh, like the rest:
+/// mode 0 runs HTTP only with verified pieces, mode 99 runs simple mode even
+/// when metadata is at hand; the reason is the engine's, with its sentence.
+#[test]
+fn requested_modes_0_and_99_are_decided_by_the_engine() {
+    let f = file(2 * PIECE);
+    let (m, mb) = metadata(&f);
+    for (mode, want, reason) in [
+        (
+            edgeswarm_protocol::DownloadMode::HttpOnly,
+            Mode::HttpOnly,
+            HttpOnlyReason::HttpOnlyRequested,
+        ),
+        (
+            edgeswarm_protocol::DownloadMode::Simple,
+            Mode::Simple,
+            HttpOnlyReason::SimpleRequested,
+        ),
+    ] {
+        let mut c = content(&mb, true);
+        c.mode = mode;
+        c.file_size = f.len() as u64;
+        let mut n = Node::new(EngineConfig::default(), c, f.len());
+        assert_eq!(n.engine.mode(), want);
+        n.input(Input::PeerConnected { peer: A });
+        let outs = n.drain();
+        assert!(outs.contains(&Output::DisconnectPeer { peer: A }));
+        n.serve_http(&f, outs);
+        assert_eq!(n.events[0], Event::ModeChanged { mode: want, reason });
+        assert!(!reason.describe().is_empty());
+        assert!(n.stored == f, "stored bytes differ from the file");
+        let Some(Event::Done { sha256, .. }) = n.events.last() else {
+            panic!("not done: {:?}", n.events.last());
+        };
+        assert_eq!(sha256, m.file_sha256());
+    }
 }
 
 /// A peer that takes requests and never answers is timed out, struck, and

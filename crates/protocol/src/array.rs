@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::ids::ContentId;
+use crate::modes::{check_group_key, DownloadMode, GroupKeyError};
 
 #[cfg(test)]
 mod tests;
@@ -117,9 +118,9 @@ pub struct Report {
     pub peers_wanted: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
-    /// The download mode (0, 1, 2, 3 or 99).
+    /// The download mode.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<u8>,
+    pub scope: Option<DownloadMode>,
     pub uploaded_bps: u64,
     pub download_bps: u64,
     /// Client grouping id.
@@ -136,18 +137,22 @@ pub enum ReportError {
         len: usize,
         max: usize,
     },
+    #[error(transparent)]
+    GroupId(#[from] GroupKeyError),
 }
 
 impl Report {
     /// Checks the bounds of every free-text field.
     pub fn validate(&self) -> Result<(), ReportError> {
         let text = MAX_REPORT_TEXT_LEN;
-        let fields: [(&'static str, &Option<String>, usize); 6] = [
+        if let Some(g) = &self.group_id {
+            check_group_key("groupId", g)?;
+        }
+        let fields: [(&'static str, &Option<String>, usize); 5] = [
             ("profile", &self.profile, text),
             ("doClientVersion", &self.do_client_version, text),
             ("altCatalogId", &self.alt_catalog_id, MAX_ALT_CATALOG_ID_LEN),
             ("reportedIp", &self.reported_ip, text),
-            ("groupId", &self.group_id, text),
             ("eId", &self.e_id, text),
         ];
         for (field, value, max) in fields {
@@ -226,6 +231,17 @@ pub struct ArrayLimits {
     pub messages_per_second: u32,
     /// Messages a socket may send in a burst above the sustained rate.
     pub burst: u32,
+}
+
+impl Default for ArrayLimits {
+    fn default() -> Self {
+        Self {
+            max_peers: 512,
+            max_message_bytes: 16 * 1024,
+            messages_per_second: 20,
+            burst: 40,
+        }
+    }
 }
 
 /// Machine-readable reasons in [`ServerMessage::Error`].

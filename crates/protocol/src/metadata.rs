@@ -1,4 +1,4 @@
-//! Content metadata file, format v1 (normative table in ARCHITECTURE.md).
+//! Content metadata file, format v1 (normative table in docs/format.md).
 //!
 //! Layout, all integers little-endian:
 //!
@@ -52,6 +52,12 @@ pub fn sha256(bytes: &[u8]) -> Sha256Digest {
 /// Lowercase hex SHA-256 of `bytes`, the form the content policy service uses.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha256(bytes))
+}
+
+/// Parses 64 hex characters (either case, surrounding whitespace ignored)
+/// into a digest; `None` for anything else.
+pub fn parse_sha256_hex(s: &str) -> Option<Sha256Digest> {
+    hex::decode(s.trim()).ok()?.try_into().ok()
 }
 
 /// A piece index that was checked against the piece count of a [`Metadata`].

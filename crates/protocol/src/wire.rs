@@ -15,13 +15,16 @@
 //! - `decode(&encode(m)) == Ok(m)` for every valid message `m`.
 //!
 //! Piece numbers are plain `u32` here: the codec does not know the piece
-//! count, so the engine validates them against its metadata.
+//! count, so the engine validates each one once against its metadata
+//! (`Metadata::piece` → `PieceIndex`) before it touches any table.
 
+mod bitfield;
 mod codec;
 mod splitter;
 #[cfg(test)]
 mod tests;
 
+pub use bitfield::Bitfield;
 pub use codec::{decode, encode, encode_into, encode_piece_data};
 pub use splitter::FrameSplitter;
 

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use edgeswarm_protocol::wire::{self, Message, RejectReason, MAX_BLOCK_LEN, PROTOCOL_VERSION};
+use edgeswarm_protocol::wire::{
+    self, Bitfield, Message, RejectReason, MAX_BLOCK_LEN, PROTOCOL_VERSION,
+};
 use edgeswarm_protocol::Metadata;
 use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
@@ -38,13 +40,12 @@ impl Attacker {
             metadata_sha256: meta_sha,
         };
         let n = meta.piece_count();
-        let claim_all = self.kind != MaliciousKind::Flood;
-        let mut bits = vec![0u8; n.div_ceil(8) as usize];
-        if claim_all {
-            for i in 0..n {
-                bits[(i / 8) as usize] |= 0x80 >> (i % 8);
-            }
-        }
+        let bits = if self.kind == MaliciousKind::Flood {
+            Bitfield::new(n)
+        } else {
+            Bitfield::full(n)
+        };
+        let bits = bits.as_bytes().to_vec();
         let mut out = vec![wire::encode(&hs), wire::encode(&Message::Bitfield(bits))];
         if self.kind == MaliciousKind::Garbage {
             out.push(vec![0xff, 0xff, 0xff, 0x7f, 0xde, 0xad, 0xbe, 0xef]);
@@ -100,12 +101,9 @@ impl Attacker {
                 })]
             }
             (MaliciousKind::Flood, Message::Bitfield(bits)) => {
-                let have: Vec<u32> = (0..meta.piece_count())
-                    .filter(|&i| {
-                        bits.get((i / 8) as usize)
-                            .is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
-                    })
-                    .collect();
+                let have: Vec<u32> = Bitfield::from_wire(&bits, meta.piece_count())
+                    .map(|b| b.ones().collect())
+                    .unwrap_or_default();
                 self.victims.insert(victim, have);
                 self.flood(victim)
             }

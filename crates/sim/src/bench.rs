@@ -105,7 +105,7 @@ pub fn bench_report() -> BenchReport {
 
 /// Times one engine serving a whole file to another, directly connected.
 /// Returns (µs per piece for both engines, µs of SHA-256 per piece); the
-/// first is NaN if the transfer did not complete.
+/// first is NaN unless the receiver stored every byte of the file intact.
 ///
 /// # Panics
 /// If `piece_size` is not a valid piece size (a power of two, 16 KiB..=16 MiB).
@@ -122,6 +122,7 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
     let meta = b.finish().expect("metadata of an in-memory file");
     let meta_bytes = meta.encode();
     let content = Content {
+        mode: edgeswarm_protocol::DownloadMode::Internet,
         metadata_sha256: Some(sha256(&meta_bytes)),
         metadata: Some(meta_bytes),
         p2p_allowed: true,
@@ -161,6 +162,8 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
     a.handle_input(Millis(0), Input::PeerConnected { peer: b_key });
     b.handle_input(Millis(0), Input::PeerConnected { peer: a_key });
     let mut t = 0;
+    let mut stored = 0u64;
+    let mut intact = true;
     while !b.is_finished() {
         t += 1;
         let mut moved = false;
@@ -182,9 +185,17 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
             }
         }
         while let Some(o) = b.poll_output() {
-            if let Output::SendToPeer { bytes, .. } = o {
-                a.handle_input(Millis(t), Input::PeerData { peer: b_key, bytes });
-                moved = true;
+            match o {
+                Output::SendToPeer { bytes, .. } => {
+                    a.handle_input(Millis(t), Input::PeerData { peer: b_key, bytes });
+                    moved = true;
+                }
+                Output::StorePiece { offset, bytes, .. } => {
+                    let at = offset as usize;
+                    intact &= file.get(at..at + bytes.len()) == Some(&bytes[..]);
+                    stored += bytes.len() as u64;
+                }
+                _ => {}
             }
         }
         if !moved {
@@ -192,7 +203,7 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
         }
     }
     let pieces = f64::from(meta.piece_count());
-    let pair_us = if b.is_finished() {
+    let pair_us = if b.is_finished() && intact && stored == file_size as u64 {
         start.elapsed().as_secs_f64() * 1e6 / pieces
     } else {
         f64::NAN // the transfer stalled: no figure

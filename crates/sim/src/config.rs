@@ -114,7 +114,7 @@ pub enum StopReason {
     EventLimit,
 }
 
-/// The outcome of a run (API.md's fields first).
+/// The outcome of a run (docs/api.md's fields first).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SimReport {

@@ -226,6 +226,7 @@ impl World {
         match &mut self.nodes[i] {
             Node::Honest(h) => {
                 let content = Content {
+                    mode: edgeswarm_protocol::DownloadMode::Internet,
                     metadata: Some(self.meta_bytes.clone()),
                     metadata_sha256: Some(self.meta_sha),
                     p2p_allowed: true,

@@ -39,21 +39,22 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let answer = match routes::route(method, &path) {
         None => Err(ApiError::not_found("not_found", "no such page")),
         Some(Err(e)) => Err(e),
-        // The array's Durable Object answers for itself (101 or its own
-        // JSON error); its response headers are immutable.
-        Some(Ok(Route::Array(id))) => {
-            return match services::array(req, &env, &id).await {
-                Ok(resp) => Ok(resp),
-                Err(e) => finish(Err(e)),
-            }
-        }
-        Some(Ok(route)) => dispatch(route, req, &env).await,
+        Some(Ok(route)) => return dispatch(route, req, &env).await,
     };
     finish(answer)
 }
 
-async fn dispatch(route: Route, req: Request, env: &Env) -> Answer {
-    match route {
+async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response> {
+    let answer = match route {
+        // The array's Durable Object answers for itself (101 or its own
+        // JSON error); its response headers are immutable, so it skips
+        // `finish` unless it failed before reaching the object.
+        Route::Array(id) => {
+            return match services::array(req, env, &id).await {
+                Ok(resp) => Ok(resp),
+                Err(e) => finish(Err(e)),
+            }
+        }
         Route::Preflight => preflight(),
         Route::Kv => services::kv(&req, env),
         Route::Geo => services::geo(&req),
@@ -61,11 +62,11 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Answer {
         Route::CpByAlt => services::cp(&req, env, None).await,
         Route::Disc(id) => services::disc(&req, env, Some(id)).await,
         Route::DiscByAlt => services::disc(&req, env, None).await,
-        Route::Array(id) => services::array(req, env, &id).await,
         Route::Meta(id) => cdn::meta(&req, env, &id).await,
         Route::Content { id, head } => cdn::content(&req, env, &id, head).await,
         Route::Admin(id, object) => admin::put(req, env, &id, object).await,
-    }
+    };
+    finish(answer)
 }
 
 fn finish(answer: Answer) -> Result<Response> {

@@ -2,14 +2,15 @@
 //! discovery (disc), and the hand-off of array WebSockets to their Durable
 //! Object. Logic lives in the pure modules; this is request/response glue.
 
-use serde::Serialize;
 use worker::{Env, Request};
 
 use edgeswarm_protocol::ContentId;
 
 use super::{json, origin, query, settings, store, Answer};
 use crate::bootstrap::{Bootstrap, Endpoints};
-use crate::discovery::{self, Placement, Scope};
+use edgeswarm_protocol::services::{Discovery, Geo};
+
+use crate::discovery::{self, Placement};
 use crate::error::ApiError;
 use crate::policy;
 
@@ -22,16 +23,6 @@ pub fn kv(req: &Request, env: &Env) -> Answer {
         config: settings(env)?.client,
     };
     json(200, &answer)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Geo {
-    country_code: Option<String>,
-    colo: Option<String>,
-    continent: Option<String>,
-    region: Option<String>,
-    city: Option<String>,
 }
 
 pub fn geo(req: &Request) -> Answer {
@@ -54,17 +45,8 @@ pub async fn cp(req: &Request, env: &Env, id: Option<ContentId>) -> Answer {
     json(200, &policy::answer(&origin(req)?, &id, &policy, &facts))
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Disc {
-    content_id: ContentId,
-    scope: u8,
-    array_id: String,
-    array_url: String,
-}
-
 pub async fn disc(req: &Request, env: &Env, id: Option<ContentId>) -> Answer {
-    let scope = Scope::parse(query(req, "scope")?.as_deref())?;
+    let scope = discovery::parse_scope(query(req, "scope")?.as_deref())?;
     let b = store::bucket(env)?;
     let id = store::content_id(&b, id, query(req, "altCatalogId")?).await?;
     let (policy, _) = store::published(&b, &id).await?;
@@ -88,7 +70,7 @@ pub async fn disc(req: &Request, env: &Env, id: Option<ContentId>) -> Answer {
     let endpoints = Endpoints::for_origin(&origin(req)?);
     json(
         200,
-        &Disc {
+        &Discovery {
             content_id: id,
             scope: scope.code(),
             array_url: format!("{}/{array_id}", endpoints.array),

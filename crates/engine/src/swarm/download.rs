@@ -24,6 +24,7 @@
 //!   wins and the other request is cancelled. This also routes around slow holders.
 
 use edgeswarm_protocol::wire::{Message, MAX_OUTSTANDING_REQUESTS};
+use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
 use super::peer::{Download, Phase};
@@ -57,13 +58,13 @@ impl Swarm {
             let Some(peer) = self.peers.get_mut(&k) else {
                 continue;
             };
-            let pieces: Vec<u32> = peer.downloads.keys().copied().collect();
+            let pieces: Vec<PieceIndex> = peer.downloads.keys().copied().collect();
             peer.downloads.clear();
             peer.snubbed_until = now.plus(snub);
             peer.given_up.extend(pieces.iter().copied());
             for p in pieces {
                 self.pieces.end_attempt(p, Source::Peer(k));
-                self.send(k, &Message::Cancel { piece: p });
+                self.send(k, &Message::Cancel { piece: p.get() });
             }
             self.strike(k, BanReason::Unresponsive);
         }
@@ -75,7 +76,7 @@ impl Swarm {
     fn cancel_slow_pieces(&mut self) {
         let now = self.now;
         let limit = self.cfg.slow_piece_timeout_ms;
-        let slow: Vec<(PeerKey, u32)> = self
+        let slow: Vec<(PeerKey, PieceIndex)> = self
             .peers
             .iter()
             .flat_map(|(k, p)| {
@@ -93,7 +94,7 @@ impl Swarm {
                 peer.given_up.insert(p);
             }
             self.pieces.end_attempt(p, Source::Peer(k));
-            self.send(k, &Message::Cancel { piece: p });
+            self.send(k, &Message::Cancel { piece: p.get() });
         }
     }
 
@@ -120,7 +121,7 @@ impl Swarm {
         let max = self.cfg.max_requests_per_peer.min(MAX_OUTSTANDING_REQUESTS);
         for k in keys {
             while let Some(peer) = self.peers.get(&k) {
-                let depth = peer.rate.depth(
+                let depth = peer.throughput.depth(
                     self.meta.piece_size().get(),
                     self.cfg.pipeline_ms,
                     // Never above the protocol cap, or the holder sees a flood.
@@ -134,13 +135,15 @@ impl Swarm {
                 }
                 let mut pick = self
                     .pieces
-                    .pick_rarest(&mut self.rng, |p| peer.can_serve(p, now));
+                    .pick_rarest(&self.meta, &mut self.rng, |p| peer.can_serve(p, now));
                 let endgame = self.pieces.missing() == 0
                     && self.pieces.in_flight() <= self.cfg.endgame_pieces;
                 if pick.is_none() && endgame {
-                    pick = self.pieces.pick_endgame(&mut self.rng, |p, sources| {
-                        peer.can_serve(p, now) && !sources.contains(&Source::Peer(k))
-                    });
+                    pick = self
+                        .pieces
+                        .pick_endgame(&self.meta, &mut self.rng, |p, sources| {
+                            peer.can_serve(p, now) && !sources.contains(&Source::Peer(k))
+                        });
                 }
                 let Some(p) = pick else { break };
                 if !self.request(k, p, now) {
@@ -151,11 +154,8 @@ impl Swarm {
     }
 
     /// Sends a request for `p` to `k`; false when nothing was sent.
-    fn request(&mut self, k: PeerKey, p: u32, now: Millis) -> bool {
-        if self.meta.piece(p).is_none()
-            || !self.peers.contains_key(&k)
-            || !self.pieces.start(p, Source::Peer(k))
-        {
+    fn request(&mut self, k: PeerKey, p: PieceIndex, now: Millis) -> bool {
+        if !self.peers.contains_key(&k) || !self.pieces.start(p, Source::Peer(k)) {
             return false;
         }
         let Some(peer) = self.peers.get_mut(&k) else {
@@ -168,7 +168,7 @@ impl Swarm {
         // pipeline of large pieces must not reserve memory up front.
         let buf = Vec::new();
         peer.downloads.insert(p, Download { buf, since: now });
-        self.send(k, &Message::Request { piece: p });
+        self.send(k, &Message::Request { piece: p.get() });
         true
     }
 

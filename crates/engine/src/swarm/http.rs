@@ -24,20 +24,21 @@
 //!   pieces the swarm does not have. While the rule is on and a slot is free,
 //!   the engine asks to be woken every sample interval to re-measure;
 //! - failures (no response, wrong status or length, bad hash) back off
-//!   exponentially from `http_backoff_ms` to `http_backoff_max_ms`;
-//! - a request unanswered after `slow_piece_timeout_ms` (doubled per
-//!   consecutive failure, so that slow links still get through) is a failure:
-//!   its piece becomes missing again and a late answer is ignored. The engine
-//!   has no way to abort the glue's fetch; it only stops waiting for it.
+//!   exponentially, and a request unanswered for too long is a failure
+//!   (the shared [`HttpRetry`] policy, as in simple mode): its piece
+//!   becomes missing again and a late answer is ignored. The engine has no
+//!   way to abort the glue's fetch; it only stops waiting for it.
 //!
 //! HTTP-only mode (P2P not allowed) skips the delay and the patience.
 
 use std::collections::BTreeMap;
 
+use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
-use super::rate::{RateMeter, SAMPLE_MS};
+use super::rate::{DownloadRate, SAMPLE_MS};
 use super::Swarm;
+use crate::retry::HttpRetry;
 use crate::types::{HttpRequestId, Millis, Output, Source};
 
 #[derive(Debug)]
@@ -49,18 +50,17 @@ pub(super) struct HttpState {
     /// P2P mode: until the first `PeerCandidates` input (or this time), the
     /// engine does not know whether peers exist, so the CDN waits.
     pub discovery_until: Option<Millis>,
-    failures: u32,
-    backoff_until: Millis,
+    retry: HttpRetry,
     patience_until: Option<Millis>,
     /// Bytes received (peers + CDN) over time, for the minimum-QoS rule.
-    rate: RateMeter,
+    rate: DownloadRate,
 }
 
 /// One range request the glue is carrying out.
 #[derive(Debug)]
 struct Attempt {
     /// None once the piece was verified elsewhere.
-    piece: Option<u32>,
+    piece: Option<PieceIndex>,
     /// Given up (timed out) at this time.
     deadline: Millis,
 }
@@ -72,14 +72,13 @@ impl HttpState {
             next_id: 0,
             allowed_at,
             discovery_until,
-            failures: 0,
-            backoff_until: Millis(0),
+            retry: HttpRetry::default(),
             patience_until: None,
-            rate: RateMeter::new(start),
+            rate: DownloadRate::new(start),
         }
     }
 
-    pub fn abandon_piece(&mut self, p: u32) {
+    pub fn abandon_piece(&mut self, p: PieceIndex) {
         for a in self.in_flight.values_mut() {
             if a.piece == Some(p) {
                 a.piece = None;
@@ -127,7 +126,7 @@ impl Swarm {
         let now = self.now;
         let total = self.received();
         self.http.rate.record(now, total);
-        if self.done || now < self.http.allowed_at || now < self.http.backoff_until {
+        if self.done || now < self.http.allowed_at || now < self.http.retry.backoff_until() {
             return;
         }
         match self.http.discovery_until {
@@ -169,27 +168,22 @@ impl Swarm {
         }
         while self.http.in_flight.len() < limit {
             let peers = &self.peers;
-            let Some(p) = self.pieces.pick_rarest(&mut self.rng, |p| {
+            let Some(p) = self.pieces.pick_rarest(&self.meta, &mut self.rng, |p| {
                 !peers.values().any(|peer| peer.can_serve(p, now))
             }) else {
-                break;
-            };
-            let Some(index) = self.meta.piece(p) else {
                 break;
             };
             self.pieces.start(p, Source::Http);
             self.http.patience_until = None;
             let id = HttpRequestId(self.http.next_id);
             self.http.next_id += 1;
-            let shift = self.http.failures.min(6);
-            let timeout = self.cfg.slow_piece_timeout_ms.saturating_mul(1 << shift);
+            let timeout = self.http.retry.request_timeout(&self.cfg);
             let attempt = Attempt {
                 piece: Some(p),
                 deadline: now.plus(timeout),
             };
             self.http.in_flight.insert(id, attempt);
-            let start = self.meta.piece_offset(index);
-            let range = start..start + u64::from(self.meta.piece_len(index));
+            let range = self.meta.piece_range(p);
             self.out.push_back(Output::HttpRequest { id, range });
         }
     }
@@ -203,7 +197,7 @@ impl Swarm {
             expiry,
             self.http.discovery_until,
             Some(self.http.allowed_at),
-            Some(self.http.backoff_until),
+            Some(self.http.retry.backoff_until()),
             self.http.patience_until,
             self.qos_recheck(),
         ]
@@ -226,16 +220,13 @@ impl Swarm {
         };
         self.stats.bytes_from_http += body.len() as u64;
         let Some(p) = attempt.piece else { return };
-        let Some(index) = self.meta.piece(p) else {
-            return;
-        };
         let whole_file = self.meta.piece_count() == 1;
         let status_ok = status == 206 || (status == 200 && whole_file);
-        if !status_ok || body.len() != self.meta.piece_len(index) as usize {
+        if !status_ok || body.len() != self.meta.piece_len(p) as usize {
             self.pieces.end_attempt(p, Source::Http);
             return self.http_failure();
         }
-        self.http.failures = 0;
+        self.http.retry.succeeded();
         self.piece_complete(p, Source::Http, body);
     }
 
@@ -250,13 +241,6 @@ impl Swarm {
     }
 
     pub(super) fn http_failure(&mut self) {
-        self.http.failures = self.http.failures.saturating_add(1);
-        let shift = (self.http.failures - 1).min(20);
-        let delay = self
-            .cfg
-            .http_backoff_ms
-            .saturating_mul(1 << shift)
-            .min(self.cfg.http_backoff_max_ms);
-        self.http.backoff_until = self.now.plus(delay);
+        self.http.retry.failed(&self.cfg, self.now);
     }
 }

@@ -1,14 +1,17 @@
 //! Messages from peers. Every frame is decoded by the protocol codec; anything
 //! malformed or out of order bans the sender (an event, never an `Err`), and a
 //! handshake for other content or another metadata version only disconnects.
+//! This is the wire boundary for piece numbers: each one is validated here,
+//! once, into a [`PieceIndex`] (a number out of range bans the sender), and
+//! only `PieceIndex` goes further.
 
 use edgeswarm_protocol::wire::{
-    self, Message, RejectReason, MAX_OUTSTANDING_REQUESTS, PROTOCOL_VERSION,
+    self, Bitfield, Message, RejectReason, MAX_OUTSTANDING_REQUESTS, PROTOCOL_VERSION,
 };
+use edgeswarm_protocol::PieceIndex;
 
 use super::peer::{Download, Phase, Upload};
 use super::Swarm;
-use crate::bitfield::Bitfield;
 use crate::types::{BanReason, PeerKey, Source};
 
 impl Swarm {
@@ -44,7 +47,7 @@ impl Swarm {
                         BanReason::ProtocolViolation("bitfield of the wrong length"),
                     );
                 };
-                for p in has.ones() {
+                for p in has.ones().filter_map(|p| self.meta.piece(p)) {
                     self.pieces.add_availability(p);
                 }
                 if let Some(peer) = self.peers.get_mut(&k) {
@@ -65,50 +68,45 @@ impl Swarm {
     }
 
     fn on_ready_message(&mut self, k: PeerKey, msg: Message) {
-        let count = self.pieces.len();
-        let piece_of = |m: &Message| match m {
+        let raw = match &msg {
             Message::Have { piece }
             | Message::Request { piece }
             | Message::Cancel { piece }
             | Message::Reject { piece, .. }
-            | Message::PieceData { piece, .. } => Some(*piece),
-            _ => None,
-        };
-        if let Some(p) = piece_of(&msg) {
-            if p >= count {
-                return self.ban(k, BanReason::ProtocolViolation("piece number out of range"));
+            | Message::PieceData { piece, .. } => *piece,
+            Message::Handshake { .. } | Message::Bitfield(_) => {
+                return self.ban(
+                    k,
+                    BanReason::ProtocolViolation("second handshake or bitfield"),
+                )
             }
-        }
+        };
+        let Some(piece) = self.meta.piece(raw) else {
+            return self.ban(k, BanReason::ProtocolViolation("piece number out of range"));
+        };
         match msg {
-            Message::Have { piece } => {
+            Message::Have { .. } => {
                 let Some(peer) = self.peers.get_mut(&k) else {
                     return;
                 };
-                if peer.has.set(piece) {
+                if peer.has.set(piece.get()) {
                     self.pieces.add_availability(piece);
                     self.dirty.insert(k);
                 }
             }
-            Message::Request { piece } => self.on_request(k, piece),
-            Message::Cancel { piece } => {
+            Message::Request { .. } => self.on_request(k, piece),
+            Message::Cancel { .. } => {
                 if let Some(peer) = self.peers.get_mut(&k) {
                     peer.uploads.retain(|u| u.piece != piece);
                 }
             }
-            Message::Reject { piece, reason } => self.on_reject(k, piece, reason),
-            Message::PieceData {
-                piece,
-                offset,
-                data,
-            } => self.on_block(k, piece, offset, data),
-            Message::Handshake { .. } | Message::Bitfield(_) => self.ban(
-                k,
-                BanReason::ProtocolViolation("second handshake or bitfield"),
-            ),
+            Message::Reject { reason, .. } => self.on_reject(k, piece, reason),
+            Message::PieceData { offset, data, .. } => self.on_block(k, piece, offset, data),
+            Message::Handshake { .. } | Message::Bitfield(_) => {}
         }
     }
 
-    fn on_request(&mut self, k: PeerKey, piece: u32) {
+    fn on_request(&mut self, k: PeerKey, piece: PieceIndex) {
         let have = self.pieces.is_verified(piece);
         let queued: usize = self.peers.values().map(|p| p.uploads.len()).sum();
         let busy = queued >= self.cfg.upload_queue_total.max(1) || self.upload_round_too_long(k);
@@ -131,12 +129,18 @@ impl Swarm {
         }
         let reason = if busy { Some(RejectReason::Busy) } else { None };
         match reason {
-            Some(reason) => self.send(k, &Message::Reject { piece, reason }),
+            Some(reason) => self.send(
+                k,
+                &Message::Reject {
+                    piece: piece.get(),
+                    reason,
+                },
+            ),
             None => peer.uploads.push_back(Upload { piece, offset: 0 }),
         }
     }
 
-    fn on_reject(&mut self, k: PeerKey, piece: u32, reason: RejectReason) {
+    fn on_reject(&mut self, k: PeerKey, piece: PieceIndex, reason: RejectReason) {
         let now = self.now;
         let snub = self.cfg.snub_ms;
         let Some(peer) = self.peers.get_mut(&k) else {
@@ -146,7 +150,7 @@ impl Swarm {
             return; // answer to a request we already cancelled
         }
         self.all_dirty = true;
-        let announced = peer.has.get(piece);
+        let announced = peer.has.get(piece.get());
         self.pieces.end_attempt(piece, Source::Peer(k));
         match reason {
             // Busy is temporary: leave the peer alone for a while, then it may
@@ -162,12 +166,9 @@ impl Swarm {
         }
     }
 
-    fn on_block(&mut self, k: PeerKey, piece: u32, offset: u32, data: Vec<u8>) {
+    fn on_block(&mut self, k: PeerKey, piece: PieceIndex, offset: u32, data: Vec<u8>) {
         let now = self.now;
-        let Some(index) = self.meta.piece(piece) else {
-            return;
-        };
-        let piece_len = self.meta.piece_len(index) as usize;
+        let piece_len = self.meta.piece_len(piece) as usize;
         let Some(peer) = self.peers.get_mut(&k) else {
             return;
         };
@@ -189,7 +190,7 @@ impl Swarm {
         }
         buf.extend_from_slice(&data);
         peer.last_progress = now;
-        peer.rate.record(now, data.len() as u64);
+        peer.throughput.record(now, data.len() as u64);
         self.dirty.insert(k);
         if buf.len() == piece_len {
             // The entry exists: `buf` was just borrowed from it.

@@ -23,13 +23,13 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use std::sync::Arc;
 
-use edgeswarm_protocol::wire::{self, Message, PROTOCOL_VERSION};
-use edgeswarm_protocol::Metadata;
+use edgeswarm_protocol::wire::{self, Bitfield, Message, PROTOCOL_VERSION};
+use edgeswarm_protocol::{Metadata, PieceIndex};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 use crate::config::EngineConfig;
-use crate::types::{BanReason, Event, Input, Millis, Output, PeerKey, Source, Stats};
+use crate::types::{BanReason, Event, Input, Layout, Millis, Output, PeerKey, Source, Stats};
 use peer::{Peer, Phase};
 use pieces::PieceTable;
 
@@ -102,8 +102,7 @@ impl Swarm {
             now,
         };
         if s.pieces.all_verified() {
-            s.done = true;
-            s.event(Event::Done);
+            s.finish();
         }
         s.tick();
         s
@@ -149,6 +148,23 @@ impl Swarm {
 
     pub fn is_done(&self) -> bool {
         self.done
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout {
+            file_size: self.meta.file_size(),
+            piece_size: u64::from(self.meta.piece_size().get()),
+        }
+    }
+
+    /// Every piece is verified: the file is the metadata's, whose whole-file
+    /// hash is the one to report.
+    fn finish(&mut self) {
+        self.done = true;
+        self.event(Event::Done {
+            sha256: *self.meta.file_sha256(),
+            verified: true,
+        });
     }
 
     /// Earliest future time at which a timer-driven decision is due.
@@ -239,10 +255,10 @@ impl Swarm {
             metadata_sha256: self.meta_sha256,
         };
         self.send(k, &hs);
-        let mut have = crate::bitfield::Bitfield::new(self.pieces.len());
-        for p in 0..self.pieces.len() {
+        let mut have = Bitfield::new(self.pieces.len());
+        for p in self.meta.pieces() {
             if self.pieces.is_verified(p) {
-                have.set(p);
+                have.set(p.get());
             }
         }
         self.send(k, &Message::Bitfield(have.as_bytes().to_vec()));
@@ -258,7 +274,7 @@ impl Swarm {
             self.pieces.end_attempt(p, Source::Peer(k));
         }
         if peer.phase == Phase::Ready {
-            for p in peer.has.ones() {
+            for p in peer.has.ones().filter_map(|p| self.meta.piece(p)) {
                 self.pieces.remove_availability(p);
             }
         }
@@ -297,19 +313,16 @@ impl Swarm {
 
     /// All bytes of piece `p` from `source` are in: verify, then store,
     /// announce and count — or discard and strike.
-    fn piece_complete(&mut self, p: u32, source: Source, bytes: Vec<u8>) {
-        // p was validated by the caller: it is in flight from `source`.
-        let Some(index) = self.meta.piece(p) else {
-            return;
-        };
+    fn piece_complete(&mut self, p: PieceIndex, source: Source, bytes: Vec<u8>) {
         if self.pieces.is_verified(p) {
             return;
         }
         self.all_dirty = true;
-        if !self.meta.verify_piece(index, &bytes) {
+        let piece = p.get();
+        if !self.meta.verify_piece(p, &bytes) {
             self.pieces.end_attempt(p, source);
             self.stats.pieces_rejected += 1;
-            self.event(Event::PieceRejected { piece: p, source });
+            self.event(Event::PieceRejected { piece, source });
             match source {
                 Source::Peer(k) => {
                     if let Some(peer) = self.peers.get_mut(&k) {
@@ -330,7 +343,7 @@ impl Swarm {
                     if let Some(peer) = self.peers.get_mut(&k) {
                         peer.downloads.remove(&p);
                         peer.given_up.insert(p);
-                        self.send(k, &Message::Cancel { piece: p });
+                        self.send(k, &Message::Cancel { piece });
                     }
                 }
                 Source::Http => self.http.abandon_piece(p),
@@ -341,19 +354,18 @@ impl Swarm {
         self.stats.pieces_verified += 1;
         self.stats.bytes_left = self.stats.bytes_left.saturating_sub(len);
         self.out.push_back(Output::StorePiece {
-            piece: p,
-            offset: self.meta.piece_offset(index),
+            piece,
+            offset: self.meta.piece_offset(p),
             bytes: bytes.clone(),
         });
         self.upload.cache_insert(p, bytes);
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for k in keys {
-            self.send(k, &Message::Have { piece: p });
+            self.send(k, &Message::Have { piece });
         }
-        self.event(Event::PieceVerified { piece: p, source });
+        self.event(Event::PieceVerified { piece, source });
         if self.pieces.all_verified() && !self.done {
-            self.done = true;
-            self.event(Event::Done);
+            self.finish();
         }
     }
 }

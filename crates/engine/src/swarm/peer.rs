@@ -15,7 +15,9 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use crate::bitfield::Bitfield;
+use edgeswarm_protocol::wire::Bitfield;
+use edgeswarm_protocol::PieceIndex;
+
 use crate::types::Millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +39,7 @@ pub struct Download {
 /// One request of theirs that we serve: piece and the next byte offset to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Upload {
-    pub piece: u32,
+    pub piece: PieceIndex,
     pub offset: u32,
 }
 
@@ -49,15 +51,16 @@ pub struct Peer {
     /// When the channel opened (a peer not `Ready` soon after is dropped).
     pub connected_at: Millis,
     /// Our in-flight whole-piece requests to this peer.
-    pub downloads: BTreeMap<u32, Download>,
+    pub downloads: BTreeMap<PieceIndex, Download>,
     /// Pieces we cancelled, were refused, or got bad bytes for from this peer:
     /// late blocks for them are ignored and we never ask this peer for them again.
-    pub given_up: HashSet<u32>,
+    pub given_up: HashSet<PieceIndex>,
     /// Last time this peer sent us piece bytes (or we started asking it).
     pub last_progress: Millis,
     /// No new requests to this peer before this time.
     pub snubbed_until: Millis,
-    pub rate: RateMeter,
+    /// How fast this peer delivers our requests (sizes the pipeline).
+    pub throughput: PeerThroughput,
     /// Its requests to us, in arrival order; the head is being served.
     pub uploads: VecDeque<Upload>,
 }
@@ -73,16 +76,16 @@ impl Peer {
             given_up: HashSet::new(),
             last_progress: now,
             snubbed_until: Millis(0),
-            rate: RateMeter::default(),
+            throughput: PeerThroughput::default(),
             uploads: VecDeque::new(),
         }
     }
 
     /// True when we may ask this peer for piece `p` now.
-    pub fn can_serve(&self, p: u32, now: Millis) -> bool {
+    pub fn can_serve(&self, p: PieceIndex, now: Millis) -> bool {
         self.phase == Phase::Ready
             && self.snubbed_until <= now
-            && self.has.get(p)
+            && self.has.get(p.get())
             && !self.given_up.contains(&p)
     }
 
@@ -101,16 +104,18 @@ impl Peer {
     }
 }
 
-/// Measured receive throughput: an average over windows of at least 500 ms.
+/// The piece bytes one peer delivered to us per second: an average over
+/// windows of at least 500 ms (not to be confused with the download's
+/// total rate, `super::rate::DownloadRate`).
 #[derive(Debug, Default)]
-pub struct RateMeter {
+pub struct PeerThroughput {
     window_start: Option<Millis>,
     window_bytes: u64,
     /// Bytes per second; 0 until the first window closes.
     pub bytes_per_sec: u64,
 }
 
-impl RateMeter {
+impl PeerThroughput {
     const WINDOW_MS: u64 = 500;
 
     pub fn record(&mut self, now: Millis, bytes: u64) {
@@ -145,7 +150,7 @@ mod tests {
 
     #[test]
     fn pipeline_depth_follows_throughput() {
-        let mut r = RateMeter::default();
+        let mut r = PeerThroughput::default();
         assert_eq!(r.depth(1 << 20, 1000, 2, 8), 2, "unmeasured: minimum");
         r.record(Millis(0), 0);
         r.record(Millis(1000), 5 << 20);

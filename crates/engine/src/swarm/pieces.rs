@@ -19,8 +19,11 @@
 //!
 //! Invariants: `missing`/`in_flight`/`verified` count the rows in each state;
 //! `availability[i]` is the number of connected peers (past their bitfield)
-//! that announced piece `i`.
+//! that announced piece `i`. Rows are indexed by [`PieceIndex`] only, which
+//! the caller obtained from the same metadata (`Metadata::piece` validates a
+//! peer's number once, at the wire boundary), so no index is out of range.
 
+use edgeswarm_protocol::{Metadata, PieceIndex};
 use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
 
@@ -61,8 +64,8 @@ impl PieceTable {
         self.states.len() as u32
     }
 
-    pub fn is_verified(&self, p: u32) -> bool {
-        matches!(self.states.get(p as usize), Some(PieceState::Verified))
+    pub fn is_verified(&self, p: PieceIndex) -> bool {
+        matches!(self.states.get(p.as_usize()), Some(PieceState::Verified))
     }
 
     pub fn missing(&self) -> usize {
@@ -82,21 +85,27 @@ impl PieceTable {
         self.verified == self.states.len()
     }
 
-    pub fn add_availability(&mut self, p: u32) {
-        self.availability[p as usize] += 1;
+    pub fn add_availability(&mut self, p: PieceIndex) {
+        if let Some(a) = self.availability.get_mut(p.as_usize()) {
+            *a += 1;
+        }
     }
 
-    pub fn remove_availability(&mut self, p: u32) {
-        let a = &mut self.availability[p as usize];
-        *a = a.saturating_sub(1);
+    pub fn remove_availability(&mut self, p: PieceIndex) {
+        if let Some(a) = self.availability.get_mut(p.as_usize()) {
+            *a = a.saturating_sub(1);
+        }
     }
 
     /// Missing → InFlight, or adds an endgame attempt. False (and no change)
     /// when the piece is verified, has `MAX_ATTEMPTS`, or already has `source`.
-    pub fn start(&mut self, p: u32, source: Source) -> bool {
-        match &mut self.states[p as usize] {
+    pub fn start(&mut self, p: PieceIndex, source: Source) -> bool {
+        let Some(state) = self.states.get_mut(p.as_usize()) else {
+            return false;
+        };
+        match state {
             PieceState::Missing => {
-                self.states[p as usize] = PieceState::InFlight(vec![source]);
+                *state = PieceState::InFlight(vec![source]);
                 self.missing -= 1;
                 self.in_flight += 1;
                 true
@@ -110,11 +119,14 @@ impl PieceTable {
     }
 
     /// Ends the attempt of `source` at `p` without verifying it.
-    pub fn end_attempt(&mut self, p: u32, source: Source) {
-        if let PieceState::InFlight(v) = &mut self.states[p as usize] {
+    pub fn end_attempt(&mut self, p: PieceIndex, source: Source) {
+        let Some(state) = self.states.get_mut(p.as_usize()) else {
+            return;
+        };
+        if let PieceState::InFlight(v) = state {
             v.retain(|s| *s != source);
             if v.is_empty() {
-                self.states[p as usize] = PieceState::Missing;
+                *state = PieceState::Missing;
                 self.in_flight -= 1;
                 self.missing += 1;
             }
@@ -123,28 +135,33 @@ impl PieceTable {
 
     /// InFlight → Verified. Returns the other attempts (to cancel), or `None`
     /// when the piece was not in flight (already verified: ignore the bytes).
-    pub fn set_verified(&mut self, p: u32, source: Source) -> Option<Vec<Source>> {
-        let PieceState::InFlight(v) = &self.states[p as usize] else {
+    pub fn set_verified(&mut self, p: PieceIndex, source: Source) -> Option<Vec<Source>> {
+        let state = self.states.get_mut(p.as_usize())?;
+        let PieceState::InFlight(v) = state else {
             return None;
         };
         let others = v.iter().copied().filter(|s| *s != source).collect();
-        self.states[p as usize] = PieceState::Verified;
+        *state = PieceState::Verified;
         self.in_flight -= 1;
         self.verified += 1;
         Some(others)
     }
 
-    /// Rarest missing piece for which `eligible` holds; ties broken at random.
-    pub fn pick_rarest(&self, rng: &mut ChaCha8Rng, eligible: impl Fn(u32) -> bool) -> Option<u32> {
-        let mut best: Option<(u32, u32)> = None; // (availability, piece)
+    /// Rarest missing piece of `meta` (the metadata this table was built
+    /// for) for which `eligible` holds; ties broken at random.
+    pub fn pick_rarest(
+        &self,
+        meta: &Metadata,
+        rng: &mut ChaCha8Rng,
+        eligible: impl Fn(PieceIndex) -> bool,
+    ) -> Option<PieceIndex> {
+        let mut best: Option<(u32, PieceIndex)> = None; // (availability, piece)
         let mut ties = 0u64;
-        for (i, s) in self.states.iter().enumerate() {
-            // i < len, which is a u32.
-            let i = i as u32;
-            if *s != PieceState::Missing || !eligible(i) {
+        for i in meta.pieces() {
+            if self.states.get(i.as_usize()) != Some(&PieceState::Missing) || !eligible(i) {
                 continue;
             }
-            let a = self.availability[i as usize];
+            let a = self.availability.get(i.as_usize()).copied().unwrap_or(0);
             match best {
                 Some((ba, _)) if a > ba => {}
                 Some((ba, _)) if a == ba => {
@@ -162,21 +179,22 @@ impl PieceTable {
         best.map(|(_, i)| i)
     }
 
-    /// A random in-flight piece that can take another attempt and satisfies `eligible`.
+    /// A random in-flight piece of `meta` that can take another attempt and
+    /// satisfies `eligible`.
     pub fn pick_endgame(
         &self,
+        meta: &Metadata,
         rng: &mut ChaCha8Rng,
-        eligible: impl Fn(u32, &[Source]) -> bool,
-    ) -> Option<u32> {
+        eligible: impl Fn(PieceIndex, &[Source]) -> bool,
+    ) -> Option<PieceIndex> {
         let mut chosen = None;
         let mut seen = 0u64;
-        for (i, s) in self.states.iter().enumerate() {
-            if let PieceState::InFlight(v) = s {
-                // i < len, which is a u32.
-                if v.len() < MAX_ATTEMPTS && eligible(i as u32, v) {
+        for i in meta.pieces() {
+            if let Some(PieceState::InFlight(v)) = self.states.get(i.as_usize()) {
+                if v.len() < MAX_ATTEMPTS && eligible(i, v) {
                     seen += 1;
                     if rng.next_u64().is_multiple_of(seen) {
-                        chosen = Some(i as u32);
+                        chosen = Some(i);
                     }
                 }
             }
@@ -191,39 +209,62 @@ mod tests {
     use crate::types::PeerKey;
     use rand_core::SeedableRng;
 
+    fn meta(pieces: u32) -> Metadata {
+        let size = u64::from(pieces) * 16384;
+        let id = edgeswarm_protocol::ContentId::new("t").unwrap();
+        let piece = edgeswarm_protocol::PieceSize::new(16384).unwrap();
+        Metadata::new(id, piece, size, [0; 32], vec![[0; 32]; pieces as usize]).unwrap()
+    }
+
     #[test]
     fn transitions_keep_counts() {
+        let m = meta(3);
+        let p = |i| m.piece(i).unwrap();
         let mut t = PieceTable::new(3);
         let a = Source::Peer(PeerKey(1));
-        assert!(t.start(0, a));
-        assert!(!t.start(0, a));
-        assert!(t.start(0, Source::Http));
+        assert!(t.start(p(0), a));
+        assert!(!t.start(p(0), a));
+        assert!(t.start(p(0), Source::Http));
         assert!(
-            !t.start(0, Source::Peer(PeerKey(2))),
+            !t.start(p(0), Source::Peer(PeerKey(2))),
             "at most two attempts"
         );
-        t.end_attempt(0, Source::Http);
+        t.end_attempt(p(0), Source::Http);
         assert_eq!((t.missing(), t.in_flight()), (2, 1));
-        assert_eq!(t.set_verified(0, a), Some(vec![]));
-        assert_eq!(t.set_verified(0, a), None);
-        assert!(!t.start(0, Source::Http), "verified is final");
-        assert!(t.start(1, a));
-        t.end_attempt(1, a);
+        assert_eq!(t.set_verified(p(0), a), Some(vec![]));
+        assert_eq!(t.set_verified(p(0), a), None);
+        assert!(!t.start(p(0), Source::Http), "verified is final");
+        assert!(t.start(p(1), a));
+        t.end_attempt(p(1), a);
         assert_eq!((t.missing(), t.in_flight(), t.verified()), (2, 0, 1));
     }
 
     #[test]
+    fn an_index_of_larger_metadata_changes_nothing() {
+        let big = meta(8);
+        let mut t = PieceTable::new(3);
+        let foreign = big.piece(7).unwrap();
+        assert!(!t.start(foreign, Source::Http));
+        t.add_availability(foreign);
+        t.end_attempt(foreign, Source::Http);
+        assert_eq!(t.set_verified(foreign, Source::Http), None);
+        assert!(!t.is_verified(foreign));
+        assert_eq!((t.missing(), t.in_flight(), t.verified()), (3, 0, 0));
+    }
+
+    #[test]
     fn picks_rarest_and_breaks_ties_randomly() {
+        let m = meta(4);
         let mut t = PieceTable::new(4);
         for p in [0, 0, 1, 2, 2, 3] {
-            t.add_availability(p);
+            t.add_availability(m.piece(p).unwrap());
         }
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut seen = [false; 4];
         for _ in 0..50 {
-            seen[t.pick_rarest(&mut rng, |_| true).unwrap() as usize] = true;
+            seen[t.pick_rarest(&m, &mut rng, |_| true).unwrap().as_usize()] = true;
         }
         assert_eq!(seen, [false, true, false, true]);
-        assert_eq!(t.pick_rarest(&mut rng, |p| p == 2), Some(2));
+        assert_eq!(t.pick_rarest(&m, &mut rng, |p| p.get() == 2), m.piece(2));
     }
 }

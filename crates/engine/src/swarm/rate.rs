@@ -1,4 +1,6 @@
-//! Download-rate meter for DO's "minimum download QoS" rule.
+//! The download's total rate (peers and CDN together) for DO's "minimum
+//! download QoS" rule (not to be confused with one peer's throughput,
+//! `super::peer::PeerThroughput`).
 //!
 //! The meter sees the running total of bytes received (peers + CDN) at the
 //! times the engine is driven (`now` inputs only; there is no clock). It
@@ -20,13 +22,13 @@ pub const WINDOW_MS: u64 = 3_000;
 pub const SAMPLE_MS: u64 = 250;
 
 #[derive(Debug)]
-pub struct RateMeter {
+pub struct DownloadRate {
     start: Millis,
     /// (time, running byte total) pairs.
     samples: VecDeque<(Millis, u64)>,
 }
 
-impl RateMeter {
+impl DownloadRate {
     /// A meter for a download that started at `start` with nothing received.
     pub fn new(start: Millis) -> Self {
         Self {
@@ -71,7 +73,7 @@ mod tests {
 
     #[test]
     fn no_rate_before_one_window() {
-        let mut m = RateMeter::new(Millis(1000));
+        let mut m = DownloadRate::new(Millis(1000));
         m.record(Millis(2000), 10_000);
         assert_eq!(m.rate(Millis(2000), 10_000), None);
         assert!(m.rate(Millis(4000), 10_000).is_some());
@@ -79,7 +81,7 @@ mod tests {
 
     #[test]
     fn rate_follows_the_last_window() {
-        let mut m = RateMeter::new(Millis(0));
+        let mut m = DownloadRate::new(Millis(0));
         // 100 KB/s for 10 s, then nothing for 5 s.
         for i in 1..=40u64 {
             m.record(Millis(i * 250), i * 25_000);

@@ -18,6 +18,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use edgeswarm_protocol::wire::{self, Message, RejectReason, MAX_BLOCK_LEN};
+use edgeswarm_protocol::PieceIndex;
 
 use super::Swarm;
 use crate::types::{Millis, Output, PeerKey};
@@ -25,8 +26,8 @@ use crate::types::{Millis, Output, PeerKey};
 #[derive(Debug)]
 pub(super) struct UploadState {
     /// Least recently used first.
-    cache: Vec<(u32, Arc<[u8]>)>,
-    reading: BTreeSet<u32>,
+    cache: Vec<(PieceIndex, Arc<[u8]>)>,
+    reading: BTreeSet<PieceIndex>,
     last_served: Option<PeerKey>,
     tokens: f64,
     last_refill: Millis,
@@ -53,12 +54,12 @@ impl UploadState {
         }
     }
 
-    pub fn cache_insert(&mut self, p: u32, bytes: Arc<[u8]>) {
+    pub fn cache_insert(&mut self, p: PieceIndex, bytes: Arc<[u8]>) {
         self.cache.retain(|(q, _)| *q != p);
         self.cache.push((p, bytes));
     }
 
-    fn cache_get(&mut self, p: u32) -> Option<Arc<[u8]>> {
+    fn cache_get(&mut self, p: PieceIndex) -> Option<Arc<[u8]>> {
         let i = self.cache.iter().position(|(q, _)| *q == p)?;
         let entry = self.cache.remove(i);
         let bytes = entry.1.clone();
@@ -96,7 +97,7 @@ impl Swarm {
             self.upload.tokens -= len as f64;
             self.upload.last_served = Some(k);
             self.stats.bytes_to_peers += len as u64;
-            let frame = wire::encode_piece_data(piece, offset, &bytes[offset as usize..end]);
+            let frame = wire::encode_piece_data(piece.get(), offset, &bytes[offset as usize..end]);
             if let Some(peer) = self.peers.get_mut(&k) {
                 if end == bytes.len() {
                     peer.uploads.pop_front();
@@ -115,9 +116,9 @@ impl Swarm {
 
     /// The next requester after the last one served whose head piece is in
     /// the cache; issues reads for heads that are not.
-    fn next_upload(&mut self) -> Option<(PeerKey, u32, u32, Arc<[u8]>)> {
+    fn next_upload(&mut self) -> Option<(PeerKey, PieceIndex, u32, Arc<[u8]>)> {
         let after = self.upload.last_served;
-        let order: Vec<(PeerKey, u32, u32)> = match after {
+        let order: Vec<(PeerKey, PieceIndex, u32)> = match after {
             Some(a) => self
                 .peers
                 .range((Bound::Excluded(a), Bound::Unbounded))
@@ -135,7 +136,7 @@ impl Swarm {
                 return Some((k, piece, offset, bytes));
             }
             if self.upload.reading.insert(piece) {
-                self.out.push_back(Output::ReadPiece { piece });
+                self.out.push_back(Output::ReadPiece { piece: piece.get() });
             }
         }
         None
@@ -184,20 +185,28 @@ impl Swarm {
         self.upload.blocked_until
     }
 
-    pub(super) fn on_piece_read(&mut self, piece: u32, bytes: Vec<u8>) {
+    /// The glue's answer to `ReadPiece` (its piece number is validated here).
+    pub(super) fn on_piece_read(&mut self, raw: u32, bytes: Vec<u8>) {
+        let Some(piece) = self.meta.piece(raw) else {
+            return;
+        };
         if !self.upload.reading.remove(&piece) {
             return;
         }
-        let Some(index) = self.meta.piece(piece) else {
-            return;
-        };
-        if !self.pieces.is_verified(piece) || bytes.len() != self.meta.piece_len(index) as usize {
-            return self.on_piece_read_failed(piece);
+        if !self.pieces.is_verified(piece) || bytes.len() != self.meta.piece_len(piece) as usize {
+            return self.read_failed(piece);
         }
         self.upload.cache_insert(piece, bytes.into());
     }
 
-    pub(super) fn on_piece_read_failed(&mut self, piece: u32) {
+    /// The glue could not read a piece back (its number is validated here).
+    pub(super) fn on_piece_read_failed(&mut self, raw: u32) {
+        if let Some(piece) = self.meta.piece(raw) {
+            self.read_failed(piece);
+        }
+    }
+
+    fn read_failed(&mut self, piece: PieceIndex) {
         self.upload.reading.remove(&piece);
         let keys: Vec<PeerKey> = self
             .peers
@@ -210,6 +219,7 @@ impl Swarm {
                 peer.uploads.pop_front();
             }
             let reason = RejectReason::Busy;
+            let piece = piece.get();
             self.send(k, &Message::Reject { piece, reason });
         }
     }

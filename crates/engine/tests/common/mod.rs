@@ -26,6 +26,7 @@ pub fn metadata(file: &[u8]) -> (Metadata, Vec<u8>) {
 
 pub fn content(meta_bytes: &[u8], p2p: bool) -> Content {
     Content {
+        mode: edgeswarm_protocol::DownloadMode::Internet,
         metadata: Some(meta_bytes.to_vec()),
         metadata_sha256: Some(sha256(meta_bytes)),
         p2p_allowed: p2p,

@@ -21,7 +21,7 @@ fn report_uses_the_seed_field_names() {
         (r.uploaded, r.downloaded, r.downloaded_cdn, r.left),
         (1, 2, 3, 4)
     );
-    assert_eq!((r.peers_wanted, r.scope), (5, Some(2)));
+    assert_eq!((r.peers_wanted, r.scope), (5, Some(DownloadMode::Group)));
     assert_eq!((r.uploaded_bps, r.download_bps), (6, 7));
     assert_eq!(r.e_id.as_deref(), Some("e"));
     assert_eq!(r.validate(), Ok(()));
@@ -51,6 +51,21 @@ fn report_rejects_bad_ids_and_long_text() {
             max: MAX_REPORT_TEXT_LEN
         })
     );
+}
+
+#[test]
+fn report_group_ids_follow_the_discovery_limit() {
+    let long = Report {
+        group_id: Some("g".repeat(crate::modes::MAX_GROUP_KEY_LEN + 1)),
+        ..Report::default()
+    };
+    assert!(matches!(long.validate(), Err(ReportError::GroupId(_))));
+    let control = Report {
+        group_id: Some("a\u{7}b".into()),
+        ..Report::default()
+    };
+    assert!(matches!(control.validate(), Err(ReportError::GroupId(_))));
+    assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"report","scope":7}"#).is_err());
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! A fixed-size set of piece numbers with the wire protocol's bit order
-//! (piece `i` = byte `i / 8`, mask `0x80 >> (i % 8)`).
+//! (piece `i` = byte `i / 8`, mask `0x80 >> (i % 8)`), the payload of
+//! [`Message::Bitfield`](super::Message::Bitfield).
 //!
-//! Invariant: bits at positions `>= len` are always zero.
+//! Invariant: bits at positions `>= len` are always zero; every accessor
+//! checks its position against `len`, so no position (however untrusted)
+//! can index out of bounds.
 
 /// Fixed-length bit set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,23 @@ impl Bitfield {
         }
         self.bytes[(i / 8) as usize] |= 0x80 >> (i % 8);
         true
+    }
+
+    /// A bitfield of `len` positions, all set.
+    pub fn full(len: u32) -> Self {
+        let mut b = Self::new(len);
+        for i in 0..len {
+            b.set(i);
+        }
+        b
+    }
+
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Set positions, ascending.
