@@ -1,5 +1,5 @@
 // The edgeswarm demo page: drives one Downloader from the form or from the URL
-// (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN]`, docs/api.md).
+// (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN][&trace=1]`, docs/api.md).
 // When a download ends, document.body.dataset.state becomes "done" or "error"
 // and window.edgeswarmResult holds {sha256, stats}, so scripts can drive pages.
 // The client package is built into /pkg by `cargo xtask dev` (or `cargo xtask test`).
@@ -124,7 +124,9 @@ async function start() {
     downloader?.cancel();
     downloader?.free();
     downloader = null;
-    downloader = new client.Downloader({ server, contentId, downloadMode, groupId, fileName: contentId });
+    // `&trace=1` records per-piece performance marks (docs/bench/browser.md).
+    const trace = params.get("trace") === "1";
+    downloader = new client.Downloader({ server, contentId, downloadMode, groupId, fileName: contentId, trace });
     window.edgeswarmDownloader = downloader;
     downloader.onprogress = render;
     const file = await downloader.start();

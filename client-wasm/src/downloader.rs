@@ -242,6 +242,7 @@ async fn prepare(
         shared: shared.clone(),
         file_name: options.file_name.clone(),
         report,
+        trace: crate::trace::Trace { on: options.trace },
         result: done,
         progress: progress.clone(),
     }))

@@ -122,6 +122,17 @@ pub async fn get(
     range: Option<Range<u64>>,
     signal: Option<&AbortSignal>,
 ) -> Result<HttpReply, HttpError> {
+    get_with(url, range, signal, &|| {}).await
+}
+
+/// [`get`], calling `first_byte` when the first chunk of a ranged body
+/// arrives (for trace marks).
+pub async fn get_with(
+    url: &str,
+    range: Option<Range<u64>>,
+    signal: Option<&AbortSignal>,
+    first_byte: &dyn Fn(),
+) -> Result<HttpReply, HttpError> {
     let init = RequestInit::new();
     init.set_method("GET");
     if let Some(r) = &range {
@@ -161,7 +172,7 @@ pub async fn get(
             let buf = JsFuture::from(buf).await.map_err(fail)?;
             Some(Uint8Array::new(&buf).to_vec())
         }
-        Some(r) => read_at_most(&resp, r.end.saturating_sub(r.start), &fail).await?,
+        Some(r) => read_at_most(&resp, r.end.saturating_sub(r.start), &fail, first_byte).await?,
     };
     Ok(HttpReply {
         status,
@@ -176,6 +187,7 @@ async fn read_at_most(
     resp: &Response,
     limit: u64,
     fail: &impl Fn(JsValue) -> HttpError,
+    first_byte: &dyn Fn(),
 ) -> Result<Option<Vec<u8>>, HttpError> {
     let Some(stream) = resp.body() else {
         return Ok(Some(Vec::new()));
@@ -196,6 +208,9 @@ async fn read_at_most(
         let bytes: Uint8Array = value
             .dyn_into()
             .map_err(|_| HttpError::Network("a body chunk is not bytes".into()))?;
+        if body.is_empty() {
+            first_byte();
+        }
         if body.len() as u64 + u64::from(bytes.length()) > limit {
             let _ = reader.cancel();
             return Ok(None);

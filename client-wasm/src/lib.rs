@@ -10,7 +10,8 @@
 //! - [`listener`]: an event listener that owns its closure and unhooks on drop;
 //! - [`http`]: `fetch` with HTTP Range and `AbortController`;
 //! - [`store`]: verified pieces in OPFS (or memory for small files);
-//! - [`rtc`]: one `RTCPeerConnection` + data channel with backpressure.
+//! - [`rtc`]: one `RTCPeerConnection` + data channel with backpressure;
+//! - [`trace`]: per-piece performance marks (the `trace` option).
 //!
 //! Invariants: nothing reachable from network bytes panics; no closure is
 //! leaked (forgotten) per peer; the whole file is never held in memory
@@ -21,6 +22,7 @@ pub mod listener;
 pub mod rtc;
 pub mod store;
 pub mod time;
+pub mod trace;
 
 mod array_ws;
 mod downloader;

@@ -44,6 +44,8 @@ export interface DownloaderOptions {
   reportIntervalMs?: number;
   /** Milliseconds before an unopened peer connection is abandoned (default 15000). */
   connectTimeoutMs?: number;
+  /** Record per-piece performance marks named "es:<phase>:<piece>" (default false). */
+  trace?: boolean;
 }
 
 export type PieceState = 0 | 1 | 2;
@@ -138,6 +140,8 @@ struct RawOptions {
     report_interval_ms: Option<u32>,
     #[serde(default)]
     connect_timeout_ms: Option<u32>,
+    #[serde(default)]
+    trace: bool,
 }
 
 /// Validated options.
@@ -157,6 +161,7 @@ pub struct Options {
     pub engine: serde_json::Map<String, serde_json::Value>,
     pub report_interval_ms: Option<u32>,
     pub connect_timeout_ms: u32,
+    pub trace: bool,
 }
 
 impl Options {
@@ -226,6 +231,7 @@ impl Options {
             engine: raw.engine.unwrap_or_default(),
             report_interval_ms: raw.report_interval_ms,
             connect_timeout_ms: raw.connect_timeout_ms.unwrap_or(15_000),
+            trace: raw.trace,
         })
     }
 }

@@ -30,6 +30,7 @@ use crate::rtc::RtcEvent;
 use crate::stats::{Phase, Shared};
 use crate::store::{PieceStore, StoreError};
 use crate::time::{now_millis, now_ms, Timeout};
+use crate::trace::Trace;
 
 mod array;
 mod events;
@@ -66,6 +67,7 @@ pub struct Session {
     pub(crate) shared: Rc<RefCell<Shared>>,
     pub(crate) file_name: String,
     pub(crate) report: report::Reporter,
+    pub(crate) trace: Trace,
     timer: Option<(Millis, Timeout)>,
     writes_in_flight: usize,
     engine_done: bool,
@@ -87,6 +89,7 @@ pub struct SessionParts {
     pub shared: Rc<RefCell<Shared>>,
     pub file_name: String,
     pub report: report::Reporter,
+    pub trace: Trace,
     pub result: oneshot::Sender<Outcome>,
     pub progress: Rc<RefCell<Option<js_sys::Function>>>,
 }
@@ -111,6 +114,7 @@ impl Session {
             shared: p.shared,
             file_name: p.file_name,
             report: p.report,
+            trace: p.trace,
             timer: None,
             writes_in_flight: 0,
             engine_done: false,
@@ -180,6 +184,7 @@ impl Session {
             }),
             Ev::Stored(piece, r) => {
                 self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
+                self.trace.mark("stored", piece);
                 if let Err(e) = r {
                     self.finish(Err(format!("storing piece {piece}: {e}")), Phase::Error);
                     return false;
@@ -331,10 +336,19 @@ impl Session {
         self.http.insert(id, abort);
         let url = self.content_url.clone();
         let tx = self.tx.clone();
+        let (trace, piece) = (self.trace, self.piece_at(range.start));
         spawn_local(async move {
-            let r = http::get(&url, Some(range), signal.as_ref()).await;
+            let first_byte = || trace.mark("http:first-byte", piece);
+            let r = http::get_with(&url, Some(range), signal.as_ref(), &first_byte).await;
+            trace.mark("http:last-byte", piece);
             let _ = tx.unbounded_send(Ev::Http(id, r));
         });
+    }
+
+    /// The piece that starts at byte `offset` (for trace marks).
+    fn piece_at(&self, offset: u64) -> u32 {
+        let size = self.engine.layout().piece_size.max(1);
+        u32::try_from(offset / size).unwrap_or(u32::MAX)
     }
 
     pub(crate) fn start_write(&mut self, piece: u32, offset: u64, bytes: std::sync::Arc<[u8]>) {

@@ -11,7 +11,19 @@ use crate::stats::{Phase, PIECE_HTTP, PIECE_PEER};
 impl Session {
     pub(super) fn on_event_output(&mut self, e: Event) {
         match e {
+            Event::PieceRequested { piece, source } => {
+                let phase = match source {
+                    Source::Http => "http:request",
+                    Source::Peer(_) => "peer:request",
+                };
+                self.trace.mark(phase, piece);
+            }
+            Event::PieceFirstBytes { piece, .. } => self.trace.mark("peer:block", piece),
+            Event::PieceServed { piece, .. } => self.trace.mark("served", piece),
             Event::PieceVerified { piece, source } => {
+                // The engine announces (Have) in the step that verifies.
+                self.trace.mark("verified", piece);
+                self.trace.mark("have", piece);
                 let mut s = self.shared.borrow_mut();
                 let mark = match source {
                     Source::Http => PIECE_HTTP,

@@ -196,6 +196,21 @@ pub enum Mode {
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Event {
+    /// A piece was asked of `source` (a peer request, or an HTTP range).
+    PieceRequested {
+        piece: u32,
+        source: Source,
+    },
+    /// The first bytes of a requested piece arrived from a peer.
+    PieceFirstBytes {
+        piece: u32,
+        source: Source,
+    },
+    /// The first block of a piece went to a peer that asked for it.
+    PieceServed {
+        piece: u32,
+        peer: PeerKey,
+    },
     PieceVerified {
         piece: u32,
         source: Source,

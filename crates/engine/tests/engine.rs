@@ -56,6 +56,18 @@ fn a_peer_serves_verified_pieces_to_another() {
     }
     assert!(b.stored == f, "stored bytes differ from the file");
     assert!(b.events.iter().any(|e| matches!(e, Event::Done { .. })));
+    // Every piece's path is traceable (the browser turns these into
+    // performance marks): asked of A, first bytes from A, verified; and A
+    // reports serving it.
+    for piece in 0..6 {
+        let at = |want: &Event| b.events.iter().position(|e| e == want);
+        let src = Source::Peer(A);
+        let asked = at(&Event::PieceRequested { piece, source: src }).expect("requested");
+        let first = at(&Event::PieceFirstBytes { piece, source: src }).expect("first bytes");
+        let done = at(&Event::PieceVerified { piece, source: src }).expect("verified");
+        assert!(asked < first && first <= done, "piece {piece} out of order");
+        assert!(a.events.contains(&Event::PieceServed { piece, peer: B }));
+    }
     let s = b.engine.stats();
     assert_eq!(s.bytes_from_http, 0);
     assert_eq!(s.bytes_from_peers, f.len() as u64);

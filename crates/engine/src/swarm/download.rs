@@ -29,7 +29,7 @@ use rand_core::Rng;
 
 use super::peer::{Download, Phase};
 use super::Swarm;
-use crate::types::{BanReason, Millis, PeerKey, Source};
+use crate::types::{BanReason, Event, Millis, PeerKey, Source};
 
 impl Swarm {
     pub(super) fn check_stalls(&mut self) {
@@ -169,6 +169,10 @@ impl Swarm {
         let buf = Vec::new();
         peer.downloads.insert(p, Download { buf, since: now });
         self.send(k, &Message::Request { piece: p.get() });
+        self.event(Event::PieceRequested {
+            piece: p.get(),
+            source: Source::Peer(k),
+        });
         true
     }
 

@@ -39,7 +39,7 @@ use rand_core::Rng;
 use super::rate::{DownloadRate, SAMPLE_MS};
 use super::Swarm;
 use crate::retry::HttpRetry;
-use crate::types::{HttpRequestId, Millis, Output, Source};
+use crate::types::{Event, HttpRequestId, Millis, Output, Source};
 
 #[derive(Debug)]
 pub(super) struct HttpState {
@@ -185,6 +185,10 @@ impl Swarm {
             self.http.in_flight.insert(id, attempt);
             let range = self.meta.piece_range(p);
             self.out.push_back(Output::HttpRequest { id, range });
+            self.event(Event::PieceRequested {
+                piece: p.get(),
+                source: Source::Http,
+            });
         }
     }
 

@@ -12,7 +12,7 @@ use edgeswarm_protocol::PieceIndex;
 
 use super::peer::{Download, Phase, Upload};
 use super::Swarm;
-use crate::types::{BanReason, PeerKey, Source};
+use crate::types::{BanReason, Event, PeerKey, Source};
 
 impl Swarm {
     pub(super) fn on_peer_data(&mut self, k: PeerKey, bytes: &[u8]) {
@@ -185,21 +185,26 @@ impl Swarm {
         if offset as usize != buf.len() || buf.len() + data.len() > piece_len {
             return self.ban(k, BanReason::ProtocolViolation("block at the wrong offset"));
         }
-        if buf.is_empty() {
+        let first = buf.is_empty();
+        if first {
             buf.reserve_exact(piece_len);
         }
         buf.extend_from_slice(&data);
         peer.last_progress = now;
         peer.throughput.record(now, data.len() as u64);
         self.dirty.insert(k);
-        if buf.len() == piece_len {
-            // The entry exists: `buf` was just borrowed from it.
-            let bytes = peer
-                .downloads
-                .remove(&piece)
-                .map(|d| d.buf)
-                .unwrap_or_default();
-            self.piece_complete(piece, Source::Peer(k), bytes);
+        let complete = (buf.len() == piece_len)
+            .then(|| peer.downloads.remove(&piece).map(|d| d.buf))
+            .flatten();
+        let source = Source::Peer(k);
+        if first {
+            self.event(Event::PieceFirstBytes {
+                piece: piece.get(),
+                source,
+            });
+        }
+        if let Some(bytes) = complete {
+            self.piece_complete(piece, source, bytes);
         }
     }
 }

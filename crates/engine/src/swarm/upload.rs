@@ -21,7 +21,7 @@ use edgeswarm_protocol::wire::{self, Message, RejectReason, MAX_BLOCK_LEN};
 use edgeswarm_protocol::PieceIndex;
 
 use super::Swarm;
-use crate::types::{Millis, Output, PeerKey};
+use crate::types::{Event, Millis, Output, PeerKey};
 
 #[derive(Debug)]
 pub(super) struct UploadState {
@@ -110,6 +110,10 @@ impl Swarm {
                 peer: k,
                 bytes: frame,
             });
+            if offset == 0 {
+                let piece = piece.get();
+                self.event(Event::PieceServed { piece, peer: k });
+            }
         }
         self.trim_cache();
     }
