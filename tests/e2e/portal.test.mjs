@@ -47,6 +47,10 @@ function serve(root, port, workerUrl) {
       res.writeHead(400).end();
       return;
     }
+    if (path === "/favicon.ico") {
+      res.writeHead(204).end();
+      return;
+    }
     const file = normalize(join(root, path));
     if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404).end();
