@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
 import {
   copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
 } from "node:fs";
@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import * as h from "./harness.mjs";
 
-const env = h.sharedWorkerAndBrowser();
+// One hook sets everything up in order (the portal needs the worker's URL).
+const env = { worker: undefined, browser: undefined };
 const FIXTURES = join(h.ROOT, "tests/e2e/portal");
 const FIXTURE_FILES = ["plain.html", "plain.js", "bundle.html", "bundle-entry.js", "portal.js", "usage.ts", "usage-bad.ts"];
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
@@ -73,6 +74,8 @@ function serve(root, port, workerUrl) {
 }
 
 before(async () => {
+  env.worker = await h.startWorker();
+  env.browser = await h.launchBrowser();
   portal.tgz = packageTarball();
   portal.dir = mkdtempSync(join(tmpdir(), "edgeswarm-portal-"));
   writeFileSync(join(portal.dir, "package.json"), JSON.stringify({ name: "portal", private: true, type: "module" }));
@@ -95,6 +98,8 @@ before(async () => {
 after(async () => {
   await Promise.all(portal.servers.map((s) => new Promise((r) => s.close(r))));
   if (portal.dir) rmSync(portal.dir, { recursive: true, force: true });
+  await env.browser?.close();
+  await env.worker?.stop();
 });
 
 async function openPortal(origin, page, query) {
@@ -143,29 +148,43 @@ test("the packed tarball installs offline, alone, and its types check a usage sa
   assert.deepEqual([...errorLines].sort(), [...marked].sort(), bad.stdout);
 });
 
+/** One HTTP request on a fresh connection, as a browser would send it: {status, headers, body}. */
+function httpRequest(url, method, headers) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 test("the worker's CORS answers admit the portal origin and refuse another", async () => {
   const kv = `${env.worker.url}/do/v1/kv`;
-  const preflight = (origin) => fetch(kv, {
-    method: "OPTIONS",
-    headers: { Origin: origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "range" },
-  });
+  const preflight = (origin) => httpRequest(kv, "OPTIONS",
+    { Origin: origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "range" });
   const ok = await preflight(portal.origin);
   assert.equal(ok.status, 204);
-  assert.equal(ok.headers.get("access-control-allow-origin"), portal.origin);
-  assert.match(ok.headers.get("vary") ?? "", /origin/i);
-  assert.match(ok.headers.get("access-control-allow-methods") ?? "", /GET/);
-  assert.match(ok.headers.get("access-control-allow-headers") ?? "", /range/i);
+  assert.equal(ok.headers["access-control-allow-origin"], portal.origin);
+  assert.match(ok.headers.vary ?? "", /origin/i);
+  assert.match(ok.headers["access-control-allow-methods"] ?? "", /GET/);
+  assert.match(ok.headers["access-control-allow-headers"] ?? "", /range/i);
 
-  for (const res of [await preflight(portal.deniedOrigin), await fetch(kv, { headers: { Origin: portal.deniedOrigin } })]) {
+  const refused = [await preflight(portal.deniedOrigin), await httpRequest(kv, "GET", { Origin: portal.deniedOrigin })];
+  for (const res of refused) {
     assert.equal(res.status, 403);
-    assert.equal(res.headers.get("access-control-allow-origin"), null, "a refused origin gets no ACAO");
-    const body = await res.json();
+    assert.equal(res.headers["access-control-allow-origin"], undefined, "a refused origin gets no ACAO");
+    const body = JSON.parse(res.body);
     assert.equal(body.error.code, "origin_not_allowed");
     assert.match(body.error.message, /ALLOWED_ORIGINS/);
   }
   // Not a browser cross-origin request (the CLI, curl): served.
-  const plain = await fetch(kv);
+  const plain = await httpRequest(kv, "GET", {});
   assert.equal(plain.status, 200);
+  assert.ok(JSON.parse(plain.body), "the bootstrap JSON");
 });
 
 test("two portal pages on another origin swarm through the worker: plain ESM and an esbuild bundle", async () => {
