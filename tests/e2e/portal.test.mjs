@@ -173,7 +173,14 @@ test("the worker's CORS answers admit the portal origin and refuse another", asy
   assert.match(ok.headers["access-control-allow-methods"] ?? "", /GET/);
   assert.match(ok.headers["access-control-allow-headers"] ?? "", /range/i);
 
-  const refused = [await preflight(portal.deniedOrigin), await httpRequest(kv, "GET", { Origin: portal.deniedOrigin })];
+  // The array's WebSocket upgrade is refused too (browsers send Origin on it).
+  const upgrade = await httpRequest(`${env.worker.url}/do/v1/array/0123456789abcdef`, "GET", {
+    Origin: portal.deniedOrigin, Connection: "Upgrade", Upgrade: "websocket",
+    "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+  });
+  const refused = [
+    await preflight(portal.deniedOrigin), await httpRequest(kv, "GET", { Origin: portal.deniedOrigin }), upgrade,
+  ];
   for (const res of refused) {
     assert.equal(res.status, 403);
     assert.equal(res.headers["access-control-allow-origin"], undefined, "a refused origin gets no ACAO");
