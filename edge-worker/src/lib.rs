@@ -7,7 +7,7 @@
 //! the `admin` publish routes guarded by `ADMIN_TOKEN`.
 //!
 //! Shape: the logic lives in plain modules tested natively with `cargo test`
-//! ([`routes`], [`discovery`], [`policy`], [`range`], [`bootstrap`],
+//! ([`routes`], [`discovery`], [`policy`], [`range`], [`bootstrap`], [`cors`],
 //! [`array`]'s core, selection and rate limits, [`auth`]); the glue modules
 //! ([`glue`], [`array::object`]) only move bytes between the platform
 //! (R2, Durable Objects, WebSockets) and that logic. Storage is Cloudflare's:
@@ -19,6 +19,7 @@
 pub mod array;
 pub mod auth;
 pub mod bootstrap;
+pub mod cors;
 pub mod discovery;
 pub mod error;
 pub mod glue;

@@ -37,6 +37,28 @@ function freePort() {
 }
 
 /**
+ * A port for the cross-origin portal pages (portal.test.mjs), picked once per
+ * run and kept in E2E_PORTAL_PORT so the worker (started here or by run.mjs)
+ * can allow exactly that origin. Chosen below the kernel's ephemeral range,
+ * so no outgoing connection takes it before the portal server listens.
+ */
+export async function portalPort() {
+  if (process.env.E2E_PORTAL_PORT) return Number(process.env.E2E_PORTAL_PORT);
+  for (let port = 20000 + (process.pid % 5000); port < 32000; port += 1) {
+    const free = await new Promise((res) => {
+      const s = createServer();
+      s.once("error", () => res(false));
+      s.listen(port, "127.0.0.1", () => s.close(() => res(true)));
+    });
+    if (free) {
+      process.env.E2E_PORTAL_PORT = String(port);
+      return port;
+    }
+  }
+  throw new Error("no free port for the portal pages");
+}
+
+/**
  * Resolves when wrangler prints its "Ready on" line (an event, not a timer),
  * then checks that the API answers; rejects if wrangler exits first.
  */
@@ -85,11 +107,15 @@ export async function startWorker() {
   const token = `e2e-${process.pid}`;
   writeFileSync(join(dir, "dev.vars"), `ADMIN_TOKEN=${token}\n`);
   const port = await freePort();
+  // Browsers may use this worker from its own origin and from the portal
+  // origin only: the allow-list is what the portal test exercises.
+  const portal = `http://127.0.0.1:${await portalPort()}`;
   const wrangler = process.env.WRANGLER ?? join(ROOT, "node_modules/.bin/wrangler");
   const child = spawn(wrangler, [
     "dev", "--local", "--ip", "127.0.0.1", "--port", String(port),
     "--show-interactive-dev-session=false", "--persist-to", join(dir, "state"),
     "--env-file", join(dir, "dev.vars"), "--var", "REPORT_INTERVAL_MS:2000",
+    "--var", `ALLOWED_ORIGINS:${portal}`,
     // Extra worker vars for benchmarks, e.g. WORKER_VARS=MIN_DOWNLOAD_BYTES_PER_SECOND:0
     ...(process.env.WORKER_VARS ?? "").split(",").filter(Boolean).flatMap((v) => ["--var", v]),
   ], {

@@ -7,8 +7,9 @@
 //!   through `wasm-bindgen-test-runner` + chromedriver, with Chrome's flags
 //!   from the repo's `webdriver.json`.
 //! - [`e2e_layer`]: builds the client, a second *malicious* client (test-only
-//!   feature, its own target dir, never written to `www/`), the edge worker
-//!   and the CLI, then runs `tests/e2e/run.mjs`: it starts real workerd
+//!   feature, its own target dir, never written to `www/`), the npm package
+//!   (`crate::pack`, from `www/pkg`), the edge worker and the CLI, then
+//!   runs `tests/e2e/run.mjs`: it starts real workerd
 //!   (`wrangler dev` on 127.0.0.1, the same way as `worker::LocalWorker`, but
 //!   from inside the namespace) and runs `node --test` on the e2e files, which
 //!   drive several headless Chromium pages. As root, everything runs inside a
@@ -128,6 +129,7 @@ fn prepare_node_run(tools: &Tools) -> Result<Command> {
     let (browser, _) = chromium_tools(tools)?;
     let root = repo_root();
     build_client(tools)?;
+    let npm_package = crate::pack::pack_built()?;
     let malicious = build_malicious_client(tools)?;
     crate::worker::build(tools)?;
     step("browser: build the edgeswarm CLI (publishes the test files)");
@@ -154,6 +156,7 @@ fn prepare_node_run(tools: &Tools) -> Result<Command> {
         .env("WRANGLER", &tools.wrangler)
         .env("EDGESWARM_BIN", root.join("target/release/edgeswarm"))
         .env("E2E_MALICIOUS_PKG", malicious)
+        .env("E2E_NPM_PACKAGE", npm_package)
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
     Ok(cmd)

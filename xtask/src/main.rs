@@ -6,6 +6,7 @@
 //! - `dev`:   setup, then serve the worker and the demo page locally with a demo file.
 //! - `bench`: run the benchmarks and print their JSON.
 //! - `build`: build what `wrangler deploy` ships (www/pkg and edge-worker/build).
+//! - `pack`:  build the client and pack the npm package `target/npm/edgeswarm-<version>.tgz`.
 
 use anyhow::{bail, Result};
 
@@ -13,6 +14,7 @@ mod bench;
 mod browser;
 mod cmd;
 mod dev;
+mod pack;
 mod setup;
 mod test;
 mod worker;
@@ -32,14 +34,16 @@ fn main() -> Result<()> {
             worker::build(&tools)
         }
         "build-worker" => worker::build(&setup::ensure()?),
+        "pack" => pack::run_task(&setup::ensure()?).map(drop),
         _ => bail!(
-            "usage: cargo xtask <setup|test|dev|bench|build|build-worker>\n\
+            "usage: cargo xtask <setup|test|dev|bench|build|build-worker|pack>\n\
              \n  setup         install pinned tools (wasm32 target, wasm-bindgen-cli, worker-build, npm packages, chromium)\
              \n  test          run every test layer (what CI runs)\
              \n  dev           serve the worker and demo page on http://127.0.0.1:8787 with a demo file published\
              \n  bench         run the benchmarks and print JSON\
              \n  build         build the client package (www/pkg) and the worker (edge-worker/build) for deploy\
-             \n  build-worker  build edge-worker/build with worker-build"
+             \n  build-worker  build edge-worker/build with worker-build\
+             \n  pack          build the client and pack the npm package target/npm/edgeswarm-<version>.tgz"
         ),
     }
 }

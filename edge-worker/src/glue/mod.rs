@@ -2,7 +2,9 @@
 //! service, and turns its result into a platform response.
 //!
 //! Invariant: every service answer passes through [`finish`], so every
-//! response carries CORS headers and every error the documented JSON body.
+//! response carries the CORS headers [`crate::cors`] decided for the request
+//! (a disallowed `Origin` is refused before any route runs) and every error
+//! the documented JSON body.
 //! Only platform failures (`worker::Error` from storage) become 500s.
 
 mod admin;
@@ -14,6 +16,7 @@ use serde::Serialize;
 use worker::{Env, Headers, Request, Response, ResponseBuilder, Result};
 
 use crate::bootstrap::Settings;
+use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::routes::{self, Method, Route};
 
@@ -35,16 +38,29 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         worker::Method::Options => Method::Options,
         _ => Method::Other,
     };
+    let own = origin(&req).ok();
+    let cors = Cors::decide(
+        env.var("ALLOWED_ORIGINS")
+            .ok()
+            .map(|v| v.to_string())
+            .as_deref(),
+        req.headers().get("Origin").ok().flatten().as_deref(),
+        own.as_deref(),
+    );
+    let cors = match cors {
+        Ok(c) => c,
+        Err(e) => return finish(Err(e), &Cors::refused()),
+    };
     let path = req.path();
     let answer = match routes::route(method, &path) {
         None => Err(ApiError::not_found("not_found", "no such page")),
         Some(Err(e)) => Err(e),
-        Some(Ok(route)) => return dispatch(route, req, &env).await,
+        Some(Ok(route)) => return dispatch(route, req, &env, &cors).await,
     };
-    finish(answer)
+    finish(answer, &cors)
 }
 
-async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response> {
+async fn dispatch(route: Route, req: Request, env: &Env, cors: &Cors) -> Result<Response> {
     let answer = match route {
         // The array's Durable Object answers for itself (101 or its own
         // JSON error); its response headers are immutable, so it skips
@@ -52,7 +68,7 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response> {
         Route::Array(id) => {
             return match services::array(req, env, &id).await {
                 Ok(resp) => Ok(resp),
-                Err(e) => finish(Err(e)),
+                Err(e) => finish(Err(e), cors),
             }
         }
         Route::Preflight => preflight(),
@@ -66,16 +82,22 @@ async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response> {
         Route::Content { id, head } => cdn::content(&req, env, &id, head).await,
         Route::Admin(id, object) => admin::put(req, env, &id, object).await,
     };
-    finish(answer)
+    finish(answer, cors)
 }
 
-fn finish(answer: Answer) -> Result<Response> {
+fn finish(answer: Answer, cors: &Cors) -> Result<Response> {
     let resp = match answer {
         Ok(r) => r,
         Err(e) => error_response(&e)?,
     };
     let h = resp.headers();
-    h.set("Access-Control-Allow-Origin", "*")?;
+    match &cors.allow_origin {
+        Some(o) => h.set("Access-Control-Allow-Origin", o)?,
+        None => h.delete("Access-Control-Allow-Origin")?,
+    }
+    if cors.vary_origin {
+        h.append("Vary", "Origin")?;
+    }
     h.set(
         "Access-Control-Expose-Headers",
         "Content-Range, Content-Length, ETag, Accept-Ranges",
