@@ -16,6 +16,9 @@ pub use edgeswarm_protocol::services::{Bootstrap, Endpoints};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub client: ClientConfig,
+    /// `ARRAY_IDLE_MS`: silence after which an array closes a socket; unset =
+    /// four report intervals, at least a minute.
+    pub array_idle_ms: Option<u64>,
 }
 
 impl Default for Settings {
@@ -23,6 +26,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             client: ClientConfig::default(),
+            array_idle_ms: None,
         }
     }
 }
@@ -85,6 +89,11 @@ impl Settings {
             &mut c.array.messages_per_second,
         )?;
         num(&get, "ARRAY_BURST", &mut c.array.burst)?;
+        if get("ARRAY_IDLE_MS").is_some() {
+            let mut ms = 0u64;
+            num(&get, "ARRAY_IDLE_MS", &mut ms)?;
+            s.array_idle_ms = Some(ms.max(1));
+        }
         Ok(s)
     }
 }

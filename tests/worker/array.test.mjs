@@ -120,3 +120,19 @@ test('the array refuses peers over its cap', async () => {
   assert.equal(ids(await late.report()).length, first.limits.maxPeers - 1);
   for (const c of [...clients, late]) await c.close();
 });
+
+test('idle sockets are closed at the deadline and cannot keep an honest client out', async () => {
+  const array = randomArrayId();
+  const first = await ArrayClient.open(array);
+  const idle = [first];
+  while (idle.length < first.limits.maxPeers) idle.push(await ArrayClient.open(array));
+  // The array is full of sockets that never speak: a newcomer is refused…
+  await assert.rejects(ArrayClient.open(array), (e) => e.status === 429);
+  // …until the idle deadline (ARRAY_IDLE_MS, set small for these tests)
+  // closes them: the array's alarm does it, no newcomer needs to knock.
+  const codes = await Promise.all(idle.map((c) => c.closed));
+  assert.deepEqual([...new Set(codes)], [4000], 'closed as idle');
+  const honest = await ArrayClient.open(array);
+  assert.deepEqual(await honest.report(), [], 'the idle peers are gone from the roster');
+  await honest.close();
+});

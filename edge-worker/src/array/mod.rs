@@ -17,10 +17,12 @@
 //! - `Joined` → `Closed` when the socket closes (the peer leaves the roster at
 //!   once and the others get `peerLeft`), or when strikes reach
 //!   [`MAX_STRIKES`] (the server closes it with 1008).
-//! - `Joined` → `Stale` when no message of the peer was admitted for the
-//!   core's stale-after time (a socket whose far end vanished without a close
-//!   can stay open for long): it is no longer offered to others, and it
-//!   returns to `Joined` with its next admitted message.
+//! - `Joined` → `Closed` when no message of the peer was admitted for the
+//!   core's idle deadline (a socket whose far end vanished without a close,
+//!   or one held open to take a slot): [`ArrayCore::evict_idle`] closes it
+//!   with [`CLOSE_IDLE`] and it leaves, so idle sockets cannot keep a full
+//!   array closed to others for longer than the deadline. The glue evicts
+//!   before it refuses a join as full, and on a timer.
 //!
 //! Invariants: the roster holds at most `limits.max_peers` peers; a message is
 //! never relayed outside this array; no input makes the core panic.
@@ -44,9 +46,11 @@ use ratelimit::TokenBucket;
 pub const MAX_STRIKES: u32 = 64;
 /// WebSocket close code for a policy violation.
 pub const CLOSE_POLICY: u16 = 1008;
-/// Silence after which a peer is no longer offered, unless the glue sets
+/// Silence after which a peer's socket is closed, unless the glue sets
 /// another time ([`ArrayCore::set_stale_after_ms`]).
 pub const DEFAULT_STALE_AFTER_MS: f64 = 120_000.0;
+/// WebSocket close code for a socket closed because it was silent too long.
+pub const CLOSE_IDLE: u16 = 4000;
 
 /// What the glue must do.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,9 +97,37 @@ impl ArrayCore {
         }
     }
 
-    /// Sets how long a silent peer stays on offer to others.
+    /// Sets how long a silent peer keeps its socket (and its place on offer).
     pub fn set_stale_after_ms(&mut self, ms: f64) {
         self.stale_after_ms = ms;
+    }
+
+    /// The idle deadline in ms.
+    pub fn stale_after_ms(&self) -> f64 {
+        self.stale_after_ms
+    }
+
+    /// Closes every peer no message of which was admitted for the idle
+    /// deadline: each gets a `Close` with [`CLOSE_IDLE`], leaves the roster,
+    /// and the others are told (`peerLeft`).
+    pub fn evict_idle(&mut self, now_ms: f64) -> Vec<Action> {
+        let cutoff = now_ms - self.stale_after_ms;
+        let idle: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.last_seen_ms < cutoff)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for peer in idle {
+            out.push(Action::Close {
+                peer: peer.clone(),
+                code: CLOSE_IDLE,
+                reason: "idle: no message within the deadline",
+            });
+            out.extend(self.leave(&peer));
+        }
+        out
     }
 
     pub fn limits(&self) -> ArrayLimits {

@@ -6,8 +6,10 @@
 //! peer's last report (counters only) with the time it arrived, so the
 //! roster, staleness included, can be rebuilt when the object wakes from
 //! hibernation with an empty memory. Rate-limit allowances start afresh after
-//! a wake-up (a hibernated object had no traffic to limit). A peer goes stale
-//! after four report intervals of silence, and never sooner than a minute.
+//! a wake-up (a hibernated object had no traffic to limit). A peer's socket is
+//! closed after four report intervals of silence, never sooner than a minute
+//! (or after `ARRAY_IDLE_MS`): idle peers are evicted before a join is refused
+//! as full, and by an alarm every half deadline while the array has peers.
 //! Nothing here decides anything: the core does.
 
 use std::cell::RefCell;
@@ -78,7 +80,11 @@ impl ArrayObject {
             let mut core = ArrayCore::new(settings.client.array);
             // u64 milliseconds as f64: exact below 2^53 ms, i.e. always in practice.
             let interval = settings.client.report_interval_ms as f64;
-            core.set_stale_after_ms((STALE_AFTER_REPORTS * interval).max(MIN_STALE_AFTER_MS));
+            let idle = match settings.array_idle_ms {
+                Some(ms) => ms as f64,
+                None => (STALE_AFTER_REPORTS * interval).max(MIN_STALE_AFTER_MS),
+            };
+            core.set_stale_after_ms(idle);
             let now = now_ms();
             for ws in self.state.get_websockets() {
                 if let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() {
@@ -101,7 +107,9 @@ impl ArrayObject {
             .next()
     }
 
-    fn apply(&self, ws: &WebSocket, actions: Vec<Action>) -> Result<()> {
+    /// Carries out the core's actions; `ws` is the socket whose message
+    /// caused them (a `Persist` is about it), if any.
+    fn apply(&self, ws: Option<&WebSocket>, actions: Vec<Action>) -> Result<()> {
         for action in actions {
             match action {
                 Action::Send { to, msg } => {
@@ -117,6 +125,7 @@ impl ArrayObject {
                     self.apply(ws, left)?;
                 }
                 Action::Persist { peer } => {
+                    let Some(ws) = ws else { continue };
                     let (report, seen) =
                         self.with_core(|c| (c.report(&peer).cloned(), c.last_seen_ms(&peer)))?;
                     if let Ok(Some(mut a)) = ws.deserialize_attachment::<Attachment>() {
@@ -139,10 +148,28 @@ impl ArrayObject {
             .map(|a| a.peer_id)
     }
 
+    /// Closes idle peers' sockets (see the core's `evict_idle`).
+    fn evict_idle(&self) -> Result<()> {
+        let now = now_ms();
+        let actions = self.with_core(|c| c.evict_idle(now))?;
+        self.apply(None, actions)
+    }
+
+    /// Arms the eviction alarm (every half deadline) unless one is pending.
+    async fn arm_alarm(&self) -> Result<()> {
+        let storage = self.state.storage();
+        if storage.get_alarm().await?.is_none() {
+            let half = self.with_core(|c| c.stale_after_ms() / 2.0)?;
+            // Whole ms, at least one.
+            storage.set_alarm(half.max(1.0) as i64).await?;
+        }
+        Ok(())
+    }
+
     fn on_gone(&self, ws: &WebSocket) -> Result<()> {
         if let Some(peer) = Self::peer_of(ws) {
             let actions = self.with_core(|c| c.leave(&peer))?;
-            self.apply(ws, actions)?;
+            self.apply(Some(ws), actions)?;
         }
         Ok(())
     }
@@ -159,6 +186,10 @@ impl DurableObject for ArrayObject {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let array_id = req.path().rsplit('/').next().unwrap_or_default().to_owned();
+        // Idle sockets give their slots up before a join is refused.
+        if self.with_core(|c| c.is_full())? {
+            self.evict_idle()?;
+        }
         if self.with_core(|c| c.is_full())? {
             let e = ApiError::new(429, "array_full", "this array holds its maximum of peers");
             return crate::glue::error_response(&e);
@@ -180,7 +211,16 @@ impl DurableObject for ArrayObject {
             c.welcome(&peer, &array_id)
         })?;
         send(&server, &welcome);
+        self.arm_alarm().await?;
         Response::from_websocket(pair.client)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.evict_idle()?;
+        if !self.with_core(|c| c.is_empty())? {
+            self.arm_alarm().await?;
+        }
+        Response::ok("")
     }
 
     async fn websocket_message(
@@ -202,7 +242,7 @@ impl DurableObject for ArrayObject {
                 WebSocketIncomingMessage::Binary(bytes) => c.on_binary(&peer, bytes.len(), now),
             }
         })?;
-        self.apply(&ws, actions)
+        self.apply(Some(&ws), actions)
     }
 
     async fn websocket_close(

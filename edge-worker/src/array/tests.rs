@@ -298,3 +298,27 @@ fn a_restored_peer_keeps_its_persisted_last_seen_time() {
     assert_eq!(offered_to(&mut c, "b", 201_000.0), ["a"]);
     assert_eq!(c.last_seen_ms(&pid("b")), Some(201_000.0));
 }
+
+#[test]
+fn idle_peers_are_closed_and_free_their_slot() {
+    let mut c = core_with(&["a", "b", "c"]);
+    c.set_stale_after_ms(1000.0);
+    assert!(c.is_full());
+    // "a" keeps talking; "b" and "c" hold their sockets silently.
+    c.on_text(&pid("a"), r#"{"type":"report"}"#, 900.0);
+    assert!(c.evict_idle(999.0).is_empty(), "nobody is idle before the deadline");
+    let out = c.evict_idle(1500.0);
+    for idle in ["b", "c"] {
+        assert!(out.contains(&Action::Close {
+            peer: pid(idle),
+            code: CLOSE_IDLE,
+            reason: "idle: no message within the deadline",
+        }));
+        assert!(!c.contains(&pid(idle)));
+        assert!(sends_to(&out, "a").contains(&&ServerMessage::PeerLeft {
+            peer_id: pid(idle)
+        }));
+    }
+    assert!(c.contains(&pid("a")));
+    assert!(c.join(pid("d"), None, 1500.0), "a slot is free again");
+}
