@@ -13,7 +13,12 @@ try {
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const server = params.get("server") ?? "";
+// The page only ever talks to its own origin's worker: a `server` parameter
+// naming another origin would make this origin vouch ("Verified …") for a
+// file some other server chose.
+const serverParam = params.get("server") ?? "";
+const serverRefused = serverParam !== "" && serverParam.replace(/\/+$/, "") !== location.origin;
+const server = serverRefused ? "" : serverParam;
 let downloader = null;
 let saveUrl = null;
 let lastMapLength = -1;
@@ -117,6 +122,9 @@ async function start() {
   $("cancel").textContent = "Cancel";
   $("cancel").disabled = false;
   try {
+    if (serverRefused) {
+      throw new Error(`refusing server=${serverParam}: this page downloads only from its own origin (${location.origin})`);
+    }
     if (!client) throw new Error("the client package /pkg/client_wasm.js is missing: run `cargo xtask dev`");
     const wasm = await client.default();
     window.edgeswarmWasmMemory = wasm.memory; // for the memory benchmark
@@ -136,7 +144,9 @@ async function start() {
     window.edgeswarmResult = { sha256, stats, fileSize: file.size };
     saveUrl = URL.createObjectURL(file);
     Object.assign($("save"), { href: saveUrl, download: contentId, hidden: false });
-    $("message").textContent = `Verified ${fmtBytes(file.size)} · SHA-256 ${sha256}` +
+    // "Verified" only when the engine checked the file against a trusted hash.
+    const what = stats.verified ? "Verified" : "Downloaded (no trusted hash to check against)";
+    $("message").textContent = `${what} ${fmtBytes(file.size)} · SHA-256 ${sha256}` +
       (stats.mode === "p2p" ? " · still sharing with peers" : "");
     $("cancel").textContent = stats.mode === "p2p" ? "Stop sharing" : "Cancel";
     $("cancel").disabled = stats.mode !== "p2p";
