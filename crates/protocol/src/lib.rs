@@ -13,6 +13,7 @@
 pub mod array;
 pub mod ids;
 pub mod metadata;
+pub mod publish;
 pub mod wire;
 
 pub use ids::{ContentId, ContentIdError, PieceSize, PieceSizeError};
