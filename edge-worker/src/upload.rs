@@ -42,6 +42,12 @@ pub fn too_large(declared: u64, limit: u64) -> ApiError {
     )
 }
 
+/// Whether an R2 put error is its checksum check refusing the body (R2 and
+/// its local simulator both say "…checksum you specified did not match…").
+pub fn is_digest_mismatch(r2_error: &str) -> bool {
+    r2_error.contains("checksum") && r2_error.contains("did not match")
+}
+
 /// Why a part's bytes were refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PartFault {
@@ -262,5 +268,13 @@ mod tests {
         assert_eq!(max_upload_bytes(Some("8388608")).unwrap(), 8_388_608);
         assert_eq!(max_upload_bytes(Some("x")).unwrap_err().status, 500);
         assert_eq!(too_large(10, 5).status, 413);
+    }
+
+    #[test]
+    fn only_r2_digest_errors_are_the_callers() {
+        assert!(is_digest_mismatch(
+            "put: The SHA-256 checksum you specified did not match what we received. (10037)"
+        ));
+        assert!(!is_digest_mismatch("put: We encountered an internal error. (10001)"));
     }
 }

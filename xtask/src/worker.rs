@@ -9,8 +9,9 @@
 //!   process group (or in the caller's, for `cargo xtask dev`, so the
 //!   terminal's Ctrl-C reaches it); ready once `GET /do/v1/kv` answers 200
 //!   (polled, no fixed sleep); the whole group is stopped on drop.
-//! - [`test_layer`]: builds, starts a fresh LocalWorker with a test token and
-//!   small array limits, runs `node --test tests/worker/`, stops it.
+//! - [`test_layer`]: builds the worker and the CLI, starts a fresh
+//!   LocalWorker with a test token, small array limits and an 8 MiB upload
+//!   limit, runs `node --test tests/worker/`, stops it.
 //! - [`bench`]: starts a LocalWorker and runs `tests/worker/bench/bench.mjs`,
 //!   which prints the figures as JSON (docs/bench/worker.md).
 
@@ -258,6 +259,7 @@ fn run_node_against_worker(
     ));
     let result = run(Command::new("node")
         .args(args)
+        .env("EDGESWARM_BIN", repo_root().join("target/release/edgeswarm"))
         .env("EDGESWARM_WORKER_URL", &worker.url)
         .env("EDGESWARM_ADMIN_TOKEN", &token)
         .env("EDGESWARM_TEST_CF", TEST_CF)
@@ -266,13 +268,21 @@ fn run_node_against_worker(
     result.with_context(|| format!("{name} failed; wrangler log in {}", dir.display()))
 }
 
+/// The upload limit of the test workers (8 MiB): files above it are
+/// published in parts, as production's 95 MiB would make them.
+pub const TEST_MAX_UPLOAD_BYTES: &str = "8388608";
+
 /// `node --test tests/worker/` against a fresh local worker with small array
-/// limits, so the caps and the flood protection can be tested.
+/// limits, so the caps and the flood protection can be tested, and a small
+/// upload limit, so multipart publishing can be (the CLI is built for it).
 pub fn test_layer(tools: &Tools) -> Result<()> {
+    step("worker: build the edgeswarm CLI (multipart publish tests)");
+    run(crate::cmd::cargo().args(["build", "--release", "-p", "edgeswarm-cli"]))?;
     run_node_against_worker(
         tools,
         "test",
         &[
+            ("MAX_UPLOAD_BYTES", TEST_MAX_UPLOAD_BYTES),
             ("ARRAY_MAX_PEERS", "6"),
             ("ARRAY_MAX_MESSAGE_BYTES", "4096"),
             ("ARRAY_MESSAGES_PER_SECOND", "20"),

@@ -172,11 +172,17 @@ async fn put_data(req: &Request, env: &Env, id: &ContentId) -> Answer {
         .sha256(digest)
         .execute()
         .await;
-    if let Err(e) = put {
-        return Err(ApiError::bad_request(
-            "hash_mismatch",
-            format!("the body does not match the metadata's file hash or length: {e}"),
-        ));
+    match put {
+        Ok(_) => {}
+        // R2 checks the body against the metadata's whole-file hash.
+        Err(e) if upload::is_digest_mismatch(&e.to_string()) => {
+            return Err(ApiError::bad_request(
+                "hash_mismatch",
+                format!("the body does not match the metadata's file hash: {e}"),
+            ))
+        }
+        // Anything else is the platform's failure, not the caller's.
+        Err(e) => return Err(e.into()),
     }
     json(
         201,
