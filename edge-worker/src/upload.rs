@@ -275,6 +275,8 @@ mod tests {
         assert!(is_digest_mismatch(
             "put: The SHA-256 checksum you specified did not match what we received. (10037)"
         ));
-        assert!(!is_digest_mismatch("put: We encountered an internal error. (10001)"));
+        assert!(!is_digest_mismatch(
+            "put: We encountered an internal error. (10001)"
+        ));
     }
 }

@@ -259,7 +259,10 @@ fn run_node_against_worker(
     ));
     let result = run(Command::new("node")
         .args(args)
-        .env("EDGESWARM_BIN", repo_root().join("target/release/edgeswarm"))
+        .env(
+            "EDGESWARM_BIN",
+            repo_root().join("target/release/edgeswarm"),
+        )
         .env("EDGESWARM_WORKER_URL", &worker.url)
         .env("EDGESWARM_ADMIN_TOKEN", &token)
         .env("EDGESWARM_TEST_CF", TEST_CF)

@@ -16,6 +16,7 @@
 //! announces, needs the data object that only `complete` creates.
 
 use std::cell::RefCell;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
@@ -206,13 +207,21 @@ async fn part(req: &mut Request, b: &Bucket, id: &ContentId, n: u32, limit: u64)
     }
     let hashes = piece_hashes(b, id, pieces.start, pieces.end - pieces.start).await?;
     let verifier = PieceVerifier::new(hashes, pieces.start, s.piece_size, len);
-    let fault: Rc<RefCell<Option<PartFault>>> = Rc::default();
-    let body = checked_body(req.stream()?, verifier, fault.clone());
+    let shared: Rc<RefCell<Shared>> = Rc::new(RefCell::new(Shared {
+        body: Some(Box::pin(req.stream()?)),
+        fault: None,
+    }));
+    let body = checked_body(shared.clone(), verifier);
     let upload = b.resume_multipart_upload(store::data_key(id), s.upload_id.clone())?;
     let stored = upload
         .upload_part(n as u16, Data::Stream(FixedLengthStream::wrap(body, len)))
         .await;
-    if let Some(f) = fault.borrow_mut().take() {
+    // A refused or failed part leaves the rest of the body unread: read it
+    // (and drop it) so the caller gets this answer instead of a reset
+    // connection, and workerd's request is not cut mid-body.
+    drain(&shared).await;
+    let fault = shared.borrow_mut().fault.take();
+    if let Some(f) = fault {
         return Err(f.to_error(s.piece_size));
     }
     let stored = stored?;
@@ -226,37 +235,58 @@ async fn part(req: &mut Request, b: &Bucket, id: &ContentId, n: u32, limit: u64)
     json(201, &record)
 }
 
+/// The request body of a part and the first fault found in it, shared by
+/// the checked stream (which R2 pulls) and the handler.
+struct Shared {
+    body: Option<Pin<Box<worker::ByteStream>>>,
+    fault: Option<PartFault>,
+}
+
 /// The request body, checked piece by piece; the first fault ends it with
-/// an error (so R2 refuses the part) and is kept in `fault`.
+/// an error (so R2 refuses the part) and is kept in `Shared::fault`. The
+/// body itself stays in `Shared` so the handler can drain it.
 fn checked_body(
-    body: worker::ByteStream,
+    shared: Rc<RefCell<Shared>>,
     verifier: PieceVerifier,
-    fault: Rc<RefCell<Option<PartFault>>>,
 ) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> + 'static {
-    let fail = move |f: PartFault, fault: &RefCell<Option<PartFault>>| {
+    let fail = |f: PartFault, shared: &RefCell<Shared>| {
         let e = worker::Error::RustError(format!("part refused: {f:?}"));
-        *fault.borrow_mut() = Some(f);
+        shared.borrow_mut().fault = Some(f);
         e
     };
-    let start = Some((Box::pin(body), verifier, fault));
-    futures_util::stream::unfold(start, move |state| async move {
-        let (mut body, mut v, fault) = state?;
-        match body.next().await {
-            Some(Ok(chunk)) => match v.update(&chunk) {
-                Ok(()) => Some((Ok(chunk), Some((body, v, fault)))),
-                Err(f) => Some((Err(fail(f, &fault)), None)),
-            },
-            // The caller went away mid-body: the part is short.
-            Some(Err(_)) => {
-                let f = v.finish().err().unwrap_or(PartFault::TooLong);
-                Some((Err(fail(f, &fault)), None))
+    futures_util::stream::unfold(Some(verifier), move |state| {
+        let shared = shared.clone();
+        async move {
+            let mut v = state?;
+            let mut body = shared.borrow_mut().body.take()?;
+            let item = body.next().await;
+            shared.borrow_mut().body = Some(body);
+            match item {
+                Some(Ok(chunk)) => match v.update(&chunk) {
+                    Ok(()) => Some((Ok(chunk), Some(v))),
+                    Err(f) => Some((Err(fail(f, &shared)), None)),
+                },
+                // The caller went away mid-body: the part is short.
+                Some(Err(_)) => {
+                    let f = v.finish().err().unwrap_or(PartFault::TooLong);
+                    Some((Err(fail(f, &shared)), None))
+                }
+                None => match v.finish() {
+                    Ok(()) => None,
+                    Err(f) => Some((Err(fail(f, &shared)), None)),
+                },
             }
-            None => match v.finish() {
-                Ok(()) => None,
-                Err(f) => Some((Err(fail(f, &fault)), None)),
-            },
         }
     })
+}
+
+/// Reads what is left of the body and drops it (bounded by the declared
+/// length, which was checked against the upload limit).
+async fn drain(shared: &RefCell<Shared>) {
+    let body = shared.borrow_mut().body.take();
+    if let Some(mut body) = body {
+        while let Some(Ok(_)) = body.next().await {}
+    }
 }
 
 /// The expected hashes of `count` pieces from `first`, read from the stored
