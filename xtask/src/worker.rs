@@ -13,7 +13,9 @@
 //!   LocalWorker with a test token, small array limits and an 8 MiB upload
 //!   limit, runs `node --test tests/worker/`, stops it.
 //! - [`bench`]: starts a LocalWorker and runs `tests/worker/bench/bench.mjs`,
-//!   which prints the figures as JSON (docs/bench/worker.md).
+//!   which prints the figures as JSON (docs/bench/worker.md);
+//!   [`bench_publish`]: the same with `tests/worker/bench/publish.mjs`
+//!   (docs/bench/publish.md).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -308,5 +310,21 @@ pub fn bench(tools: &Tools) -> Result<()> {
             ("ARRAY_BURST", "100000"),
         ],
         &["tests/worker/bench/bench.mjs"],
+    )
+}
+
+/// `cargo xtask bench publish-server`: the real CLI publishes a 2 GiB file
+/// (`BENCH_FILE_MIB`) to a fresh local worker with production's upload limit
+/// (or `MAX_UPLOAD_BYTES` from the environment), measuring wall time and the
+/// peak RSS of the CLI and of workerd (docs/bench/publish.md).
+pub fn bench_publish(tools: &Tools) -> Result<()> {
+    step("bench: build the edgeswarm CLI (release)");
+    run(crate::cmd::cargo().args(["build", "--release", "-p", "edgeswarm-cli"]))?;
+    let limit = std::env::var("MAX_UPLOAD_BYTES").unwrap_or_else(|_| "99614720".into());
+    run_node_against_worker(
+        tools,
+        "bench-publish",
+        &[("MAX_UPLOAD_BYTES", &limit)],
+        &["tests/worker/bench/publish.mjs"],
     )
 }
