@@ -98,7 +98,10 @@ export async function startWorker() {
     ...(process.env.WORKER_VARS ?? "").split(",").filter(Boolean).flatMap((v) => ["--var", v]),
   ], {
     cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    // A private dev registry: another `wrangler dev` of the same worker name
+    // joining or leaving the shared one reloads this worker mid-request.
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_REGISTRY_PATH: join(dir, "registry") },
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child);

@@ -89,6 +89,11 @@ impl LocalWorker {
             .arg(&opts.state_dir)
             .current_dir(&root)
             .env("WRANGLER_SEND_METRICS", "false")
+            // A dev registry of its own: wrangler reloads a running worker
+            // (503 "Your worker restarted mid-request" to requests in flight)
+            // when another `wrangler dev` of the same worker name registers
+            // or leaves the shared registry (docs/deploy.md).
+            .env("WRANGLER_REGISTRY_PATH", opts.state_dir.join("registry"))
             .stdin(Stdio::null());
         if let Some(token) = &opts.admin_token {
             let env_file = opts.state_dir.join("dev.vars");

@@ -107,6 +107,35 @@ pub fn answer(
     })
 }
 
+/// Calls `send` until it succeeds, fails for good, or [`ATTEMPTS`] tries
+/// are spent, waiting 0.5 s, 1 s, 2 s, … (at most 8 s) between tries; stops
+/// early on Ctrl-C. For requests that are safe to repeat.
+pub fn retrying<T>(mut send: impl FnMut() -> Result<T, Failure>) -> Result<T, Failure> {
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        match send() {
+            Err(e) if e.retryable && attempt < ATTEMPTS && !crate::interrupt::requested() => {
+                backoff(delay);
+                delay = (delay * 2).min(Duration::from_secs(8));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Tries per request before giving up.
+pub const ATTEMPTS: u32 = 5;
+
+/// Waits `delay`, in short steps so Ctrl-C is prompt.
+pub fn backoff(delay: Duration) {
+    let until = std::time::Instant::now() + delay;
+    while std::time::Instant::now() < until && !crate::interrupt::requested() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Parses a 2xx answer's JSON.
 pub fn parse<T: DeserializeOwned>(what: &str, body: &str) -> anyhow::Result<T> {
     serde_json::from_str(body)

@@ -19,7 +19,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use edgeswarm_protocol::publish::{
     CreateUpload, PartRecord, UploadCompleted, UploadStatus, MAX_PARTS,
@@ -33,7 +33,7 @@ use crate::pace::Pace;
 use crate::{interrupt, progress};
 
 /// Tries per part before giving up.
-pub const ATTEMPTS: u32 = 5;
+pub use client::ATTEMPTS;
 /// First retry delay; doubled each time, at most [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
@@ -127,12 +127,15 @@ pub fn upload(
     }
     let path = format!("{base}/complete?uploadId={}", query(&status.upload_id));
     let what = format!("POST {path}");
-    let resp = client
-        .agent
-        .post(client.url(&path))
-        .header("Authorization", client.auth())
-        .send_empty();
-    let (_, body) = client::answer(&what, resp).map_err(|e| anyhow::anyhow!(left(&e.message)))?;
+    let (_, body) = client::retrying(|| {
+        let resp = client
+            .agent
+            .post(client.url(&path))
+            .header("Authorization", client.auth())
+            .send_empty();
+        client::answer(&what, resp)
+    })
+    .map_err(|e| anyhow::anyhow!(left(&e.message)))?;
     let done: UploadCompleted = client::parse(&what, &body)?;
     Ok(MultipartReport {
         upload_id: status.upload_id.clone(),
@@ -147,12 +150,15 @@ pub fn upload(
 /// The upload in progress, if any.
 fn status(client: &Client, base: &str) -> anyhow::Result<Option<UploadStatus>> {
     let what = format!("GET {base}");
-    let resp = client
-        .agent
-        .get(client.url(base))
-        .header("Authorization", client.auth())
-        .call();
-    match client::answer(&what, resp) {
+    let got = client::retrying(|| {
+        let resp = client
+            .agent
+            .get(client.url(base))
+            .header("Authorization", client.auth())
+            .call();
+        client::answer(&what, resp)
+    });
+    match got {
         Ok((_, body)) => Ok(Some(client::parse(&what, &body)?)),
         Err(Failure {
             status: Some(404), ..
@@ -164,13 +170,15 @@ fn status(client: &Client, base: &str) -> anyhow::Result<Option<UploadStatus>> {
 fn create(client: &Client, base: &str) -> anyhow::Result<UploadStatus> {
     let what = format!("POST {base}");
     let body = serde_json::to_string(&CreateUpload::default())?;
-    let resp = client
-        .agent
-        .post(client.url(base))
-        .header("Authorization", client.auth())
-        .header("Content-Type", "application/json")
-        .send(body.as_bytes());
-    let (_, body) = client::answer(&what, resp)?;
+    let (_, body) = client::retrying(|| {
+        let resp = client
+            .agent
+            .post(client.url(base))
+            .header("Authorization", client.auth())
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes());
+        client::answer(&what, resp)
+    })?;
     client::parse(&what, &body)
 }
 
@@ -233,11 +241,7 @@ impl Job<'_> {
             match self.part(n) {
                 Ok(()) => return Ok(()),
                 Err(e) if e.retryable && attempt < ATTEMPTS => {
-                    let until = Instant::now() + delay;
-                    // The backoff itself, in short steps so Ctrl-C is prompt.
-                    while Instant::now() < until && !self.stopped() {
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
+                    client::backoff(delay);
                     delay = (delay * 2).min(MAX_BACKOFF);
                 }
                 Err(e) => {

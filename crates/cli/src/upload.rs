@@ -9,7 +9,8 @@
 //! 3. `PUT …/policy`, body = `{"p2pAllowed":true}`.
 //!
 //! The policy goes last so the content is only announced once its bytes are
-//! there. A non-2xx answer (redirects are not followed) is an error naming the
+//! there. The metadata and policy PUTs are repeated (with backoff) when the
+//! failure may pass (transport error, 408, 429, 5xx): both are idempotent. A non-2xx answer (redirects are not followed) is an error naming the
 //! route, the status and the server's `error.message`. While a single PUT
 //! streams out the data is hashed again; bytes that no longer match the
 //! metadata (the file changed since it was hashed) are reported as an error.
@@ -62,8 +63,10 @@ pub fn upload(
 
     let path = client.path("metadata");
     let what = format!("PUT {path}");
-    let resp = put(&path, "application/octet-stream").send(meta_bytes);
-    let (_, body) = client::answer(&what, resp)?;
+    let (_, body) = client::retrying(|| {
+        let resp = put(&path, "application/octet-stream").send(meta_bytes);
+        client::answer(&what, resp)
+    })?;
     let limit = serde_json::from_str::<UploadLimits>(&body)
         .ok()
         .and_then(|l| l.max_upload_bytes)
@@ -86,8 +89,11 @@ pub fn upload(
     };
 
     let path = client.path("policy");
-    let resp = put(&path, "application/json").send(r#"{"p2pAllowed":true}"#);
-    client::answer(&format!("PUT {path}"), resp)?;
+    let what = format!("PUT {path}");
+    client::retrying(|| {
+        let resp = put(&path, "application/json").send(r#"{"p2pAllowed":true}"#);
+        client::answer(&what, resp)
+    })?;
     Ok(report)
 }
 
