@@ -17,6 +17,8 @@ pub enum Method {
     Get,
     Head,
     Put,
+    Post,
+    Delete,
     Options,
     Other,
 }
@@ -27,6 +29,21 @@ pub enum AdminObject {
     Metadata,
     Data,
     Policy,
+}
+
+/// What a multipart publish request does (`…/admin/content/{id}/multipart…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultipartOp {
+    /// `POST …/multipart`.
+    Create,
+    /// `GET …/multipart`: the upload in progress and its stored parts.
+    Status,
+    /// `DELETE …/multipart`.
+    Abort,
+    /// `PUT …/multipart/parts/{n}`, n ≥ 1.
+    Part(u32),
+    /// `POST …/multipart/complete`.
+    Complete,
 }
 
 /// One service route, with its validated path parameters.
@@ -51,6 +68,7 @@ pub enum Route {
         head: bool,
     },
     Admin(ContentId, AdminObject),
+    Multipart(ContentId, MultipartOp),
     /// A CORS preflight for any service path.
     Preflight,
 }
@@ -63,12 +81,16 @@ fn only(method: Method, allowed: &[Method]) -> Result<(), ApiError> {
     if allowed.contains(&method) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            "this route does not accept that method",
-        ))
+        Err(not_allowed())
     }
+}
+
+fn not_allowed() -> ApiError {
+    ApiError::new(
+        405,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
 }
 
 /// Routes `path` (without query). `None` means the path is not a service
@@ -99,6 +121,7 @@ pub fn route(method: Method, path: &str) -> Option<Result<Route, ApiError>> {
                 head: method == Method::Head,
             })
         }),
+        ["admin", "content", id, "multipart", rest @ ..] => multipart(method, id, rest),
         ["admin", "content", id, object] => {
             let object = match *object {
                 "metadata" => Some(AdminObject::Metadata),
@@ -115,6 +138,31 @@ pub fn route(method: Method, path: &str) -> Option<Result<Route, ApiError>> {
         _ => Err(unknown()),
     };
     Some(result)
+}
+
+fn multipart(method: Method, id: &str, rest: &[&str]) -> Result<Route, ApiError> {
+    let op = match rest {
+        [] => match method {
+            Method::Post => MultipartOp::Create,
+            Method::Get => MultipartOp::Status,
+            Method::Delete => MultipartOp::Abort,
+            _ => return Err(not_allowed()),
+        },
+        ["complete"] => only(method, &[Method::Post]).map(|()| MultipartOp::Complete)?,
+        ["parts", n] => {
+            only(method, &[Method::Put])?;
+            let n = n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=edgeswarm_protocol::publish::MAX_PARTS).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request("bad_part_number", "parts are numbered 1 to 10000")
+                })?;
+            MultipartOp::Part(n)
+        }
+        _ => return Err(unknown()),
+    };
+    content_id(id).map(|id| Route::Multipart(id, op))
 }
 
 fn unknown() -> ApiError {
@@ -156,6 +204,34 @@ mod tests {
         assert_eq!(
             ok(Method::Put, "/do/v1/admin/content/demo/data"),
             Route::Admin(id, AdminObject::Data)
+        );
+    }
+
+    #[test]
+    fn multipart_routes_map() {
+        let id = ContentId::new("big").unwrap();
+        let base = "/do/v1/admin/content/big/multipart";
+        let m = |op| Route::Multipart(id.clone(), op);
+        assert_eq!(ok(Method::Post, base), m(MultipartOp::Create));
+        assert_eq!(ok(Method::Get, base), m(MultipartOp::Status));
+        assert_eq!(ok(Method::Delete, base), m(MultipartOp::Abort));
+        assert_eq!(
+            ok(Method::Put, &format!("{base}/parts/7")),
+            m(MultipartOp::Part(7))
+        );
+        assert_eq!(
+            ok(Method::Post, &format!("{base}/complete")),
+            m(MultipartOp::Complete)
+        );
+        assert_eq!(err(Method::Put, base), 405);
+        assert_eq!(err(Method::Get, &format!("{base}/complete")), 405);
+        assert_eq!(err(Method::Put, &format!("{base}/parts/0")), 400);
+        assert_eq!(err(Method::Put, &format!("{base}/parts/10001")), 400);
+        assert_eq!(err(Method::Put, &format!("{base}/parts/x")), 400);
+        assert_eq!(err(Method::Put, &format!("{base}/other")), 404);
+        assert_eq!(
+            err(Method::Post, "/do/v1/admin/content/a%2F/multipart"),
+            400
         );
     }
 

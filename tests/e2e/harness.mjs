@@ -21,6 +21,8 @@ export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 export const EDGESWARM_BIN = process.env.EDGESWARM_BIN ?? join(ROOT, "target/release/edgeswarm");
 export const MALICIOUS_PKG = process.env.E2E_MALICIOUS_PKG ?? join(ROOT, "target/e2e/malicious-pkg");
 export const MiB = 1024 * 1024;
+/** The e2e worker's upload limit (xtask's test worker uses the same). */
+export const MAX_UPLOAD_BYTES = 8 * MiB;
 
 export const CHROME_ARGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -116,11 +118,16 @@ export async function startWorker() {
     "--show-interactive-dev-session=false", "--persist-to", join(dir, "state"),
     "--env-file", join(dir, "dev.vars"), "--var", "REPORT_INTERVAL_MS:2000",
     "--var", `ALLOWED_ORIGINS:${portal}`,
+    // A small upload limit, so files above 8 MiB are published in parts.
+    "--var", `MAX_UPLOAD_BYTES:${MAX_UPLOAD_BYTES}`,
     // Extra worker vars for benchmarks, e.g. WORKER_VARS=MIN_DOWNLOAD_BYTES_PER_SECOND:0
     ...(process.env.WORKER_VARS ?? "").split(",").filter(Boolean).flatMap((v) => ["--var", v]),
   ], {
     cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    // A private dev registry: another `wrangler dev` of the same worker name
+    // joining or leaving the shared one reloads this worker mid-request.
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_REGISTRY_PATH: join(dir, "registry") },
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child);

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [all|publish|engine|worker|browser]`: runs the benchmarks
+//! `cargo xtask bench [all|publish|publish-server|engine|worker|browser]`: runs the benchmarks
 //! and prints one JSON object per figure on stdout.
 //!
 //! Benchmarks measure; they never assert. BENCHMARKS.md records the figures and
@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use crate::cmd::{self, cargo, repo_root, step};
 use crate::{browser, setup, worker};
 
-const BENCHES: &[&str] = &["publish", "engine", "worker", "browser"];
+const BENCHES: &[&str] = &["publish", "publish-server", "engine", "worker", "browser"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
@@ -22,6 +22,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let wants = |name: &str| which == "all" || which == name;
     if wants("publish") {
         publish()?;
+    }
+    if wants("publish-server") {
+        worker::bench_publish(&setup::ensure()?)?;
     }
     if wants("engine") {
         step("bench: engine and simulator");

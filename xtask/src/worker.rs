@@ -9,10 +9,13 @@
 //!   process group (or in the caller's, for `cargo xtask dev`, so the
 //!   terminal's Ctrl-C reaches it); ready once `GET /do/v1/kv` answers 200
 //!   (polled, no fixed sleep); the whole group is stopped on drop.
-//! - [`test_layer`]: builds, starts a fresh LocalWorker with a test token and
-//!   small array limits, runs `node --test tests/worker/`, stops it.
+//! - [`test_layer`]: builds the worker and the CLI, starts a fresh
+//!   LocalWorker with a test token, small array limits and an 8 MiB upload
+//!   limit, runs `node --test tests/worker/`, stops it.
 //! - [`bench`]: starts a LocalWorker and runs `tests/worker/bench/bench.mjs`,
-//!   which prints the figures as JSON (docs/bench/worker.md).
+//!   which prints the figures as JSON (docs/bench/worker.md);
+//!   [`bench_publish`]: the same with `tests/worker/bench/publish.mjs`
+//!   (docs/bench/publish.md).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -86,6 +89,11 @@ impl LocalWorker {
             .arg(&opts.state_dir)
             .current_dir(&root)
             .env("WRANGLER_SEND_METRICS", "false")
+            // A dev registry of its own: wrangler reloads a running worker
+            // (503 "Your worker restarted mid-request" to requests in flight)
+            // when another `wrangler dev` of the same worker name registers
+            // or leaves the shared registry (docs/deploy.md).
+            .env("WRANGLER_REGISTRY_PATH", opts.state_dir.join("registry"))
             .stdin(Stdio::null());
         if let Some(token) = &opts.admin_token {
             let env_file = opts.state_dir.join("dev.vars");
@@ -258,6 +266,10 @@ fn run_node_against_worker(
     ));
     let result = run(Command::new("node")
         .args(args)
+        .env(
+            "EDGESWARM_BIN",
+            repo_root().join("target/release/edgeswarm"),
+        )
         .env("EDGESWARM_WORKER_URL", &worker.url)
         .env("EDGESWARM_ADMIN_TOKEN", &token)
         .env("EDGESWARM_TEST_CF", TEST_CF)
@@ -266,17 +278,28 @@ fn run_node_against_worker(
     result.with_context(|| format!("{name} failed; wrangler log in {}", dir.display()))
 }
 
+/// The upload limit of the test workers (8 MiB): files above it are
+/// published in parts, as production's 95 MiB would make them.
+pub const TEST_MAX_UPLOAD_BYTES: &str = "8388608";
+
 /// `node --test tests/worker/` against a fresh local worker with small array
-/// limits, so the caps and the flood protection can be tested.
+/// limits, so the caps and the flood protection can be tested, and a small
+/// upload limit, so multipart publishing can be (the CLI is built for it).
 pub fn test_layer(tools: &Tools) -> Result<()> {
+    step("worker: build the edgeswarm CLI (multipart publish tests)");
+    run(crate::cmd::cargo().args(["build", "--release", "-p", "edgeswarm-cli"]))?;
     run_node_against_worker(
         tools,
         "test",
         &[
+            ("MAX_UPLOAD_BYTES", TEST_MAX_UPLOAD_BYTES),
             ("ARRAY_MAX_PEERS", "6"),
             ("ARRAY_MAX_MESSAGE_BYTES", "4096"),
             ("ARRAY_MESSAGES_PER_SECOND", "20"),
             ("ARRAY_BURST", "40"),
+            // A short idle deadline, so the eviction of silent sockets can be
+            // shown within a test.
+            ("ARRAY_IDLE_MS", "3000"),
         ],
         &["--test", "--test-concurrency=1", "tests/worker/"],
     )
@@ -295,5 +318,21 @@ pub fn bench(tools: &Tools) -> Result<()> {
             ("ARRAY_BURST", "100000"),
         ],
         &["tests/worker/bench/bench.mjs"],
+    )
+}
+
+/// `cargo xtask bench publish-server`: the real CLI publishes a 2 GiB file
+/// (`BENCH_FILE_MIB`) to a fresh local worker with production's upload limit
+/// (or `MAX_UPLOAD_BYTES` from the environment), measuring wall time and the
+/// peak RSS of the CLI and of workerd (docs/bench/publish.md).
+pub fn bench_publish(tools: &Tools) -> Result<()> {
+    step("bench: build the edgeswarm CLI (release)");
+    run(crate::cmd::cargo().args(["build", "--release", "-p", "edgeswarm-cli"]))?;
+    let limit = std::env::var("MAX_UPLOAD_BYTES").unwrap_or_else(|_| "99614720".into());
+    run_node_against_worker(
+        tools,
+        "bench-publish",
+        &[("MAX_UPLOAD_BYTES", &limit)],
+        &["tests/worker/bench/publish.mjs"],
     )
 }

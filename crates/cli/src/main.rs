@@ -1,25 +1,39 @@
 //! The `edgeswarm` command-line tool (docs/api.md): publish, inspect, verify, simulate.
 //!
 //! Output contract: results are JSON on stdout; errors are one line on stderr
-//! and a non-zero exit status. Nothing reachable from file contents panics.
+//! and a non-zero exit status ([`EXIT_CODES`]: 1 failure, 2 usage, 130
+//! interrupted). Nothing reachable from file contents panics.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod hashing;
 mod inspect;
+mod interrupt;
+mod multipart;
+mod pace;
 mod progress;
 mod publish;
 mod simulate;
 mod upload;
 mod verify;
 
+/// The exit statuses, as `--help` prints them.
+const EXIT_CODES: &str = "\
+Exit status:
+  0    success (the JSON result is on stdout)
+  1    failure (one line on stderr: `edgeswarm: ...`)
+  2    usage error (bad arguments)
+  130  interrupted by Ctrl-C (a multipart upload is left resumable: rerun with --resume)";
+
 #[derive(Parser)]
 #[command(
     name = "edgeswarm",
     version,
-    about = "Publish, inspect, verify and simulate edgeswarm content"
+    about = "Publish, inspect, verify and simulate edgeswarm content",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +43,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Hash FILE into a format-v1 metadata file (and optionally upload it).
+    #[command(after_help = EXIT_CODES)]
     Publish(publish::Args),
     /// Print a metadata file as JSON.
     Inspect(inspect::Args),
@@ -51,6 +66,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<interrupt::Interrupted>().is_some() => {
+            eprintln!("edgeswarm: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(interrupt::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             // One line: join the error chain with ": ".
             eprintln!("edgeswarm: {}", format!("{e:#}").replace('\n', " "));

@@ -1,10 +1,13 @@
 //! `edgeswarm publish FILE --content-id ID [--piece-size BYTES] [--out DIR]
-//! [--server URL --token TOKEN]` (docs/api.md).
+//! [--server URL [--token TOKEN] [--jobs N] [--resume] [--limit-rate B]]`
+//! (docs/api.md).
 //!
 //! Hashes FILE in one streaming pass (see `hashing`), writes `DIR/ID.meta`
-//! (format v1) through a temporary file renamed into place, so a reader never
-//! sees half a file, prints one JSON object on stdout and, with `--server`,
-//! uploads metadata, data and a default policy (see `upload`).
+//! (format v1; DIR and its parents are created) through a temporary file
+//! renamed into place, so a reader never sees half a file, prints one JSON
+//! object on stdout and, with `--server`, uploads metadata, data (one PUT
+//! or in parts, see `upload`) and a default policy. The token comes from
+//! `--token` or else the environment variable `EDGESWARM_TOKEN`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,6 +16,7 @@ use anyhow::Context;
 use edgeswarm_protocol::{ContentId, Metadata, PieceSize};
 use serde::Serialize;
 
+use crate::multipart::Options;
 use crate::{hashing, inspect, progress, upload};
 
 #[derive(clap::Args)]
@@ -32,9 +36,27 @@ pub struct Args {
     /// Edge worker base URL to upload to, e.g. http://127.0.0.1:8787
     #[arg(long, value_name = "URL", requires = "token")]
     server: Option<String>,
-    /// Admin bearer token for --server.
-    #[arg(long, value_name = "TOKEN", requires = "server")]
+    /// Admin bearer token for --server [default: $EDGESWARM_TOKEN].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "EDGESWARM_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
+    /// Parts uploaded in parallel when the file is larger than the server's
+    /// upload limit (multipart).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
+    /// Continue an interrupted multipart upload: only the parts the server
+    /// does not have yet are sent.
+    #[arg(long, requires = "server")]
+    resume: bool,
+    /// Upload at most this many bytes per second (all parts together).
+    #[arg(long, value_name = "BYTES_PER_SECOND", requires = "server",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    limit_rate: Option<u64>,
 }
 
 fn parse_piece_size(s: &str) -> Result<u64, String> {
@@ -51,6 +73,8 @@ struct Report<'a> {
     metadata_file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     uploaded_to: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upload: Option<upload::UploadReport>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -72,17 +96,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     .with_context(|| format!("cannot publish {}", path.display()))?;
     let bytes = meta.encode();
 
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let meta_path = args.out.join(format!("{}.meta", meta.content_id()));
     write_atomically(&meta_path, &bytes)?;
 
+    let mut uploaded = None;
     if let (Some(server), Some(token)) = (&args.server, &args.token) {
-        upload::upload(server, token, &meta, &bytes, path)?;
+        let opts = Options {
+            jobs: usize::from(args.jobs),
+            resume: args.resume,
+            limit_rate: args.limit_rate,
+        };
+        uploaded = Some(upload::upload(server, token, &meta, &bytes, path, &opts)?);
     }
 
     let report = Report {
         summary: inspect::Summary::new(&meta, &bytes),
         metadata_file: meta_path.display().to_string(),
         uploaded_to: args.server.as_deref(),
+        upload: uploaded,
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(())

@@ -1,31 +1,46 @@
 //! `publish --server`: uploads a published file to an edge worker's admin
-//! routes (docs/api.md) with three PUTs, in this order, each with
-//! `Authorization: Bearer TOKEN`:
+//! routes (docs/api.md), each request with `Authorization: Bearer TOKEN`:
 //!
-//! 1. `PUT {server}/do/v1/admin/content/{id}/metadata`, body = the metadata file;
-//! 2. `PUT …/data`, body = the file, streamed from disk with a Content-Length;
+//! 1. `PUT {server}/do/v1/admin/content/{id}/metadata`, body = the metadata
+//!    file; its answer tells the server's `maxUploadBytes` (absent from older
+//!    workers: [`DEFAULT_MAX_UPLOAD_BYTES`] applies);
+//! 2. the data: a file within that limit goes in one `PUT …/data`, streamed
+//!    from disk with a Content-Length; a larger one in parts (`multipart`);
 //! 3. `PUT …/policy`, body = `{"p2pAllowed":true}`.
 //!
 //! The policy goes last so the content is only announced once its bytes are
-//! there. A non-2xx answer (redirects are not followed) is an error naming the
-//! route, the status and the server's `error.message`. While the data streams
-//! out it is hashed again; bytes that no longer match the metadata (the file
-//! changed since it was hashed) are reported as an error.
+//! there. The metadata and policy PUTs are repeated (with backoff) when the
+//! failure may pass (transport error, 408, 429, 5xx): both are idempotent. A non-2xx answer (redirects are not followed) is an error naming the
+//! route, the status and the server's `error.message`. While a single PUT
+//! streams out the data is hashed again; bytes that no longer match the
+//! metadata (the file changed since it was hashed) are reported as an error.
+//! Ctrl-C during a single PUT stops it; nothing is announced.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use edgeswarm_protocol::metadata::FileHasher;
+use edgeswarm_protocol::publish::{UploadLimits, DEFAULT_MAX_UPLOAD_BYTES};
 use edgeswarm_protocol::Metadata;
+use serde::Serialize;
 use ureq::SendBody;
 
-use crate::progress;
+use crate::client::{self, Client};
+use crate::multipart::{self, MultipartReport, Options};
+use crate::{interrupt, progress};
 
-/// Longest error body read back from the server.
-const MAX_ERROR_BODY: u64 = 64 * 1024;
+/// How the data went up, for the JSON report.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadReport {
+    /// `single` (one PUT) or `multipart`.
+    pub mode: &'static str,
+    pub max_upload_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartReport>,
+}
 
 /// Uploads metadata, data and the default policy for `meta` to `server`.
 pub fn upload(
@@ -34,31 +49,57 @@ pub fn upload(
     meta: &Metadata,
     meta_bytes: &[u8],
     file: &Path,
-) -> anyhow::Result<()> {
-    let base = server.trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        bail!("--server must be an http:// or https:// URL, got {server:?}");
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let route = |what: &str| format!("/do/v1/admin/content/{}/{what}", meta.content_id());
-    let auth = format!("Bearer {token}");
+    opts: &Options,
+) -> anyhow::Result<UploadReport> {
+    let client = Client::new(server, token, meta.content_id())?;
     let put = |path: &str, content_type: &str| {
-        agent
-            .put(format!("{base}{path}"))
-            .header("Authorization", &auth)
+        client
+            .agent
+            .put(client.url(path))
+            .header("Authorization", client.auth())
             .header("Content-Type", content_type)
     };
+    interrupt::install()?;
 
-    let path = route("metadata");
-    let resp = put(&path, "application/octet-stream").send(meta_bytes);
-    check(&path, resp)?;
+    let path = client.path("metadata");
+    let what = format!("PUT {path}");
+    let (_, body) = client::retrying(|| {
+        let resp = put(&path, "application/octet-stream").send(meta_bytes);
+        client::answer(&what, resp)
+    })?;
+    let limit = serde_json::from_str::<UploadLimits>(&body)
+        .ok()
+        .and_then(|l| l.max_upload_bytes)
+        .unwrap_or(DEFAULT_MAX_UPLOAD_BYTES);
 
-    let path = route("data");
+    let report = if meta.file_size() <= limit {
+        put_data(&client, meta, file)?;
+        UploadReport {
+            mode: "single",
+            max_upload_bytes: limit,
+            multipart: None,
+        }
+    } else {
+        let m = multipart::upload(&client, meta, meta_bytes, file, limit, opts)?;
+        UploadReport {
+            mode: "multipart",
+            max_upload_bytes: limit,
+            multipart: Some(m),
+        }
+    };
+
+    let path = client.path("policy");
+    let what = format!("PUT {path}");
+    client::retrying(|| {
+        let resp = put(&path, "application/json").send(r#"{"p2pAllowed":true}"#);
+        client::answer(&what, resp)
+    })?;
+    Ok(report)
+}
+
+/// The whole file in one `PUT …/data`.
+fn put_data(client: &Client, meta: &Metadata, file: &Path) -> anyhow::Result<()> {
+    let path = client.path("data");
     let f = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let bar = progress::bytes_bar(meta.file_size(), "uploading");
     let mut body = HashingReader {
@@ -67,11 +108,23 @@ pub fn upload(
         hasher: FileHasher::new(),
         bar: &bar,
     };
-    let resp = put(&path, "application/octet-stream")
+    let resp = client
+        .agent
+        .put(client.url(&path))
+        .header("Authorization", client.auth())
+        .header("Content-Type", "application/octet-stream")
         .header("Content-Length", meta.file_size().to_string())
         .send(SendBody::from_reader(&mut body));
     bar.finish_and_clear();
-    check(&path, resp)?;
+    if interrupt::requested() {
+        return Err(interrupt::Interrupted(format!(
+            "interrupted: the upload of {} was stopped; nothing was announced. \
+             Run the same command again to publish it",
+            meta.content_id()
+        ))
+        .into());
+    }
+    client::answer(&format!("PUT {path}"), resp)?;
     let (sent, sha) = body.hasher.finish();
     if sent != meta.file_size() || &sha != meta.file_sha256() {
         bail!(
@@ -79,34 +132,7 @@ pub fn upload(
             file.display()
         );
     }
-
-    let path = route("policy");
-    let resp = put(&path, "application/json").send(r#"{"p2pAllowed":true}"#);
-    check(&path, resp)
-}
-
-/// Turns a transport error or a non-2xx answer into an error naming `path`.
-fn check(
-    path: &str,
-    resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-) -> anyhow::Result<()> {
-    let mut resp = resp.with_context(|| format!("PUT {path} failed"))?;
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_ERROR_BODY)
-        .read_to_string()
-        .unwrap_or_default();
-    let message = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.trim().chars().take(200).collect());
-    let message = message.replace(['\r', '\n'], " ");
-    bail!("PUT {path} answered {status}: {message}")
+    Ok(())
 }
 
 /// Passes exactly `remaining` bytes through while hashing them and advancing
@@ -121,6 +147,7 @@ struct HashingReader<'a, R> {
 
 impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        interrupt::check()?;
         let n = self.inner.read(buf)?;
         if n == 0 && self.remaining > 0 && !buf.is_empty() {
             return Err(std::io::Error::new(

@@ -21,16 +21,13 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::policy::{self, MetaFacts};
 use crate::routes::AdminObject;
+use crate::upload;
 
 /// Largest metadata file accepted (a 16 GiB file in 16 KiB pieces).
 pub const MAX_METADATA_BYTES: u64 = 32 * 1024 * 1024;
 
 pub async fn put(mut req: Request, env: &Env, id: &ContentId, object: AdminObject) -> Answer {
-    let expected = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
-    let given = req.headers().get("Authorization")?;
-    if !auth::authorized(given.as_deref(), expected.as_deref()) {
-        return Err(ApiError::unauthorized());
-    }
+    authorize(&req, env)?;
     match object {
         AdminObject::Metadata => put_metadata(&mut req, env, id).await,
         AdminObject::Data => put_data(&req, env, id).await,
@@ -38,8 +35,25 @@ pub async fn put(mut req: Request, env: &Env, id: &ContentId, object: AdminObjec
     }
 }
 
+/// 401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`.
+pub(super) fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let expected = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
+    let given = req.headers().get("Authorization")?;
+    if auth::authorized(given.as_deref(), expected.as_deref()) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// The largest request body this worker accepts (var `MAX_UPLOAD_BYTES`).
+pub(super) fn max_upload(env: &Env) -> Result<u64, ApiError> {
+    let var = env.var(upload::MAX_UPLOAD_VAR).ok().map(|v| v.to_string());
+    upload::max_upload_bytes(var.as_deref())
+}
+
 /// The declared body length, or 411.
-fn content_length(req: &Request) -> Result<u64, ApiError> {
+pub(super) fn content_length(req: &Request) -> Result<u64, ApiError> {
     req.headers()
         .get("Content-Length")?
         .and_then(|v| v.trim().parse().ok())
@@ -54,10 +68,16 @@ struct MetadataStored {
     file_size: u64,
     piece_size: u32,
     piece_count: u32,
+    /// The largest body a data or part PUT may have (`MAX_UPLOAD_BYTES`).
+    max_upload_bytes: u64,
 }
 
 async fn put_metadata(req: &mut Request, env: &Env, id: &ContentId) -> Answer {
+    let limit = max_upload(env)?;
     let declared = content_length(req)?;
+    if declared > limit {
+        return Err(upload::too_large(declared, limit));
+    }
     if declared > MAX_METADATA_BYTES {
         return Err(ApiError::new(
             413,
@@ -105,6 +125,7 @@ async fn put_metadata(req: &mut Request, env: &Env, id: &ContentId) -> Answer {
             file_size: facts.file_size,
             piece_size: facts.piece_size,
             piece_count: meta.piece_count(),
+            max_upload_bytes: limit,
         },
     )
 }
@@ -118,6 +139,11 @@ struct DataStored {
 }
 
 async fn put_data(req: &Request, env: &Env, id: &ContentId) -> Answer {
+    let limit = max_upload(env)?;
+    let declared = content_length(req)?;
+    if declared > limit {
+        return Err(upload::too_large(declared, limit));
+    }
     let b = store::bucket(env)?;
     let facts = store::facts(&b, id).await?.ok_or_else(|| {
         ApiError::new(
@@ -126,7 +152,6 @@ async fn put_data(req: &Request, env: &Env, id: &ContentId) -> Answer {
             format!("PUT the metadata of {id} first"),
         )
     })?;
-    let declared = content_length(req)?;
     if declared != facts.file_size {
         return Err(ApiError::bad_request(
             "size_mismatch",
@@ -147,11 +172,17 @@ async fn put_data(req: &Request, env: &Env, id: &ContentId) -> Answer {
         .sha256(digest)
         .execute()
         .await;
-    if let Err(e) = put {
-        return Err(ApiError::bad_request(
-            "hash_mismatch",
-            format!("the body does not match the metadata's file hash or length: {e}"),
-        ));
+    match put {
+        Ok(_) => {}
+        // R2 checks the body against the metadata's whole-file hash.
+        Err(e) if upload::is_digest_mismatch(&e.to_string()) => {
+            return Err(ApiError::bad_request(
+                "hash_mismatch",
+                format!("the body does not match the metadata's file hash: {e}"),
+            ))
+        }
+        // Anything else is the platform's failure, not the caller's.
+        Err(e) => return Err(e.into()),
     }
     json(
         201,
@@ -172,6 +203,15 @@ async fn put_policy(req: &mut Request, env: &Env, id: &ContentId) -> Answer {
     let bytes = req.bytes().await?;
     let new = policy::parse_policy(&bytes)?;
     let b = store::bucket(env)?;
+    // The policy announces the content: only once its bytes are stored
+    // (a single data PUT, or a completed multipart upload).
+    if b.head(store::data_key(id)).await?.is_none() {
+        return Err(ApiError::new(
+            409,
+            "data_missing",
+            format!("the data of {id} is not stored yet: PUT it (or complete its multipart upload) before the policy"),
+        ));
+    }
     if let Some(old_alt) = store::policy(&b, id).await?.and_then(|p| p.alt_catalog_id) {
         // The old URL is unregistered only while it still names this content:
         // another item may have registered it since.

@@ -9,6 +9,8 @@
 
 mod admin;
 mod cdn;
+mod multipart;
+mod parts;
 mod services;
 pub(crate) mod store;
 
@@ -35,6 +37,8 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         worker::Method::Get => Method::Get,
         worker::Method::Head => Method::Head,
         worker::Method::Put => Method::Put,
+        worker::Method::Post => Method::Post,
+        worker::Method::Delete => Method::Delete,
         worker::Method::Options => Method::Options,
         _ => Method::Other,
     };
@@ -81,6 +85,7 @@ async fn dispatch(route: Route, req: Request, env: &Env, cors: &Cors) -> Result<
         Route::Meta(id) => cdn::meta(&req, env, &id).await,
         Route::Content { id, head } => cdn::content(&req, env, &id, head).await,
         Route::Admin(id, object) => admin::put(req, env, &id, object).await,
+        Route::Multipart(id, op) => multipart::handle(req, env, &id, op).await,
     };
     finish(answer, cors)
 }
@@ -107,7 +112,10 @@ fn finish(answer: Answer, cors: &Cors) -> Result<Response> {
 
 fn preflight() -> Answer {
     let h = Headers::new();
-    h.set("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS")?;
+    h.set(
+        "Access-Control-Allow-Methods",
+        "GET, HEAD, PUT, POST, DELETE, OPTIONS",
+    )?;
     h.set(
         "Access-Control-Allow-Headers",
         "Range, If-None-Match, Authorization, Content-Type",
