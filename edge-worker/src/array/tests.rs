@@ -306,7 +306,10 @@ fn idle_peers_are_closed_and_free_their_slot() {
     assert!(c.is_full());
     // "a" keeps talking; "b" and "c" hold their sockets silently.
     c.on_text(&pid("a"), r#"{"type":"report"}"#, 900.0);
-    assert!(c.evict_idle(999.0).is_empty(), "nobody is idle before the deadline");
+    assert!(
+        c.evict_idle(999.0).is_empty(),
+        "nobody is idle before the deadline"
+    );
     let out = c.evict_idle(1500.0);
     for idle in ["b", "c"] {
         assert!(out.contains(&Action::Close {
@@ -315,9 +318,7 @@ fn idle_peers_are_closed_and_free_their_slot() {
             reason: "idle: no message within the deadline",
         }));
         assert!(!c.contains(&pid(idle)));
-        assert!(sends_to(&out, "a").contains(&&ServerMessage::PeerLeft {
-            peer_id: pid(idle)
-        }));
+        assert!(sends_to(&out, "a").contains(&&ServerMessage::PeerLeft { peer_id: pid(idle) }));
     }
     assert!(c.contains(&pid("a")));
     assert!(c.join(pid("d"), None, 1500.0), "a slot is free again");
