@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// A 405's `Allow` header: the methods the route accepts.
+    pub allow: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -32,6 +34,19 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            allow: None,
+        }
+    }
+
+    /// 405 for a route that accepts only `allow` (an `Allow` header value).
+    pub fn method_not_allowed(allow: String) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                405,
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
         }
     }
 

@@ -20,7 +20,36 @@ pub enum Method {
     Post,
     Delete,
     Options,
+    /// Any other method (QUERY, PROPFIND, …): never served, always 405.
     Other,
+}
+
+impl Method {
+    /// The method of a request line, case-sensitively as HTTP defines it
+    /// (the platform's own enum would turn unknown methods into GET).
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "PUT" => Method::Put,
+            "POST" => Method::Post,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other => "",
+        }
+    }
 }
 
 /// Which publish object an admin PUT writes.
@@ -81,16 +110,16 @@ fn only(method: Method, allowed: &[Method]) -> Result<(), ApiError> {
     if allowed.contains(&method) {
         Ok(())
     } else {
-        Err(not_allowed())
+        Err(not_allowed(allowed))
     }
 }
 
-fn not_allowed() -> ApiError {
-    ApiError::new(
-        405,
-        "method_not_allowed",
-        "this route does not accept that method",
-    )
+/// 405 with `Allow`: the route's methods, and OPTIONS (every service path
+/// answers a CORS preflight).
+fn not_allowed(allowed: &[Method]) -> ApiError {
+    let mut names: Vec<&str> = allowed.iter().map(|m| m.name()).collect();
+    names.push("OPTIONS");
+    ApiError::method_not_allowed(names.join(", "))
 }
 
 /// Routes `path` (without query). `None` means the path is not a service
@@ -146,7 +175,7 @@ fn multipart(method: Method, id: &str, rest: &[&str]) -> Result<Route, ApiError>
             Method::Post => MultipartOp::Create,
             Method::Get => MultipartOp::Status,
             Method::Delete => MultipartOp::Abort,
-            _ => return Err(not_allowed()),
+            _ => return Err(not_allowed(&[Method::Get, Method::Post, Method::Delete])),
         },
         ["complete"] => only(method, &[Method::Post]).map(|()| MultipartOp::Complete)?,
         ["parts", n] => {
@@ -244,6 +273,34 @@ mod tests {
         assert_eq!(err(Method::Get, "/do/v1/admin/content/demo/policy"), 405);
         assert_eq!(err(Method::Put, "/do/v1/admin/content/demo/other"), 404);
         assert_eq!(err(Method::Get, "/do/v1/cp/a/b"), 404);
+    }
+
+    #[test]
+    fn unknown_methods_are_405_with_allow() {
+        assert_eq!(Method::parse("QUERY"), Method::Other);
+        assert_eq!(
+            Method::parse("get"),
+            Method::Other,
+            "methods are case-sensitive"
+        );
+        assert_eq!(Method::parse("PUT"), Method::Put);
+        let e = route(Method::parse("PROPFIND"), "/do/v1/content/demo")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            (e.status, e.allow.as_deref()),
+            (405, Some("GET, HEAD, OPTIONS"))
+        );
+        let e = route(Method::Other, "/do/v1/kv").unwrap().unwrap_err();
+        assert_eq!(e.allow.as_deref(), Some("GET, OPTIONS"));
+        let e = route(Method::Get, "/do/v1/admin/content/demo/policy")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.allow.as_deref(), Some("PUT, OPTIONS"));
+        let e = route(Method::Put, "/do/v1/admin/content/demo/multipart")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.allow.as_deref(), Some("GET, POST, DELETE, OPTIONS"));
     }
 
     #[test]

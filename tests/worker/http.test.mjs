@@ -145,6 +145,21 @@ test('bad input on every route is a 4xx JSON error', async () => {
   await expectError(assert, await put(`/admin/content/${id}/other`, 'x'), 404, 'unknown_route');
 });
 
+test('unknown methods get 405 with Allow, never a GET answer', async () => {
+  const call = (p, init) => fetch(`${API}${p}`, init);
+  // workers-rs would map these to GET: `QUERY /kv` answered 200 and
+  // `PROPFIND` with a Range answered 206 before.
+  let r = await call('/kv', { method: 'QUERY' });
+  await expectError(assert, r, 405, 'method_not_allowed');
+  assert.equal(r.headers.get('allow'), 'GET, OPTIONS');
+  r = await call(`/content/${id}`, { method: 'PROPFIND', headers: { Range: 'bytes=0-3' } });
+  await expectError(assert, r, 405, 'method_not_allowed');
+  assert.equal(r.headers.get('allow'), 'GET, HEAD, OPTIONS');
+  r = await call('/kv', { method: 'PUT', body: 'x' });
+  await expectError(assert, r, 405, 'method_not_allowed');
+  assert.equal(r.headers.get('allow'), 'GET, OPTIONS');
+});
+
 test('disc refuses content whose policy forbids peers', async () => {
   const closed = uniqueId('nop2p');
   await publish(closed, randomBytes(1000), { p2pAllowed: false });

@@ -33,15 +33,7 @@ impl From<worker::Error> for ApiError {
 
 /// Entry point for every request that reaches the worker.
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
-    let method = match req.method() {
-        worker::Method::Get => Method::Get,
-        worker::Method::Head => Method::Head,
-        worker::Method::Put => Method::Put,
-        worker::Method::Post => Method::Post,
-        worker::Method::Delete => Method::Delete,
-        worker::Method::Options => Method::Options,
-        _ => Method::Other,
-    };
+    let method = Method::parse(&req.inner().method());
     let own = origin(&req).ok();
     let cors = Cors::decide(
         env.var("ALLOWED_ORIGINS")
@@ -130,6 +122,9 @@ fn preflight() -> Answer {
 /// The JSON error answer.
 pub(crate) fn error_response(e: &ApiError) -> Result<Response> {
     let h = Headers::new();
+    if let Some(allow) = &e.allow {
+        h.set("Allow", allow)?;
+    }
     h.set("Content-Type", "application/json")?;
     h.set("Access-Control-Allow-Origin", "*")?;
     h.set("Cache-Control", "no-store")?;
