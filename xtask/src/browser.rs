@@ -171,6 +171,9 @@ pub fn e2e_layer(tools: &Tools) -> Result<()> {
 /// `scenarios` (e.g. `shared`) select some; none = all.
 pub fn bench(tools: &Tools, scenarios: &[String]) -> Result<()> {
     let mut cmd = prepare_node_run(tools)?;
-    step(&format!("browser: node tests/e2e/bench/bench.mjs {}", scenarios.join(" ")));
+    step(&format!(
+        "browser: node tests/e2e/bench/bench.mjs {}",
+        scenarios.join(" ")
+    ));
     run(cmd.arg("tests/e2e/bench/bench.mjs").args(scenarios))
 }
