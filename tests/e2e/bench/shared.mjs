@@ -145,6 +145,8 @@ async function webtorrentRun(browser, cdn, site, n, contentUrl, bytes, sha256) {
     }, (page) => page.evaluate(() => ({ ...window.wtResult })));
     const f = figures("webtorrent", n, run, (p) => p.result.sha256 === sha256, {
       version: WEBTORRENT_VERSION,
+      // Reading the file back and hashing it, after WebTorrent's own "done".
+      readAndHashSecondsMax: r2(Math.max(...run.pages.map((p) => (p.end.at - p.result.torrentDoneAt) / 1000))),
       peerBytesByPages: run.pages.reduce((a, p) => a + (p.result.peerBytesOpenWires ?? 0), 0),
       webSeedBytesByPages: run.pages.reduce((a, p) => a + (p.result.webSeedBytesOpenWires ?? 0), 0),
       errors: run.pages.map((p) => p.result.error).filter(Boolean),
@@ -156,17 +158,32 @@ async function webtorrentRun(browser, cdn, site, n, contentUrl, bytes, sha256) {
   }
 }
 
+/**
+ * fetch, retried (up to 3 tries) when the socket closed under it: node's
+ * fetch may reuse a keep-alive connection that workerd closed while the CLI
+ * was publishing. Only for idempotent requests.
+ */
+async function fetchIdempotent(url, init) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (attempt >= 3 || e?.cause?.code !== "UND_ERR_SOCKET") throw e;
+    }
+  }
+}
+
 /** Publishes `bytes` as `id` and points its policy's contentUrl at the shared link. */
 async function publishOnLink(worker, cdn, path, bytes, id) {
   const pub = h.publish(worker, path, id, CONFIG.pieceSize);
   const contentUrl = cdn.add(`/content/${id}`, bytes);
-  const r = await fetch(`${worker.url}/do/v1/admin/content/${id}/policy`, {
+  const r = await fetchIdempotent(`${worker.url}/do/v1/admin/content/${id}/policy`, {
     method: "PUT",
     headers: { Authorization: `Bearer ${worker.token}`, "Content-Type": "application/json" },
     body: JSON.stringify({ p2pAllowed: true, contentUrl }),
   });
   if (!r.ok) throw new Error(`policy PUT for ${id}: ${r.status} ${await r.text()}`);
-  const cp = await (await fetch(`${worker.url}/do/v1/cp/${id}`)).json();
+  const cp = await (await fetchIdempotent(`${worker.url}/do/v1/cp/${id}`)).json();
   if (cp.contentUrl !== contentUrl) throw new Error(`/cp/${id} names ${cp.contentUrl}, not ${contentUrl}`);
   return { pub, contentUrl };
 }
