@@ -1,5 +1,7 @@
 //! `cargo xtask bench [all|publish|publish-server|engine|worker|browser]`: runs the benchmarks
-//! and prints one JSON object per figure on stdout.
+//! and prints one JSON object per figure on stdout. `cargo xtask bench browser
+//! SCENARIO...` passes the scenario names on to `tests/e2e/bench/bench.mjs`
+//! (e.g. `shared`, `webtorrent`, `swarm`).
 //!
 //! Benchmarks measure; they never assert. BENCHMARKS.md records the figures and
 //! how each one is reproduced.
@@ -42,7 +44,7 @@ pub fn run(args: &[String]) -> Result<()> {
         worker::bench(&setup::ensure()?)?;
     }
     if wants("browser") {
-        browser::bench(&setup::ensure()?)?;
+        browser::bench(&setup::ensure()?, args.get(1..).unwrap_or_default())?;
     }
     Ok(())
 }

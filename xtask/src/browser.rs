@@ -14,7 +14,8 @@
 //!   from inside the namespace) and runs `node --test` on the e2e files, which
 //!   drive several headless Chromium pages. As root, everything runs inside a
 //!   loopback-only network namespace (`unshare -n`), so no packet can leave.
-//! - [`bench`]: the browser benchmarks (`tests/e2e/bench.mjs`), JSON on stdout.
+//! - [`bench`]: the browser benchmarks (`tests/e2e/bench/bench.mjs`), JSON on
+//!   stdout; scenario names after `browser` select some of them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -170,8 +171,12 @@ pub fn e2e_layer(tools: &Tools) -> Result<()> {
 }
 
 /// Browser benchmarks (docs/bench/browser.md); prints JSON lines.
-pub fn bench(tools: &Tools) -> Result<()> {
+/// `scenarios` (e.g. `shared`) select some; none = all.
+pub fn bench(tools: &Tools, scenarios: &[String]) -> Result<()> {
     let mut cmd = prepare_node_run(tools)?;
-    step("browser: node tests/e2e/bench/bench.mjs");
-    run(cmd.arg("tests/e2e/bench/bench.mjs"))
+    step(&format!(
+        "browser: node tests/e2e/bench/bench.mjs {}",
+        scenarios.join(" ")
+    ));
+    run(cmd.arg("tests/e2e/bench/bench.mjs").args(scenarios))
 }

@@ -3,7 +3,8 @@
 // unless E2E_SERVER/E2E_TOKEN are set. `cargo xtask bench browser` runs it
 // inside a loopback-only network namespace.
 //
-//   node tests/e2e/bench/bench.mjs [raw] [link] [swarm] [memory]   (default: all)
+//   node tests/e2e/bench/bench.mjs [raw] [link] [swarm] [memory] [shared] [webtorrent]
+//   (default: all but `webtorrent`, which `shared` includes)
 //
 // - raw:    RTCDataChannel throughput between two pages of the same browser,
 //           64 KiB messages, 256 KiB high-water mark (the client's).
@@ -13,11 +14,22 @@
 //           WebRTC is not throttled); completion time and CDN copies, next to
 //           the same N in mode 0 (CDN only) at the same throttle.
 // - memory: one page downloads a 1 GiB file; peak wasm memory and JS heap.
+// - shared: issue 9's scenario (shared.mjs): N = 2, 4, 8 pages 1.5 s apart
+//           on ONE shared CDN link (cdn.mjs, SHARED_RATE bytes/s for all
+//           pages together, default 40 Mbit/s; 0 = unlimited) named by the
+//           content policy's contentUrl: edgeswarm mode 3, mode 0 (CDN only)
+//           and WebTorrent from npm with the same link as web seed, side by
+//           side with their ratios.
+// - webtorrent: only the WebTorrent column of `shared`.
+// After the swarm and shared runs, any `es:` performance marks the pages set
+// are summarised per step (marks.mjs).
 import { loadavg } from "node:os";
 import * as h from "../harness.mjs";
+import { collectMarks, summarise } from "./marks.mjs";
+import { shared } from "./shared.mjs";
 
 const which = new Set(process.argv.slice(2));
-const want = (k) => which.size === 0 || which.has(k);
+const want = (k) => (which.size === 0 ? k !== "webtorrent" : which.has(k));
 const CDN_RATE = Number(process.env.CDN_RATE ?? 4 * h.MiB);
 const out = (o) => console.log(JSON.stringify(o));
 
@@ -100,11 +112,13 @@ async function throttled(page, context) {
 async function swarmRun(browser, worker, n, mode, id, size, pub) {
   const t0 = Date.now();
   const pages = await Promise.all(Array.from({ length: n }, () =>
-    h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1`, { beforeGoto: throttled })));
+    h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1&trace=1`, { beforeGoto: throttled })));
   const results = await Promise.all(pages.map((p) => h.result(p.page, 900_000)));
   const wall = (Date.now() - t0) / 1000;
   const cdn = results.reduce((a, r) => a + r.stats.bytesFromHttp, 0);
   const secs = results.map((r) => r.stats.elapsedMs / 1000);
+  const marks = summarise(await Promise.all(pages.map((p) => collectMarks(p.page))));
+  if (marks) out({ bench: "marks", scenario: "swarm", n, mode, ...marks });
   await Promise.all(pages.map((p) => p.context.close()));
   return {
     n, mode, cdnRateBytesPerSecond: CDN_RATE, fileSize: size,
@@ -164,6 +178,8 @@ try {
   if (want("link")) await link(browser, worker);
   if (want("swarm")) await swarm(browser, worker);
   if (want("memory")) await memory(worker);
+  if (want("shared")) await shared(browser, worker);
+  else if (want("webtorrent")) await shared(browser, worker, ["webtorrent"]);
 } finally {
   await browser.close();
   await worker.stop();
