@@ -13,86 +13,125 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** Delivery Optimization download modes. */
-export type DownloadMode = 0 | 1 | 2 | 3 | 99;
+export type DownloadMode =
+  /** HTTP only: metadata still verified, never a peer connection. */
+  | 0
+  /** LAN: peers behind the same external IP address. */
+  | 1
+  /** Group: peers with the same `groupId`. */
+  | 2
+  /** Internet: any peer of the swarm (the default). */
+  | 3
+  /** Simple: no services, plain HTTP (optionally checked against `fileSha256`). */
+  | 99;
 
+/** What `new Downloader(options)` accepts. */
 export interface DownloaderOptions {
-  /** Origin of the edgeswarm edge worker, e.g. "https://cdn.example.com"; "" = this page's origin. */
+  /** Origin of the edgeswarm edge worker, e.g. `"https://edge.example.com"`; `""` = this page's origin. */
   server: string;
-  /** The content to download (as published); "" to look it up by altCatalogId. */
+  /** The published content id (`[A-Za-z0-9._-]`, 1–255 chars); `""` to look it up by `altCatalogId`. */
   contentId: string;
-  /** 0 HTTP only (metadata verified), 1 LAN (same external IP), 2 Group (same groupId),
-   *  3 Internet (default), 99 Simple (no services, plain HTTP). */
+  /** The download mode (default 3, Internet). */
   downloadMode?: DownloadMode;
-  /** Required for mode 2: peers of different groups never meet. 1 to 128 bytes,
-   *  no control characters (the constructor throws otherwise). */
+  /** Required for mode 2: pages of different groups never meet. 1 to 128 bytes without
+   *  control characters (what discovery accepts); anything else is refused before any request. */
   groupId?: string;
-  /** The download URL, used when the content id is unknown to the services. */
+  /** The download URL, used by the services when the content id is empty or unknown. */
   altCatalogId?: string;
-  /** Mode 99: the file URL (default: the server's content route). */
+  /** Mode 99 only: the file URL (default: the server's content route). */
   contentUrl?: string;
-  /** Mode 99: expected whole-file SHA-256 (hex), checked before start() resolves. */
+  /** Mode 99 only: expected whole-file SHA-256 (hex), checked before `start()` resolves. */
   fileSha256?: string;
-  /** Name of the resulting File (default: the content id). */
+  /** Name of the resulting `File` (default: the content id). */
   fileName?: string;
-  /** A background download waits longer before using HTTP (DO's policy). */
+  /** A background download waits longer before using HTTP (the server's `httpDelay`). */
   isBackground?: boolean;
-  /** "auto" (OPFS, memory for small files when OPFS is missing) or "memory". */
+  /** `"auto"` (OPFS; memory for files ≤ 256 MiB when OPFS is missing) or `"memory"`. */
   storage?: "auto" | "memory";
-  /** Overrides of the engine's tunables (camelCase EngineConfig fields). */
+  /** Overrides of the engine's tunables (camelCase `EngineConfig` fields, e.g. `{ strikeLimit: 2 }`). */
   engine?: Record<string, number>;
-  /** Milliseconds between stats reports to the array (default: the server's). */
+  /** Milliseconds between stats reports to the array (default: the server's `REPORT_INTERVAL_MS`). */
   reportIntervalMs?: number;
   /** Milliseconds before an unopened peer connection is abandoned (default 15000). */
   connectTimeoutMs?: number;
-  /** Record per-piece performance marks named "es:<phase>:<piece>" (default false). */
+  /** Record per-piece performance marks named `"es:<phase>:<piece>"` (default false). */
   trace?: boolean;
 }
 
+/** Where one piece came from: 0 missing, 1 from HTTP (the CDN), 2 from a peer. */
 export type PieceState = 0 | 1 | 2;
 
+/** One remote peer, as `stats().peers` lists it. */
 export interface PeerStats {
+  /** The peer's id in the array (swarm). */
   id: string;
+  /** `connecting` → `connected` → `closed`; `banned` after it sent a piece that failed its hash. */
   state: "connecting" | "connected" | "closed" | "banned";
+  /** Verified bytes received from this peer. */
   bytesFrom: number;
+  /** Bytes served to this peer. */
   bytesTo: number;
+  /** Verified pieces received from this peer. */
   piecesFrom: number;
+  /** Pieces from this peer that failed their SHA-256. */
   piecesRejected: number;
+  /** Why the peer was banned, when it was. */
   banReason?: string;
 }
 
+/** A snapshot of one download (`stats()`, `onprogress`, the `progress` event). */
 export interface DownloaderStats {
+  /** The phase; `done`, `error` and `cancelled` are final. */
   state: "idle" | "starting" | "downloading" | "verifying" | "done" | "error" | "cancelled";
-  /** The engine's mode: "p2p" (peers and CDN), "http-only" (CDN only, every piece
-   *  verified against the metadata) or "simple" (CDN only, no trusted metadata). */
+  /** The engine's mode: `"p2p"` (peers and the CDN), `"http-only"` (the CDN only, every piece
+   *  verified against the metadata) or `"simple"` (the CDN only, no trusted metadata). */
   mode: "p2p" | "http-only" | "simple";
-  /** Why the download is not "p2p", in the engine's words. */
+  /** Why the mode is not `"p2p"`, in the engine's words. */
   modeReason?: string;
-  /** Why no array could be joined in "p2p" mode (the download goes on over HTTP). */
+  /** Why a `"p2p"` download found no array (it goes on over HTTP). */
   discoveryError?: string;
+  /** The error message, once `state` is `error`. */
   error?: string;
+  /** Verified bytes received from peers. */
   bytesFromPeers: number;
+  /** Verified bytes received over HTTP from the CDN. */
   bytesFromHttp: number;
+  /** Bytes served to other peers. */
   bytesToPeers: number;
+  /** Bytes still missing. */
   bytesLeft: number;
+  /** Pieces received and verified. */
   piecesVerified: number;
+  /** Pieces that failed their SHA-256 (from any source); they are fetched again. */
   piecesRejected: number;
+  /** Peers with an open data channel now. */
   peersConnected: number;
+  /** Peers banned for sending bad pieces. */
   peersBanned: number;
+  /** The file's size in bytes (0 until known). */
   fileSize: number;
+  /** The piece size in bytes. */
   pieceSize: number;
+  /** The number of pieces. */
   pieceCount: number;
   /** Per piece: 0 missing, 1 from HTTP, 2 from a peer. */
   pieceMap: PieceState[];
+  /** Every peer this download has seen. */
   peers: PeerStats[];
-  /** "opfs" or "memory" (the in-memory fallback). */
+  /** `"opfs"` (Origin Private File System) or `"memory"` (the in-memory fallback). */
   storage: string;
+  /** This page's peer id in the array. */
   peerId?: string;
+  /** The array (swarm) this page joined. */
   arrayId?: string;
+  /** The country the worker saw this page in (from `/geo`). */
   countryCode?: string;
-  /** Lowercase hex SHA-256 of the delivered file, once verified. */
+  /** Lowercase hex SHA-256 of the file, once every piece is in: the metadata's (every piece
+   *  matched it) or, in simple mode, the hash of the bytes received. */
   sha256?: string;
   /** Whether the whole-file hash was checked against a trusted value. */
   verified: boolean;
+  /** Milliseconds since `start()`. */
   elapsedMs: number;
 }
 "#;

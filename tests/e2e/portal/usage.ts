@@ -1,6 +1,7 @@
 // Type-checked by portal.test.mjs with `tsc --noEmit --strict` against the
 // INSTALLED package: what a TypeScript portal writes must compile, and the
-// hand-written types must stay interchangeable with the generated ones.
+// package's types must be the generated ones (documented once, in
+// client-wasm/src/options.rs).
 import { Downloader, init, type DownloaderOptions, type DownloaderStats, type PeerStats } from "edgeswarm";
 import type * as Generated from "edgeswarm/client_wasm.js";
 
@@ -19,7 +20,7 @@ console.log(file.name, peers.length);
 d.cancel();
 d.free();
 
-// Drift check: the documented types and wasm-bindgen's must be assignable both ways.
+// The package re-exports wasm-bindgen's types: assignable both ways.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameOptions: Same<DownloaderOptions, Generated.DownloaderOptions> = true;
 const sameStats: Same<DownloaderStats, Generated.DownloaderStats> = true;
