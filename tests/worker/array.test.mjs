@@ -136,3 +136,36 @@ test('idle sockets are closed at the deadline and cannot keep an honest client o
   assert.deepEqual(await honest.report(), [], 'the idle peers are gone from the roster');
   await honest.close();
 });
+
+test('a flood aimed at one peer from several sockets is cut off at one sender\'s allowance', async () => {
+  const array = randomArrayId();
+  const victim = await ArrayClient.open(array);
+  const senders = [];
+  for (let i = 0; i < 3; i++) senders.push(await ArrayClient.open(array));
+  let received = 0;
+  victim.ws.on('message', (data) => { if (JSON.parse(data.toString()).type === 'signal') received += 1; });
+  const busy = senders.map(() => 0);
+  senders.forEach((s, i) => s.ws.on('message', (data) => {
+    const m = JSON.parse(data.toString());
+    if (m.type === 'error' && m.code === 'recipient_busy') busy[i] += 1;
+  }));
+  // Each sender stays within its own burst; together they send 3 bursts.
+  const each = victim.limits.burst - 10;
+  const t0 = Date.now();
+  for (const s of senders) {
+    for (let k = 0; k < each; k++) s.send({ type: 'signal', to: victim.peerId, kind: 'offer', data: `o${k}` });
+  }
+  // A report's answer comes after everything its socket sent before it, and
+  // the victim's own answer after everything relayed to it before.
+  for (const s of senders) await s.report();
+  await victim.report();
+  const sent = senders.length * each;
+  // The victim's budget: one burst, refilled at one sender's rate meanwhile.
+  const refill = Math.ceil(((Date.now() - t0) / 1000) * victim.limits.messagesPerSecond);
+  const budget = victim.limits.burst + refill + 1;
+  assert.ok(received <= Math.min(budget, sent - 1), `victim received ${received} of ${sent} signals (budget ${budget})`);
+  assert.ok(received >= each, 'one sender\'s allowance still gets through');
+  assert.equal(received + busy.reduce((a, b) => a + b, 0), sent, 'every dropped signal was answered recipient_busy');
+  for (const s of senders) assert.equal(s.closeCode, null, 'senders are not struck out');
+  for (const c of [victim, ...senders]) await c.close();
+});

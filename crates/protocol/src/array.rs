@@ -262,6 +262,9 @@ pub enum ArrayErrorCode {
     BadReport,
     /// The signal's target is not a peer of this array (or is the sender).
     UnknownPeer,
+    /// The signal's target has received its share of signals for now
+    /// (all senders together); dropped.
+    RecipientBusy,
 }
 
 /// A message from the array to a client.

@@ -8,7 +8,8 @@
 //! - `Joined` (on accept: the server assigned the id and sent `welcome`) →
 //!   `Joined` on every admitted message; reports update the roster, signals
 //!   are relayed to a peer of the same array only, always with the sender's
-//!   own id as `from`.
+//!   own id as `from`, within the recipient's inbound budget (the same rate
+//!   and burst as one sender's; beyond it `recipient_busy`, no strike).
 //! - A refused message (too large, over the rate, malformed, speaking for
 //!   another peer) answers an `error` and adds a strike; the error is sent
 //!   once per run of rate-limited messages, so a flood cannot make the server
@@ -76,6 +77,9 @@ struct PeerState {
     /// When the peer's last message was admitted (or it joined).
     last_seen_ms: f64,
     bucket: TokenBucket,
+    /// Signals relayed *to* this peer, all senders together: a flood aimed
+    /// at one peer from many sockets is cut off at one sender's allowance.
+    inbound: TokenBucket,
     strikes: u32,
     throttled: bool,
 }
@@ -180,12 +184,14 @@ impl ArrayCore {
             return false;
         }
         let bucket = TokenBucket::new(self.limits.messages_per_second, self.limits.burst, now_ms);
+        let inbound = bucket.clone();
         self.peers.insert(
             peer,
             PeerState {
                 report,
                 last_seen_ms,
                 bucket,
+                inbound,
                 strikes: 0,
                 throttled: false,
             },
@@ -241,7 +247,7 @@ impl ArrayCore {
         match serde_json::from_str::<ClientMessage>(text) {
             Err(e) => self.refuse(from, ArrayErrorCode::BadMessage, &e.to_string(), &mut out),
             Ok(ClientMessage::Report(r)) => self.on_report(from, r, now_ms, &mut out),
-            Ok(ClientMessage::Signal(s)) => self.on_signal(from, s, &mut out),
+            Ok(ClientMessage::Signal(s)) => self.on_signal(from, s, now_ms, &mut out),
         }
         out
     }
@@ -354,7 +360,7 @@ impl ArrayCore {
         });
     }
 
-    fn on_signal(&mut self, from: &PeerId, s: Signal, out: &mut Vec<Action>) {
+    fn on_signal(&mut self, from: &PeerId, s: Signal, now_ms: f64, out: &mut Vec<Action>) {
         if &s.to == from || !self.peers.contains_key(&s.to) {
             // No strike: signalling a peer that has just left is a benign
             // race, and the rate limit already bounds how often it happens.
@@ -363,6 +369,21 @@ impl ArrayCore {
                 msg: ServerMessage::Error {
                     code: ArrayErrorCode::UnknownPeer,
                     message: format!("peer {} is not in this array", s.to),
+                },
+            });
+            return;
+        }
+        let admitted = self
+            .peers
+            .get_mut(&s.to)
+            .is_some_and(|p| p.inbound.try_take(now_ms));
+        if !admitted {
+            // No strike: the sender may be honest and others the flood.
+            out.push(Action::Send {
+                to: from.clone(),
+                msg: ServerMessage::Error {
+                    code: ArrayErrorCode::RecipientBusy,
+                    message: format!("peer {} receives no more signals now; dropped", s.to),
                 },
             });
             return;

@@ -323,3 +323,45 @@ fn idle_peers_are_closed_and_free_their_slot() {
     assert!(c.contains(&pid("a")));
     assert!(c.join(pid("d"), None, 1500.0), "a slot is free again");
 }
+
+#[test]
+fn a_flood_aimed_at_one_peer_is_cut_off_at_one_senders_allowance() {
+    // limits(): burst 5, 10/s; "v" is the victim, four others flood it,
+    // each within its own allowance.
+    let mut c = core_with(&["v", "a", "b"]);
+    let mut relayed = 0;
+    let mut busy = 0;
+    for from in ["a", "b"] {
+        for _ in 0..4 {
+            let out = c.on_text(
+                &pid(from),
+                r#"{"type":"signal","to":"v","kind":"offer","data":"x"}"#,
+                0.0,
+            );
+            relayed += sends_to(&out, "v").len();
+            busy += usize::from(error_code(&out, from) == Some(ArrayErrorCode::RecipientBusy));
+        }
+    }
+    assert_eq!(
+        relayed, 5,
+        "the victim receives one sender's burst, not two"
+    );
+    assert_eq!(busy, 3);
+    assert!(
+        c.contains(&pid("a")) && c.contains(&pid("b")),
+        "no strike-out"
+    );
+    // The budget refills with time, and other recipients were never affected.
+    let out = c.on_text(
+        &pid("a"),
+        r#"{"type":"signal","to":"v","kind":"ice","data":"x"}"#,
+        1000.0,
+    );
+    assert_eq!(sends_to(&out, "v").len(), 1);
+    let out = c.on_text(
+        &pid("a"),
+        r#"{"type":"signal","to":"b","kind":"offer","data":"x"}"#,
+        1000.0,
+    );
+    assert_eq!(sends_to(&out, "b").len(), 1);
+}
