@@ -306,14 +306,7 @@ struct PartReader<'a, R> {
 
 impl<R: Read> Read for PartReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        interrupt::check()?;
-        let n = self.inner.read(buf)?;
-        if n == 0 && self.remaining > 0 && !buf.is_empty() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the file shrank since it was hashed",
-            ));
-        }
+        let n = crate::upload::read_promised(&mut self.inner, self.remaining, buf)?;
         self.remaining = self.remaining.saturating_sub(n as u64);
         self.sent += n as u64;
         self.bar.inc(n as u64);

@@ -145,16 +145,28 @@ struct HashingReader<'a, R> {
     bar: &'a indicatif::ProgressBar,
 }
 
+/// One read of a body that promised `remaining` more bytes: stops on
+/// Ctrl-C, and ending early is an error (the file shrank since it was
+/// hashed), so the server never waits for bytes that will not come.
+pub(crate) fn read_promised(
+    inner: &mut impl Read,
+    remaining: u64,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    interrupt::check()?;
+    let n = inner.read(buf)?;
+    if n == 0 && remaining > 0 && !buf.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the file shrank since it was hashed",
+        ));
+    }
+    Ok(n)
+}
+
 impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        interrupt::check()?;
-        let n = self.inner.read(buf)?;
-        if n == 0 && self.remaining > 0 && !buf.is_empty() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the file shrank since it was hashed",
-            ));
-        }
+        let n = read_promised(&mut self.inner, self.remaining, buf)?;
         let chunk = buf
             .get(..n)
             .ok_or_else(|| std::io::Error::other("reader overran"))?;

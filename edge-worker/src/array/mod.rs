@@ -361,40 +361,37 @@ impl ArrayCore {
     }
 
     fn on_signal(&mut self, from: &PeerId, s: Signal, now_ms: f64, out: &mut Vec<Action>) {
-        if &s.to == from || !self.peers.contains_key(&s.to) {
-            // No strike: signalling a peer that has just left is a benign
-            // race, and the rate limit already bounds how often it happens.
-            out.push(Action::Send {
-                to: from.clone(),
-                msg: ServerMessage::Error {
-                    code: ArrayErrorCode::UnknownPeer,
-                    message: format!("peer {} is not in this array", s.to),
-                },
-            });
-            return;
-        }
-        let admitted = self
+        // Neither refusal strikes: signalling a peer that has just left is a
+        // benign race (the sender's rate limit bounds it), and a busy
+        // recipient's sender may be honest while others flood it.
+        let refusal = if &s.to == from || !self.peers.contains_key(&s.to) {
+            Some((
+                ArrayErrorCode::UnknownPeer,
+                format!("peer {} is not in this array", s.to),
+            ))
+        } else if !self
             .peers
             .get_mut(&s.to)
-            .is_some_and(|p| p.inbound.try_take(now_ms));
-        if !admitted {
-            // No strike: the sender may be honest and others the flood.
-            out.push(Action::Send {
-                to: from.clone(),
-                msg: ServerMessage::Error {
-                    code: ArrayErrorCode::RecipientBusy,
-                    message: format!("peer {} receives no more signals now; dropped", s.to),
+            .is_some_and(|p| p.inbound.try_take(now_ms))
+        {
+            Some((
+                ArrayErrorCode::RecipientBusy,
+                format!("peer {} receives no more signals now; dropped", s.to),
+            ))
+        } else {
+            None
+        };
+        let (to, msg) = match refusal {
+            Some((code, message)) => (from.clone(), ServerMessage::Error { code, message }),
+            None => (
+                s.to,
+                ServerMessage::Signal {
+                    from: from.clone(),
+                    kind: s.kind,
+                    data: s.data,
                 },
-            });
-            return;
-        }
-        out.push(Action::Send {
-            to: s.to,
-            msg: ServerMessage::Signal {
-                from: from.clone(),
-                kind: s.kind,
-                data: s.data,
-            },
-        });
+            ),
+        };
+        out.push(Action::Send { to, msg });
     }
 }
