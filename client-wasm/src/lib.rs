@@ -29,7 +29,6 @@ mod downloader;
 mod options;
 mod peers;
 mod plan;
-mod services;
 mod session;
 mod stats;
 

@@ -12,13 +12,14 @@
 //! reason in `discovery_error`); failures of kv or cp end the download.
 
 use edgeswarm_engine::{Content, Engine, EngineConfig, Millis, Mode};
-use edgeswarm_protocol::services::{Bootstrap, ContentPolicy, Discovery, Geo, IceServer};
+use edgeswarm_protocol::services::{
+    encode_component, Bootstrap, ContentPolicy, Discovery, Geo, IceServer,
+};
 use edgeswarm_protocol::{parse_sha256_hex, DownloadMode};
 use web_sys::AbortSignal;
 
 use crate::http;
 use crate::options::Options;
-use crate::services::encode_component;
 
 /// Everything the session needs to run.
 pub struct Plan {

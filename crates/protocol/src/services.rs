@@ -21,6 +21,20 @@ pub const MAX_URL_LEN: usize = crate::array::MAX_ALT_CATALOG_ID_LEN;
 /// Largest policy body a publisher may PUT, in bytes.
 pub const MAX_POLICY_BYTES: usize = 16 * 1024;
 
+/// Percent-encodes a query value for a service URL (RFC 3986 unreserved
+/// characters pass through), as the client and the CLI build them.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// One ICE server, as `RTCPeerConnection` takes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -211,6 +225,13 @@ pub struct Discovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode_component("team a/b&c"), "team%20a%2Fb%26c");
+        assert_eq!(encode_component("a/b+c="), "a%2Fb%2Bc%3D");
+        assert_eq!(encode_component("ok-._~9"), "ok-._~9");
+    }
 
     #[test]
     fn endpoints_follow_the_origin_scheme() {

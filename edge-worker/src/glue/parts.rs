@@ -47,13 +47,9 @@ fn record_key(id: &ContentId, part: u32) -> String {
 
 /// The upload in progress, if any.
 pub async fn state(b: &Bucket, id: &ContentId) -> Result<Option<UploadState>, ApiError> {
-    let Some(obj) = b.get(state_key(id)).execute().await? else {
+    let Some(bytes) = super::store::small_object(b, state_key(id)).await? else {
         return Ok(None);
     };
-    let Some(body) = obj.body() else {
-        return Ok(None);
-    };
-    let bytes = body.bytes().await?;
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| ApiError::internal(format!("stored upload state is garbled: {e}")))

@@ -40,28 +40,34 @@ pub async fn facts(b: &Bucket, id: &ContentId) -> Result<Option<MetaFacts>, ApiE
     Ok(MetaFacts::from_lookup(|k| custom.get(k).cloned()))
 }
 
+/// The bytes of a small stored object (a policy, a registration, an upload
+/// state), if it exists.
+pub async fn small_object(b: &Bucket, key: String) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(obj) = b.get(key).execute().await? else {
+        return Ok(None);
+    };
+    match obj.body() {
+        Some(body) => Ok(Some(body.bytes().await?)),
+        None => Ok(None),
+    }
+}
+
 /// The stored policy, if any.
 pub async fn policy(b: &Bucket, id: &ContentId) -> Result<Option<Policy>, ApiError> {
-    let Some(obj) = b.get(policy_key(id)).execute().await? else {
+    let Some(bytes) = small_object(b, policy_key(id)).await? else {
         return Ok(None);
     };
-    let Some(body) = obj.body() else {
-        return Ok(None);
-    };
-    let bytes = body.bytes().await?;
     // Stored policies were validated on PUT; a garbled one reads as absent.
     Ok(serde_json::from_slice(&bytes).ok())
 }
 
 /// The content id registered for a download URL, if any.
 pub async fn resolve_alt(b: &Bucket, alt: &str) -> Result<Option<ContentId>, ApiError> {
-    let Some(obj) = b.get(alt_key(alt)).execute().await? else {
+    let Some(bytes) = small_object(b, alt_key(alt)).await? else {
         return Ok(None);
     };
-    let Some(body) = obj.body() else {
-        return Ok(None);
-    };
-    Ok(ContentId::new(body.text().await?.trim()).ok())
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(ContentId::new(text.trim()).ok())
 }
 
 /// The content id named by the path, or else by `altCatalogId`.
