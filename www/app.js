@@ -1,7 +1,12 @@
 // The edgeswarm demo page: drives one Downloader from the form or from the URL
-// (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN][&trace=1]`, docs/api.md).
+// (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN][&trace=1]
+//  [&uploadCap=BYTES][&cacheMax=BYTES]`, docs/api.md). The last two narrow the
+// server's monthly upload cap and absolute cache size (docs/embedding.md).
 // When a download ends, document.body.dataset.state becomes "done" or "error"
-// and window.edgeswarmResult holds {sha256, stats}, so scripts can drive pages.
+// and window.edgeswarmResult holds {sha256, stats}, so scripts can drive pages;
+// document.body.dataset.progress is the verified percentage while it runs.
+// Without `?content=`, the page seeds every complete item of the origin's
+// cache that policy allows: document.body.dataset.seeding holds how many.
 // The client package is built into /pkg by `cargo xtask dev` (or `cargo xtask test`).
 let client = null;
 try {
@@ -21,6 +26,11 @@ const serverRefused = serverParam !== "" && serverParam.replace(/\/+$/, "") !== 
 const server = serverRefused ? "" : serverParam;
 let downloader = null;
 let saveUrl = null;
+let seeders = [];
+// Narrowing of the server's policies from the URL (never a widening).
+const policyOptions = {};
+if (params.has("uploadCap")) policyOptions.upload = { monthlyCapBytes: Number(params.get("uploadCap")) };
+if (params.has("cacheMax")) policyOptions.cache = { absoluteMaxSizeBytes: Number(params.get("cacheMax")) };
 let lastMapLength = -1;
 
 function fmtBytes(n) {
@@ -43,7 +53,7 @@ function renderPieceMap(map) {
   }
   const cells = el.children;
   for (let i = 0; i < map.length; i++) {
-    const cls = map[i] === 2 ? "cell peer" : map[i] === 1 ? "cell http" : "cell";
+    const cls = ["cell", "cell http", "cell peer", "cell cache"][map[i]] ?? "cell";
     if (cells[i].className !== cls) cells[i].className = cls;
   }
 }
@@ -69,6 +79,7 @@ function render(s) {
   const total = s.fileSize || 1;
   const got = Math.max(0, s.fileSize - s.bytesLeft);
   const pct = s.fileSize ? Math.min(100, (100 * got) / total) : 0;
+  document.body.dataset.progress = pct.toFixed(0);
   const fromPeers = Math.min(s.bytesFromPeers, got);
   const peersPct = s.fileSize ? (100 * fromPeers) / total : 0;
   $("bar-peers").style.width = `${peersPct}%`;
@@ -77,6 +88,7 @@ function render(s) {
   $("percent").textContent = `${pct.toFixed(pct < 10 ? 1 : 0)} %`;
   $("from-peers").textContent = fmtBytes(s.bytesFromPeers);
   $("from-http").textContent = fmtBytes(s.bytesFromHttp);
+  $("from-cache").textContent = fmtBytes(s.bytesFromCache);
   $("to-peers").textContent = fmtBytes(s.bytesToPeers);
   const all = s.bytesFromPeers + s.bytesFromHttp;
   $("offload").textContent = all ? `${((100 * s.bytesFromPeers) / all).toFixed(0)} % peers` : "–";
@@ -134,7 +146,7 @@ async function start() {
     downloader = null;
     // `&trace=1` records per-piece performance marks (docs/bench/browser.md).
     const trace = params.get("trace") === "1";
-    downloader = new client.Downloader({ server, contentId, downloadMode, groupId, fileName: contentId, trace });
+    downloader = new client.Downloader({ server, contentId, downloadMode, groupId, fileName: contentId, trace, ...policyOptions });
     window.edgeswarmDownloader = downloader;
     downloader.onprogress = render;
     const file = await downloader.start();
@@ -151,6 +163,7 @@ async function start() {
     $("cancel").textContent = stats.mode === "p2p" ? "Stop sharing" : "Cancel";
     $("cancel").disabled = stats.mode !== "p2p";
     setState("done");
+    renderCache();
   } catch (e) {
     const stats = downloader?.stats();
     if (stats) render(stats);
@@ -168,7 +181,69 @@ $("cancel").addEventListener("click", () => {
   $("cancel").disabled = true;
 });
 
+// The cache panel: what the origin keeps, the month's uploads, delete buttons.
+async function renderCache() {
+  if (!client) return;
+  try {
+    await client.default();
+    const [items, snap] = await Promise.all([client.status(), client.perfSnap()]);
+    window.edgeswarmCache = { items, snap };
+    const rows = items.map((it) => {
+      const tr = document.createElement("tr");
+      const age = ((Date.now() - Date.parse(it.lastUsedAt)) / 60000).toFixed(0);
+      const cells = [it.fileId, fmtBytes(it.fileSize), fmtBytes(it.bytesInCache),
+        it.complete ? "complete" : "partial", `${age} min`, it.expireOn ?? "never"];
+      for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+      const del = Object.assign(document.createElement("button"), { type: "button", textContent: "Delete" });
+      del.dataset.delete = it.fileId;
+      del.addEventListener("click", async () => { await client.deleteCache(it.fileId); renderCache(); });
+      tr.append(Object.assign(document.createElement("td"), {}));
+      tr.lastChild.append(del);
+      return tr;
+    });
+    if (rows.length === 0) {
+      const tr = document.createElement("tr");
+      tr.append(Object.assign(document.createElement("td"), { colSpan: 7, className: "muted", textContent: "the cache is empty" }));
+      rows.push(tr);
+    }
+    $("cache-rows").replaceChildren(...rows);
+    const cap = snap.monthlyUploadCapBytes ? fmtBytes(snap.monthlyUploadCapBytes) : "no cap";
+    $("cache-summary").textContent = `${snap.files} items · ${fmtBytes(snap.cacheBytes)} of ${fmtBytes(snap.maxCacheBytes)}` +
+      ` · uploaded ${fmtBytes(snap.uploadedThisMonthBytes)} of ${cap} in ${snap.month}`;
+  } catch (e) {
+    $("cache-summary").textContent = `cache unavailable: ${e?.message ?? e}`;
+  }
+}
+
+// Seeding: every complete cached item, in its download mode, from the cache only.
+async function seedCache() {
+  if (!client || serverRefused) return;
+  await client.default();
+  const items = (await client.status()).filter((it) => it.complete);
+  const started = await Promise.all(items.map(async (it) => {
+    const d = new client.Downloader({ server, contentId: it.fileId, downloadMode: it.downloadMode,
+      groupId: it.groupId, fileName: it.fileName, seedOnly: true, ...policyOptions });
+    try {
+      await d.start();
+      return d;
+    } catch (e) {
+      console.warn(`not seeding ${it.fileId}: ${e?.message ?? e}`);
+      d.free();
+      return null;
+    }
+  }));
+  seeders = started.filter(Boolean);
+  window.edgeswarmSeeders = seeders;
+  document.body.dataset.seeding = String(seeders.length);
+  $("seeding").textContent = seeders.length ? `Seeding ${seeders.length} cached item(s) to peers.` : "";
+  renderCache();
+}
+
+$("cache-clear").addEventListener("click", async () => { await client?.deleteCache(); renderCache(); });
+
 if (params.has("content")) $("content").value = params.get("content");
+else seedCache();
+renderCache();
 if (params.has("mode")) $("mode").value = params.get("mode");
 if (params.has("group")) $("group").value = params.get("group");
 if (params.get("autostart") === "1") start();

@@ -13,10 +13,16 @@
 //! keeps serving peers until `cancel()`. `start()` may be called once.
 //!
 //! `cancel()` works in every phase: it aborts the service-flow fetches, stops
-//! the session (connections, timers, requests), rejects a pending `start()`
-//! promise, and deletes the stored pieces unless a verified `File` was
-//! already delivered. A cancelled `Downloader` cannot be started. Freeing the
+//! the session (connections, timers, requests) and rejects a pending
+//! `start()` promise. Verified pieces in the cache stay there (a later
+//! download of the same content resumes from them, `crate::cache`); a
+//! temporary store is deleted unless a verified `File` was already
+//! delivered. A cancelled `Downloader` cannot be started. Freeing the
 //! `Downloader` (`free()`) cancels it too.
+//!
+//! `status()` gives DO's Get-DeliveryOptimizationStatus fields for this
+//! download; the module-level `status()`, `perfSnap()` and `deleteCache()`
+//! (`crate::status`) cover the origin's cache.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -94,6 +100,13 @@ impl Downloader {
     /// A snapshot of the download's counters (`DownloaderStats`).
     pub fn stats(&self) -> JsStats {
         self.shared.borrow().view(now_ms()).unchecked_into()
+    }
+
+    /// DO's Get-DeliveryOptimizationStatus fields for this download
+    /// (`DownloadStatus`).
+    #[wasm_bindgen(unchecked_return_type = "DownloadStatus")]
+    pub fn status(&self) -> JsValue {
+        self.shared.borrow().do_status()
     }
 
     /// Starts the download; resolves with the verified `File`.
@@ -184,7 +197,7 @@ async fn prepare(
     tx: UnboundedSender<Ev>,
     done: oneshot::Sender<crate::session::Outcome>,
 ) -> Result<Session, String> {
-    let p: Plan = plan(options, signal, crate::session_now(), random_seed()).await?;
+    let mut p: Plan = plan(options, signal, crate::session_now(), random_seed()).await?;
     // The engine's layout: from the server (a policy's size, a probe's total)
     // in simple mode, so refuse absurd piece counts instead of aborting on
     // the piece map below.
@@ -196,17 +209,26 @@ async fn prepare(
             layout.file_size
         ));
     }
-    let name = format!(
-        "{}-{:x}",
-        options.content_id,
-        (js_sys::Math::random() * 4_294_967_296.0) as u64
-    );
-    let store = if options.memory_only {
-        PieceStore::in_memory(layout)
-    } else {
-        PieceStore::open(&name, layout, MEMORY_FALLBACK_LIMIT).await
+    let (store, cached) = open_store(options, &p, layout).await?;
+    if options.seed_only && cached.len() as u64 != u64::from(pieces) {
+        return Err(format!(
+            "{} is not in the cache (seedOnly)",
+            options.content_id
+        ));
     }
-    .map_err(|e| e.to_string())?;
+    if !cached.is_empty() {
+        // Before any output is carried out: a cached piece is never fetched.
+        p.engine.handle_input(
+            crate::session_now(),
+            edgeswarm_engine::Input::PiecesFromCache { pieces: cached },
+        );
+    }
+    crate::uploads::load().await;
+    crate::status::save_policies(crate::status::SavedPolicies {
+        cache: p.cache_policy,
+        upload: p.upload_policy,
+    })
+    .await;
     {
         let mut s = shared.borrow_mut();
         s.storage = store.kind().as_str();
@@ -216,6 +238,16 @@ async fn prepare(
         s.country_code = p.geo.country_code.clone();
         s.array_id = p.array.as_ref().map(|a| a.array_id.clone());
         s.discovery_error = p.discovery_error.clone();
+        s.file_id = p
+            .cache_key
+            .as_ref()
+            .map_or_else(|| options.content_id.clone(), |k| k.0.clone());
+        s.source_url = p.content_url.clone();
+        s.download_mode = options.mode.code();
+        s.is_background = p.is_background;
+        s.expire_on = store
+            .record()
+            .and_then(|r| crate::status::expire_on(r.last_used_ms, &p.cache_policy));
     }
     let rtc = RtcOptions {
         ice_servers: p.ice_servers.clone(),
@@ -228,7 +260,7 @@ async fn prepare(
         options.alt_catalog_id.clone(),
         options.group_id.clone(),
         options.mode,
-        options.is_background,
+        p.is_background,
         p.peers_wanted,
         p.report_interval_ms,
     );
@@ -245,5 +277,61 @@ async fn prepare(
         trace: crate::trace::Trace { on: options.trace },
         result: done,
         progress: progress.clone(),
+        cache_policy: p.cache_policy,
+        upload_policy: p.upload_policy,
+        battery: crate::host::Battery::get().await,
     }))
+}
+
+/// Where the pieces go: memory when asked; the cache (resumed, kept,
+/// seeded later) for content with metadata at or above the cache's minimum
+/// size; a temporary OPFS directory otherwise. Returns the pieces the cache
+/// already holds.
+async fn open_store(
+    options: &Options,
+    p: &Plan,
+    layout: crate::store::Layout,
+) -> Result<(PieceStore, Vec<u32>), String> {
+    if options.memory_only {
+        return Ok((
+            PieceStore::in_memory(layout).map_err(|e| e.to_string())?,
+            Vec::new(),
+        ));
+    }
+    let now = js_sys::Date::now();
+    let cacheable = layout.file_size >= p.cache_policy.min_file_size_bytes;
+    if let (Some((id, sha)), true) = (&p.cache_key, cacheable) {
+        // Make room first (age and size limits); this item is never evicted.
+        let _ = crate::cache::enforce(&p.cache_policy, Some(id), now).await;
+        let record = crate::cache::ItemRecord {
+            content_id: id.clone(),
+            metadata_sha256: sha.clone(),
+            file_size: layout.file_size,
+            piece_size: layout.piece_size,
+            file_name: options.file_name.clone(),
+            download_mode: options.mode.code(),
+            group_id: options.group_id.clone(),
+            created_ms: now,
+            last_used_ms: now,
+            complete: false,
+        };
+        if let Ok(opened) = PieceStore::open_cached(record, layout).await {
+            return Ok(opened);
+        }
+    }
+    if options.seed_only {
+        return Err(format!(
+            "{} cannot be cached (seedOnly)",
+            options.content_id
+        ));
+    }
+    let name = format!(
+        "{}-{:x}",
+        options.content_id,
+        (js_sys::Math::random() * 4_294_967_296.0) as u64
+    );
+    let store = PieceStore::open(&name, layout, MEMORY_FALLBACK_LIMIT)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((store, Vec::new()))
 }

@@ -17,6 +17,8 @@
 //! leaked (forgotten) per peer; the whole file is never held in memory
 //! when OPFS is available.
 
+pub mod cache;
+pub mod host;
 pub mod http;
 pub mod listener;
 pub mod rtc;
@@ -31,6 +33,8 @@ mod peers;
 mod plan;
 mod session;
 mod stats;
+mod status;
+mod uploads;
 
 pub use downloader::Downloader;
 

@@ -6,6 +6,7 @@
 
 use edgeswarm_protocol::array::MAX_ALT_CATALOG_ID_LEN;
 use edgeswarm_protocol::modes::check_group_key;
+use edgeswarm_protocol::policies::{CacheOptions, UploadOptions};
 use edgeswarm_protocol::DownloadMode;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -56,10 +57,39 @@ export interface DownloaderOptions {
   connectTimeoutMs?: number;
   /** Record per-piece performance marks named `"es:<phase>:<piece>"` (default false). */
   trace?: boolean;
+  /** Narrows the server's cache policy (`config.cache` of `/kv`); a value that would widen it is ignored. */
+  cache?: CacheOptions;
+  /** Narrows the server's upload policy (`config.upload` of `/kv`); a value that would widen it is ignored. */
+  upload?: UploadOptions;
+  /** Only serve this content from the cache: fail (`"not in the cache"`) instead of downloading
+   *  anything when the cache does not hold all of it for the current metadata (default false). */
+  seedOnly?: boolean;
 }
 
-/** Where one piece came from: 0 missing, 1 from HTTP (the CDN), 2 from a peer. */
-export type PieceState = 0 | 1 | 2;
+/** DO's cache policies; see docs/embedding.md for the DO policy each maps to. */
+export interface CacheOptions {
+  /** DOMaxCacheAge: an item unused this many seconds is deleted (0 = no limit). */
+  maxAgeSecs?: number;
+  /** DOMaxCacheSize: percent of the origin's storage quota (1–100). */
+  maxSizePercent?: number;
+  /** DOAbsoluteMaxCacheSize in bytes (0 = no limit). */
+  absoluteMaxSizeBytes?: number;
+  /** DOMinFileSizeToCache in bytes: smaller files are not kept nor resumed. */
+  minFileSizeBytes?: number;
+}
+
+/** DO's upload policies; see docs/embedding.md. */
+export interface UploadOptions {
+  /** DOMaxUploadBandwidth, bytes per second per download (0 = no limit). */
+  maxBytesPerSecond?: number;
+  /** DOMonthlyUploadDataCap: bytes per calendar month (UTC) for the whole origin (0 = no limit). */
+  monthlyCapBytes?: number;
+  /** DOMinBatteryPercentageAllowedToUpload: no uploads on battery below this level (0 = off). */
+  minBatteryPercent?: number;
+}
+
+/** Where one piece came from: 0 missing, 1 from HTTP (the CDN), 2 from a peer, 3 from the cache. */
+export type PieceState = 0 | 1 | 2 | 3;
 
 /** One remote peer, as `stats().peers` lists it. */
 export interface PeerStats {
@@ -96,6 +126,8 @@ export interface DownloaderStats {
   bytesFromPeers: number;
   /** Verified bytes received over HTTP from the CDN. */
   bytesFromHttp: number;
+  /** Verified pieces already in the cache from an earlier session (resume), in bytes. */
+  bytesFromCache: number;
   /** Bytes served to other peers. */
   bytesToPeers: number;
   /** Bytes still missing. */
@@ -114,7 +146,7 @@ export interface DownloaderStats {
   pieceSize: number;
   /** The number of pieces. */
   pieceCount: number;
-  /** Per piece: 0 missing, 1 from HTTP, 2 from a peer. */
+  /** Per piece: 0 missing, 1 from HTTP, 2 from a peer, 3 from the cache. */
   pieceMap: PieceState[];
   /** Every peer this download has seen. */
   peers: PeerStats[];
@@ -181,6 +213,12 @@ struct RawOptions {
     connect_timeout_ms: Option<u32>,
     #[serde(default)]
     trace: bool,
+    #[serde(default)]
+    cache: Option<CacheOptions>,
+    #[serde(default)]
+    upload: Option<UploadOptions>,
+    #[serde(default)]
+    seed_only: bool,
 }
 
 /// Validated options.
@@ -201,6 +239,9 @@ pub struct Options {
     pub report_interval_ms: Option<u32>,
     pub connect_timeout_ms: u32,
     pub trace: bool,
+    pub cache: CacheOptions,
+    pub upload: UploadOptions,
+    pub seed_only: bool,
 }
 
 impl Options {
@@ -271,6 +312,9 @@ impl Options {
             report_interval_ms: raw.report_interval_ms,
             connect_timeout_ms: raw.connect_timeout_ms.unwrap_or(15_000),
             trace: raw.trace,
+            cache: raw.cache.unwrap_or_default(),
+            upload: raw.upload.unwrap_or_default(),
+            seed_only: raw.seed_only,
         })
     }
 }

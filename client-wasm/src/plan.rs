@@ -12,6 +12,7 @@
 //! reason in `discovery_error`); failures of kv or cp end the download.
 
 use edgeswarm_engine::{Content, Engine, EngineConfig, Millis, Mode};
+use edgeswarm_protocol::policies::{CachePolicy, UploadPolicy};
 use edgeswarm_protocol::services::{
     encode_component, Bootstrap, ContentPolicy, Discovery, Geo, IceServer,
 };
@@ -35,14 +36,33 @@ pub struct Plan {
     pub peers_wanted: u32,
     pub report_interval_ms: u32,
     pub geo: Geo,
+    /// The server's cache policy narrowed by the page's options.
+    pub cache_policy: CachePolicy,
+    /// The server's upload policy narrowed by the page's options.
+    pub upload_policy: UploadPolicy,
+    /// The content id and metadata SHA-256 (hex) the pieces are verified
+    /// against: the cache's key (None in simple mode, which has no pieces
+    /// to keep).
+    pub cache_key: Option<(String, String)>,
+    /// The page was hidden (or said it is a background download) at start.
+    pub is_background: bool,
 }
 
-fn engine_config(opts: &Options, boot: Option<&Bootstrap>) -> Result<EngineConfig, String> {
+/// The download counts as background: the page says so, or it is hidden.
+pub fn background(opts: &Options) -> bool {
+    opts.is_background || crate::host::page_hidden()
+}
+
+fn engine_config(
+    opts: &Options,
+    boot: Option<&Bootstrap>,
+    upload: &UploadPolicy,
+) -> Result<EngineConfig, String> {
     let mut cfg = EngineConfig::default();
     if let Some(b) = boot {
         cfg.strike_limit = b.config.strike_limit;
         let d = &b.config.http_delay;
-        let ms = if opts.is_background {
+        let ms = if background(opts) {
             d.background_ms
         } else {
             d.foreground_ms
@@ -59,6 +79,11 @@ fn engine_config(opts: &Options, boot: Option<&Bootstrap>) -> Result<EngineConfi
             }
         }
         cfg = serde_json::from_value(base).map_err(|e| format!("bad engine option: {e}"))?;
+    }
+    // DOMaxUploadBandwidth: engine overrides may narrow it, never widen it.
+    let cap = upload.max_bytes_per_second;
+    if cap > 0 && (cfg.upload_rate == 0 || cfg.upload_rate > cap) {
+        cfg.upload_rate = cap;
     }
     Ok(cfg)
 }
@@ -100,7 +125,8 @@ pub async fn plan(
 ) -> Result<Plan, String> {
     if opts.mode == DownloadMode::Simple {
         let (content, content_url) = simple_content(opts, signal).await?;
-        let config = engine_config(opts, None)?;
+        let upload_policy = UploadPolicy::default().narrowed(&opts.upload);
+        let config = engine_config(opts, None, &upload_policy)?;
         return Ok(Plan {
             max_peers: config.max_peers,
             engine: Engine::new(config, content, now, seed),
@@ -111,6 +137,10 @@ pub async fn plan(
             peers_wanted: 0,
             report_interval_ms: opts.report_interval_ms.unwrap_or(15_000),
             geo: Geo::default(),
+            cache_policy: CachePolicy::default().narrowed(&opts.cache),
+            upload_policy,
+            cache_key: None,
+            is_background: background(opts),
         });
     }
     let kv_url = format!("{}/do/v1/kv", opts.server);
@@ -134,7 +164,8 @@ pub async fn plan(
         .await
         .map_err(|e| format!("content policy: {e}"))?;
     let metadata = http::get_ok(&policy.metadata_url, signal).await.ok();
-    let config = engine_config(opts, Some(&boot))?;
+    let upload_policy = boot.config.upload.narrowed(&opts.upload);
+    let config = engine_config(opts, Some(&boot), &upload_policy)?;
     let content = Content {
         mode: opts.mode,
         metadata,
@@ -145,6 +176,12 @@ pub async fn plan(
     };
     let max_peers = config.max_peers;
     let engine = Engine::new(config, content, now, seed);
+    let cache_key = (engine.mode() != Mode::Simple).then(|| {
+        (
+            policy.content_id.to_string(),
+            policy.metadata_sha256.to_ascii_lowercase(),
+        )
+    });
     let (array, discovery_error) = match engine.mode() {
         Mode::P2p => match discover(opts, &boot, &policy, signal).await {
             Ok(d) => (Some(d), None),
@@ -164,6 +201,10 @@ pub async fn plan(
             .report_interval_ms
             .unwrap_or(u32::try_from(boot.config.report_interval_ms).unwrap_or(15_000)),
         geo,
+        cache_policy: boot.config.cache.narrowed(&opts.cache),
+        upload_policy,
+        cache_key,
+        is_background: background(opts),
     })
 }
 

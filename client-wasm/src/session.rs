@@ -24,6 +24,7 @@ use futures_util::StreamExt;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::array_ws::{ArrayEvent, ArraySocket};
+use crate::host::Battery;
 use crate::http::{self, Abort, HttpError, HttpReply};
 use crate::peers::PeerTable;
 use crate::rtc::RtcEvent;
@@ -31,10 +32,12 @@ use crate::stats::{Phase, Shared};
 use crate::store::{PieceStore, StoreError};
 use crate::time::{now_millis, now_ms, Timeout};
 use crate::trace::Trace;
+use edgeswarm_protocol::policies::{CachePolicy, UploadPolicy};
 
 mod array;
 mod events;
 mod outputs;
+mod policies;
 mod report;
 
 /// One thing that happened, queued for the driver.
@@ -77,6 +80,8 @@ pub struct Session {
     delivered: bool,
     last_progress_ms: f64,
     progress: Rc<RefCell<Option<js_sys::Function>>>,
+    pub(crate) cache_policy: CachePolicy,
+    pub(crate) policies: policies::UploadLimits,
 }
 
 pub struct SessionParts {
@@ -92,6 +97,9 @@ pub struct SessionParts {
     pub trace: Trace,
     pub result: oneshot::Sender<Outcome>,
     pub progress: Rc<RefCell<Option<js_sys::Function>>>,
+    pub cache_policy: CachePolicy,
+    pub upload_policy: UploadPolicy,
+    pub battery: Option<Battery>,
 }
 
 pub use report::Reporter;
@@ -123,6 +131,8 @@ impl Session {
             delivered: false,
             last_progress_ms: 0.0,
             progress: p.progress,
+            cache_policy: p.cache_policy,
+            policies: policies::UploadLimits::new(p.upload_policy, p.battery),
         }
     }
 
@@ -256,6 +266,7 @@ impl Session {
 
     /// Drains the engine, re-arms its timer, refreshes the stats.
     fn pump(&mut self) {
+        self.apply_upload_limits();
         while let Some(out) = self.engine.poll_output() {
             self.on_output(out);
         }

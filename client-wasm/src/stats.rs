@@ -12,6 +12,7 @@ use serde::Serialize;
 pub const PIECE_MISSING: u8 = 0;
 pub const PIECE_HTTP: u8 = 1;
 pub const PIECE_PEER: u8 = 2;
+pub const PIECE_CACHE: u8 = 3;
 
 /// The download's phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,6 +69,13 @@ pub struct Shared {
     pub verified: bool,
     pub started_ms: f64,
     pub ended_ms: Option<f64>,
+    /// For `Downloader.status()`: the content id, the CDN URL, the mode's
+    /// code, background at start, the cache's expiry (ISO 8601).
+    pub file_id: String,
+    pub source_url: String,
+    pub download_mode: u8,
+    pub is_background: bool,
+    pub expire_on: Option<String>,
 }
 
 impl Default for Shared {
@@ -91,6 +99,11 @@ impl Default for Shared {
             verified: false,
             started_ms: 0.0,
             ended_ms: None,
+            file_id: String::new(),
+            source_url: String::new(),
+            download_mode: 3,
+            is_background: false,
+            expire_on: None,
         }
     }
 }
@@ -108,6 +121,7 @@ struct StatsView<'a> {
     error: Option<&'a str>,
     bytes_from_peers: u64,
     bytes_from_http: u64,
+    bytes_from_cache: u64,
     bytes_to_peers: u64,
     bytes_left: u64,
     pieces_verified: u64,
@@ -132,6 +146,26 @@ struct StatsView<'a> {
     elapsed_ms: f64,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DoStatus<'a> {
+    file_id: &'a str,
+    file_size: u64,
+    total_bytes_downloaded: u64,
+    percent_peer_caching: f64,
+    bytes_from_peers: u64,
+    bytes_from_http: u64,
+    bytes_from_cache: u64,
+    bytes_to_peers: u64,
+    status: &'static str,
+    download_mode: u8,
+    source_url: &'a str,
+    num_peers: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expire_on: Option<&'a str>,
+    is_background: bool,
+}
+
 impl Shared {
     /// The `DownloaderStats` object.
     pub fn view(&self, now_ms: f64) -> wasm_bindgen::JsValue {
@@ -149,6 +183,7 @@ impl Shared {
             error: self.error.as_deref(),
             bytes_from_peers: self.engine.bytes_from_peers,
             bytes_from_http: self.engine.bytes_from_http,
+            bytes_from_cache: self.engine.bytes_from_cache,
             bytes_to_peers: self.engine.bytes_to_peers,
             bytes_left: self.engine.bytes_left,
             pieces_verified: self.engine.pieces_verified,
@@ -173,6 +208,41 @@ impl Shared {
             },
         };
         serde_wasm_bindgen::to_value(&view).unwrap_or(wasm_bindgen::JsValue::NULL)
+    }
+
+    /// `Downloader.status()`: DO's Get-DeliveryOptimizationStatus fields.
+    pub fn do_status(&self) -> wasm_bindgen::JsValue {
+        let e = &self.engine;
+        let downloaded = e.bytes_from_peers + e.bytes_from_http;
+        let status = match self.phase {
+            Phase::Idle => "Pending",
+            Phase::Starting | Phase::Downloading | Phase::Verifying => "Downloading",
+            Phase::Done => "Complete",
+            Phase::Error => "Error",
+            Phase::Cancelled => "Cancelled",
+        };
+        let view = DoStatus {
+            file_id: &self.file_id,
+            file_size: self.file_size,
+            total_bytes_downloaded: downloaded,
+            percent_peer_caching: if downloaded > 0 {
+                100.0 * e.bytes_from_peers as f64 / downloaded as f64
+            } else {
+                0.0
+            },
+            bytes_from_peers: e.bytes_from_peers,
+            bytes_from_http: e.bytes_from_http,
+            bytes_from_cache: e.bytes_from_cache,
+            bytes_to_peers: e.bytes_to_peers,
+            status,
+            download_mode: self.download_mode,
+            source_url: &self.source_url,
+            num_peers: e.peers_connected,
+            expire_on: self.expire_on.as_deref(),
+            is_background: self.is_background || crate::host::page_hidden(),
+        };
+        view.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .unwrap_or(wasm_bindgen::JsValue::NULL)
     }
 
     pub fn peer_mut(&mut self, id: &str) -> &mut PeerView {

@@ -11,12 +11,17 @@
 //! - the whole file is never held in memory with the OPFS backend:
 //!   [`PieceStore::to_file`] composes a `File` from the disk-backed pieces.
 //!
+//! A download is either *cached* ([`PieceStore::open_cached`]: its pieces stay
+//! in the origin's cache, see [`crate::cache`], and are resumed and seeded
+//! later) or *temporary* ([`PieceStore::open`]: deleted when the session ends
+//! without delivering the file, e.g. files below the cache's minimum size).
+//!
 //! OPFS is preferred. When it is missing (old browsers, some private modes),
 //! files up to [`MEMORY_FALLBACK_LIMIT`] are kept in memory instead, and
 //! [`PieceStore::kind`] says so (the `Downloader` reports it in `stats()`).
 
 mod memory;
-mod opfs;
+pub(crate) mod opfs;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,6 +30,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use wasm_bindgen::JsValue;
 
+use crate::cache::{self, ItemRecord, CACHE_DIR};
 pub use memory::MemoryPieces;
 pub use opfs::OpfsPieces;
 
@@ -86,13 +92,20 @@ pub struct PieceStore {
     backend: Backend,
     layout: Layout,
     pending: RefCell<HashMap<u32, Arc<[u8]>>>,
+    /// The cache's record when the pieces live in the cache (kept after the
+    /// session, resumed and seeded later); None for a temporary store.
+    record: RefCell<Option<ItemRecord>>,
 }
 
+/// The directory of downloads that are not kept (`edgeswarm/tmp/<name>`).
+const TMP_DIR: &str = "tmp";
+
 impl PieceStore {
-    /// Opens a fresh store named `name`: OPFS when available, else memory
-    /// (only for files up to `memory_limit` bytes).
+    /// Opens a fresh temporary store named `name`: OPFS when available, else
+    /// memory (only for files up to `memory_limit` bytes). Its pieces are
+    /// deleted with [`PieceStore::remove`].
     pub async fn open(name: &str, layout: Layout, memory_limit: u64) -> Result<Self, StoreError> {
-        let backend = match OpfsPieces::open(name).await {
+        let backend = match OpfsPieces::open(&[TMP_DIR], name, true).await {
             Ok(o) => Backend::Opfs(o),
             Err(_) if layout.file_size <= memory_limit => {
                 Backend::Memory(MemoryPieces::new(layout.file_size)?)
@@ -100,6 +113,69 @@ impl PieceStore {
             Err(_) => return Err(StoreError::Unavailable(layout.file_size)),
         };
         Ok(Self::with_backend(backend, layout))
+    }
+
+    /// Opens the cache's store of `record.content_id` (OPFS only) and
+    /// returns the pieces it already holds for this metadata. An item
+    /// verified against other metadata or another layout (republished) is
+    /// emptied first; a piece file of the wrong length is deleted.
+    pub async fn open_cached(
+        mut record: ItemRecord,
+        layout: Layout,
+    ) -> Result<(Self, Vec<u32>), StoreError> {
+        let id = record.content_id.clone();
+        let mut o = OpfsPieces::open(&[CACHE_DIR], &id, false).await?;
+        let same = |old: &ItemRecord| {
+            old.metadata_sha256 == record.metadata_sha256
+                && old.file_size == layout.file_size
+                && old.piece_size == layout.piece_size
+        };
+        match cache::read_record(o.dir()).await {
+            Some(old) if same(&old) => {
+                record.created_ms = old.created_ms;
+                record.complete = old.complete;
+            }
+            Some(_) => o = OpfsPieces::open(&[CACHE_DIR], &id, true).await?,
+            None => {}
+        }
+        cache::write_record(o.dir(), &record).await?;
+        let mut have = Vec::new();
+        for (index, size) in o.stored().await? {
+            if layout.piece_len(index) == Some(size) {
+                have.push(index);
+            } else {
+                o.remove_piece(index).await;
+            }
+        }
+        have.sort_unstable();
+        let store = Self::with_backend(Backend::Opfs(o), layout);
+        *store.record.borrow_mut() = Some(record);
+        Ok((store, have))
+    }
+
+    /// Whether the pieces stay in the cache after the session.
+    pub fn is_cached(&self) -> bool {
+        self.record.borrow().is_some()
+    }
+
+    /// The cache's record of this download, if it is cached.
+    pub fn record(&self) -> Option<ItemRecord> {
+        self.record.borrow().clone()
+    }
+
+    /// Records that every piece is stored (the item can be seeded later).
+    pub async fn mark_complete(&self) -> Result<(), StoreError> {
+        let Backend::Opfs(o) = &self.backend else {
+            return Ok(());
+        };
+        let record = {
+            let mut r = self.record.borrow_mut();
+            let Some(r) = r.as_mut() else { return Ok(()) };
+            r.complete = true;
+            r.last_used_ms = js_sys::Date::now();
+            r.clone()
+        };
+        cache::write_record(o.dir(), &record).await
     }
 
     /// A store that keeps everything in memory (used when OPFS is unwanted).
@@ -115,6 +191,7 @@ impl PieceStore {
             backend,
             layout,
             pending: RefCell::new(HashMap::new()),
+            record: RefCell::new(None),
         }
     }
 
@@ -199,8 +276,12 @@ impl PieceStore {
         }
     }
 
-    /// Deletes the stored pieces (a `File` made earlier stops being readable).
+    /// Deletes the stored pieces of a temporary store (a `File` made earlier
+    /// stops being readable); a cached store keeps them (resume, seeding).
     pub async fn remove(&self) {
+        if self.is_cached() {
+            return;
+        }
         if let Backend::Opfs(o) = &self.backend {
             o.remove().await;
         }

@@ -89,6 +89,37 @@ impl Settings {
             &mut c.array.messages_per_second,
         )?;
         num(&get, "ARRAY_BURST", &mut c.array.burst)?;
+        let cache = &mut c.cache;
+        num(&get, "CACHE_MAX_AGE_SECS", &mut cache.max_age_secs)?;
+        num(&get, "CACHE_MAX_SIZE_PERCENT", &mut cache.max_size_percent)?;
+        if !(1..=100).contains(&cache.max_size_percent) {
+            return Err("var CACHE_MAX_SIZE_PERCENT must be 1 to 100".into());
+        }
+        num(
+            &get,
+            "CACHE_ABSOLUTE_MAX_SIZE_BYTES",
+            &mut cache.absolute_max_size_bytes,
+        )?;
+        num(
+            &get,
+            "CACHE_MIN_FILE_SIZE_BYTES",
+            &mut cache.min_file_size_bytes,
+        )?;
+        let up = &mut c.upload;
+        num(
+            &get,
+            "UPLOAD_MAX_BYTES_PER_SECOND",
+            &mut up.max_bytes_per_second,
+        )?;
+        num(&get, "UPLOAD_MONTHLY_CAP_BYTES", &mut up.monthly_cap_bytes)?;
+        num(
+            &get,
+            "UPLOAD_MIN_BATTERY_PERCENT",
+            &mut up.min_battery_percent,
+        )?;
+        if up.min_battery_percent > 100 {
+            return Err("var UPLOAD_MIN_BATTERY_PERCENT must be 0 to 100".into());
+        }
         if get("ARRAY_IDLE_MS").is_some() {
             let mut ms = 0u64;
             num(&get, "ARRAY_IDLE_MS", &mut ms)?;
@@ -122,6 +153,18 @@ mod tests {
         let e = Settings::from_vars(|k| (k == "STRIKE_LIMIT").then(|| "x".into())).unwrap_err();
         assert!(e.contains("STRIKE_LIMIT"));
         assert!(Settings::from_vars(|k| (k == "PIECE_SIZE").then(|| "1000".into())).is_err());
+        let s = Settings::from_vars(|k| match k {
+            "UPLOAD_MONTHLY_CAP_BYTES" => Some("8388608".into()),
+            "CACHE_MIN_FILE_SIZE_BYTES" => Some("0".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.client.upload.monthly_cap_bytes, 8 << 20);
+        assert_eq!(s.client.cache.min_file_size_bytes, 0);
+        for bad in ["CACHE_MAX_SIZE_PERCENT", "UPLOAD_MIN_BATTERY_PERCENT"] {
+            let e = Settings::from_vars(|k| (k == bad).then(|| "101".into())).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
     }
 
     #[test]

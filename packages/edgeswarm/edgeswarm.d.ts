@@ -10,8 +10,27 @@ export type {
   PieceState,
   PeerStats,
   DownloaderStats,
+  CacheOptions,
+  UploadOptions,
+  DownloadStatus,
+  CacheItemStatus,
+  PerfSnap,
 } from "./client_wasm.js";
-import type { DownloaderOptions, DownloaderStats, PeerStats } from "./client_wasm.js";
+import type {
+  CacheItemStatus,
+  DownloadStatus,
+  DownloaderOptions,
+  DownloaderStats,
+  PeerStats,
+  PerfSnap,
+} from "./client_wasm.js";
+
+/** Every cached item of this origin, least recently used first (DO's Get-DeliveryOptimizationStatus). */
+export function status(): Promise<CacheItemStatus[]>;
+/** The origin's cache and upload figures (DO's Get-DeliveryOptimizationPerfSnap). */
+export function perfSnap(): Promise<PerfSnap>;
+/** Deletes one cached item, or every item without an argument; resolves with how many were deleted. */
+export function deleteCache(contentId?: string): Promise<number>;
 
 /** `event.detail` of the `peer` event: a peer appeared or changed state. */
 export interface PeerEventDetail {
@@ -82,6 +101,8 @@ export class Downloader extends EventTarget {
   onprogress: ((stats: DownloaderStats) => void) | null;
   /** The latest stats; `null` before `start()` has created the download. */
   stats(): DownloaderStats | null;
+  /** DO's Get-DeliveryOptimizationStatus fields; `null` before `start()` has created the download. */
+  status(): DownloadStatus | null;
   /**
    * Downloads and verifies the whole file; resolves with it. Once per
    * Downloader. Rejects on invalid options, on failure and after `cancel()`.

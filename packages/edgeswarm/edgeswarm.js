@@ -8,6 +8,8 @@
 //     client_wasm.js (`new URL(..., import.meta.url)`); pass a URL, a
 //     Response, bytes or a WebAssembly.Module to load it from elsewhere.
 //     `Downloader.start()` calls it, so calling it yourself is optional.
+//   - `status()`, `perfSnap()` and `deleteCache(id?)`: the origin's cache and
+//     upload figures, like DO's cmdlets (docs/embedding.md); they call init().
 //   - `Downloader` is an EventTarget: `progress`, `peer`, `done` and `error`
 //     events (CustomEvent, payload in `event.detail`), besides the
 //     `onprogress` callback of the underlying client.
@@ -18,7 +20,12 @@
 // promise settles; the wasm Downloader is created inside `start()`, so option
 // errors reject `start()` (and dispatch `error`) instead of throwing from the
 // constructor.
-import wasmInit, { Downloader as WasmDownloader } from "./client_wasm.js";
+import wasmInit, {
+  Downloader as WasmDownloader,
+  status as wasmStatus,
+  perfSnap as wasmPerfSnap,
+  deleteCache as wasmDeleteCache,
+} from "./client_wasm.js";
 
 let ready;
 
@@ -40,6 +47,24 @@ export function init(wasm) {
     );
   }
   return ready;
+}
+
+/** Every cached item of this origin (DO's Get-DeliveryOptimizationStatus). */
+export async function status() {
+  await init();
+  return wasmStatus();
+}
+
+/** The origin's cache and upload figures (DO's Get-DeliveryOptimizationPerfSnap). */
+export async function perfSnap() {
+  await init();
+  return wasmPerfSnap();
+}
+
+/** Deletes one cached item, or all without an argument; resolves with how many. */
+export async function deleteCache(contentId) {
+  await init();
+  return wasmDeleteCache(contentId);
 }
 
 function asError(e) {
@@ -74,6 +99,11 @@ export class Downloader extends EventTarget {
   /** The latest stats; `null` before `start()` has created the download. */
   stats() {
     return this.#inner ? this.#inner.stats() : this.#last;
+  }
+
+  /** DO's Get-DeliveryOptimizationStatus fields; `null` before `start()` has created the download. */
+  status() {
+    return this.#inner ? this.#inner.status() : null;
   }
 
   /** Downloads and verifies the whole file; resolves with it (a `File`). Once per Downloader. */

@@ -6,7 +6,7 @@ use edgeswarm_engine::{Event, Mode, Source};
 use wasm_bindgen_futures::spawn_local;
 
 use super::{Ev, Session};
-use crate::stats::{Phase, PIECE_HTTP, PIECE_PEER};
+use crate::stats::{Phase, PIECE_CACHE, PIECE_HTTP, PIECE_PEER};
 
 impl Session {
     pub(super) fn on_event_output(&mut self, e: Event) {
@@ -36,6 +36,13 @@ impl Session {
                     if let Some(id) = self.peers.id(k) {
                         s.peer_mut(id.as_str()).pieces_from += 1;
                     }
+                }
+            }
+            Event::PieceFromCache { piece } => {
+                self.trace.mark("cached", piece);
+                let mut s = self.shared.borrow_mut();
+                if let Some(slot) = s.piece_map.get_mut(piece as usize) {
+                    *slot = PIECE_CACHE;
                 }
             }
             Event::PieceRejected { source, .. } => {
@@ -94,8 +101,14 @@ impl Session {
         let store = self.store.clone();
         let name = self.file_name.clone();
         let tx = self.tx.clone();
+        let policy = self.cache_policy;
         spawn_local(async move {
             let result = store.to_file(&name).await.map_err(|e| e.to_string());
+            if result.is_ok() {
+                // Before the caller has its File: from now on the item is
+                // complete in the cache, and the cache within its limits.
+                super::policies::cache_completed(&store, &policy).await;
+            }
             let _ = tx.unbounded_send(Ev::Verified(result));
         });
     }

@@ -92,7 +92,7 @@ impl Session {
             alt_catalog_id: r.alt_catalog_id.clone(),
             peer_id,
             reported_ip: None,
-            is_background: r.is_background,
+            is_background: r.is_background || crate::host::page_hidden(),
             uploaded: stats.bytes_to_peers,
             downloaded: stats.bytes_from_peers,
             downloaded_cdn: stats.bytes_from_http,

@@ -1,4 +1,6 @@
-//! The OPFS backend: one OPFS file per piece, in a directory per download.
+//! The OPFS backend: one OPFS file per piece, in a directory per download
+//! (`edgeswarm/cache/<contentId>` for the cache, `edgeswarm/tmp/<name>` for
+//! downloads that are not kept).
 //!
 //! One file per piece (named by its index) instead of one file written at
 //! offsets: a `createWritable()` on an existing file copies it to a swap file
@@ -17,8 +19,8 @@ use web_sys::{
 
 use super::StoreError;
 
-/// The top-level OPFS directory every download lives under.
-const ROOT_DIR: &str = "edgeswarm";
+/// The top-level OPFS directory everything of edgeswarm lives under.
+pub(crate) const ROOT_DIR: &str = "edgeswarm";
 
 /// Pieces of one download, stored as OPFS files.
 pub struct OpfsPieces {
@@ -27,7 +29,7 @@ pub struct OpfsPieces {
     name: String,
 }
 
-fn storage() -> Result<web_sys::StorageManager, StoreError> {
+pub(crate) fn storage() -> Result<web_sys::StorageManager, StoreError> {
     let global = js_sys::global();
     let navigator = if let Some(w) = global.dyn_ref::<web_sys::Window>() {
         w.navigator().storage()
@@ -39,7 +41,7 @@ fn storage() -> Result<web_sys::StorageManager, StoreError> {
     Ok(navigator)
 }
 
-async fn await_js<T: JsCast>(p: js_sys::Promise) -> Result<T, StoreError> {
+pub(crate) async fn await_js<T: JsCast>(p: js_sys::Promise) -> Result<T, StoreError> {
     JsFuture::from(p)
         .await
         .map_err(StoreError::js)?
@@ -47,26 +49,59 @@ async fn await_js<T: JsCast>(p: js_sys::Promise) -> Result<T, StoreError> {
         .map_err(|v| StoreError::Js(format!("unexpected value {v:?}")))
 }
 
+/// The directory `edgeswarm/<path…>` in OPFS, created when missing.
+pub(crate) async fn opfs_dir(path: &[&str]) -> Result<FileSystemDirectoryHandle, StoreError> {
+    let storage = storage()?;
+    // Some browsers lack getDirectory entirely: calling it would throw a TypeError.
+    if !js_sys::Reflect::has(&storage, &"getDirectory".into()).unwrap_or(false) {
+        return Err(StoreError::Js("no OPFS".into()));
+    }
+    let mut dir: FileSystemDirectoryHandle = await_js(storage.get_directory()).await?;
+    let create = FileSystemGetDirectoryOptions::new();
+    create.set_create(true);
+    for name in std::iter::once(&ROOT_DIR).chain(path) {
+        dir = await_js(dir.get_directory_handle_with_options(name, &create)).await?;
+    }
+    Ok(dir)
+}
+
 impl OpfsPieces {
-    /// Creates (or empties) the directory `edgeswarm/<name>` in OPFS.
-    pub async fn open(name: &str) -> Result<Self, StoreError> {
-        let storage = storage()?;
-        // Some browsers lack getDirectory entirely: calling it would throw a TypeError.
-        if !js_sys::Reflect::has(&storage, &"getDirectory".into()).unwrap_or(false) {
-            return Err(StoreError::Js("no OPFS".into()));
+    /// Opens the directory `name` under `parent` (`edgeswarm/<parent…>`),
+    /// emptied first when `fresh`, created when missing.
+    pub async fn open(parent: &[&str], name: &str, fresh: bool) -> Result<Self, StoreError> {
+        let parent = opfs_dir(parent).await?;
+        if fresh {
+            let _ = remove_entry(&parent, name).await;
         }
-        let root: FileSystemDirectoryHandle = await_js(storage.get_directory()).await?;
         let create = FileSystemGetDirectoryOptions::new();
         create.set_create(true);
-        let parent: FileSystemDirectoryHandle =
-            await_js(root.get_directory_handle_with_options(ROOT_DIR, &create)).await?;
-        let _ = remove_entry(&parent, name).await;
         let dir = await_js(parent.get_directory_handle_with_options(name, &create)).await?;
         Ok(Self {
             parent,
             dir,
             name: name.to_owned(),
         })
+    }
+
+    /// The download's directory (the cache keeps its record there).
+    pub fn dir(&self) -> &FileSystemDirectoryHandle {
+        &self.dir
+    }
+
+    /// The pieces stored here: (index, size) of every file named by a number.
+    pub async fn stored(&self) -> Result<Vec<(u32, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for (name, file) in dir_files(&self.dir).await? {
+            if let Ok(i) = name.parse::<u32>() {
+                out.push((i, file.size() as u64));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes one stored piece (a leftover of the wrong size).
+    pub async fn remove_piece(&self, index: u32) {
+        let _ = JsFuture::from(self.dir.remove_entry(&index.to_string())).await;
     }
 
     async fn file(&self, index: u32, create: bool) -> Result<FileSystemFileHandle, StoreError> {
@@ -138,7 +173,46 @@ impl OpfsPieces {
     }
 }
 
-async fn remove_entry(parent: &FileSystemDirectoryHandle, name: &str) -> Result<(), StoreError> {
+/// Every file directly in `dir`, with its name.
+pub(crate) async fn dir_files(
+    dir: &FileSystemDirectoryHandle,
+) -> Result<Vec<(String, web_sys::File)>, StoreError> {
+    let mut out = Vec::new();
+    for (name, handle) in dir_entries(dir).await? {
+        if let Ok(h) = handle.dyn_into::<FileSystemFileHandle>() {
+            out.push((name, await_js(h.get_file()).await?));
+        }
+    }
+    Ok(out)
+}
+
+/// Every entry (name, handle) directly in `dir`.
+pub(crate) async fn dir_entries(
+    dir: &FileSystemDirectoryHandle,
+) -> Result<Vec<(String, wasm_bindgen::JsValue)>, StoreError> {
+    let iter = dir.entries();
+    let mut out = Vec::new();
+    loop {
+        let next = iter.next().map_err(StoreError::js)?;
+        let step = JsFuture::from(next).await.map_err(StoreError::js)?;
+        let done = js_sys::Reflect::get(&step, &"done".into()).map_err(StoreError::js)?;
+        if done.is_truthy() {
+            break;
+        }
+        let pair: Array = js_sys::Reflect::get(&step, &"value".into())
+            .map_err(StoreError::js)?
+            .unchecked_into();
+        if let Some(name) = pair.get(0).as_string() {
+            out.push((name, pair.get(1)));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn remove_entry(
+    parent: &FileSystemDirectoryHandle,
+    name: &str,
+) -> Result<(), StoreError> {
     let opts = FileSystemRemoveOptions::new();
     opts.set_recursive(true);
     JsFuture::from(parent.remove_entry_with_options(name, &opts))

@@ -68,6 +68,17 @@ pub enum Input {
     PieceRead { piece: u32, bytes: Vec<u8> },
     /// Storage could not read the piece back.
     PieceReadFailed { piece: u32 },
+    /// Pieces the glue's cache already holds from an earlier session of the
+    /// same content and metadata (each written only after it was verified,
+    /// so they count as verified without a download). Given once, before
+    /// any peer connects; out-of-range and already-verified pieces are
+    /// ignored. P2P and HTTP-only modes; simple mode ignores it.
+    PiecesFromCache { pieces: Vec<u32> },
+    /// How many more bytes this download may upload (`None`: no limit,
+    /// `Some(0)`: none now). The glue's policies decide it (monthly cap,
+    /// battery); the engine never sends a block beyond it and answers
+    /// requests it cannot serve with `Reject(Busy)`. Default `None`.
+    UploadBudget { bytes: Option<u64> },
     /// Nothing happened but time passed (the timer from `poll_timeout` fired).
     Timeout,
 }
@@ -215,6 +226,11 @@ pub enum Event {
         piece: u32,
         source: Source,
     },
+    /// A piece counted from the cache (`Input::PiecesFromCache`), announced
+    /// and servable like a verified one.
+    PieceFromCache {
+        piece: u32,
+    },
     PieceRejected {
         piece: u32,
         source: Source,
@@ -246,6 +262,8 @@ pub enum Event {
 pub struct Stats {
     pub bytes_from_peers: u64,
     pub bytes_from_http: u64,
+    /// Bytes counted from the cache of an earlier session (not downloaded).
+    pub bytes_from_cache: u64,
     pub bytes_to_peers: u64,
     pub pieces_verified: u64,
     pub pieces_rejected: u64,

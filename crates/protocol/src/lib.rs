@@ -19,6 +19,7 @@ pub mod array;
 pub mod ids;
 pub mod metadata;
 pub mod modes;
+pub mod policies;
 pub mod publish;
 pub mod services;
 pub mod wire;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::array::ArrayLimits;
 use crate::ids::{ContentId, DEFAULT_PIECE_SIZE};
+use crate::policies::{CachePolicy, UploadPolicy};
 
 /// Longest URL in a policy, in bytes (the same bound as a report's
 /// `altCatalogId`, so content named by a registered URL is never refused by
@@ -105,6 +106,10 @@ pub struct ClientConfig {
     pub report_interval_ms: u64,
     /// The array's own limits (also announced in its welcome).
     pub array: ArrayLimits,
+    /// DO's cache policies (resume, seeding, eviction).
+    pub cache: CachePolicy,
+    /// DO's upload policies (rate, monthly cap, battery).
+    pub upload: UploadPolicy,
 }
 
 impl Default for ClientConfig {
@@ -117,6 +122,8 @@ impl Default for ClientConfig {
             http_delay: HttpDelay::default(),
             report_interval_ms: 15_000,
             array: ArrayLimits::default(),
+            cache: CachePolicy::default(),
+            upload: UploadPolicy::default(),
         }
     }
 }

@@ -31,7 +31,7 @@
 //!
 //! HTTP-only mode (P2P not allowed) skips the delay and the patience.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
@@ -76,6 +76,26 @@ impl HttpState {
             patience_until: None,
             rate: DownloadRate::new(start),
         }
+    }
+
+    /// Forgets the requests for `p`: one whose output is still queued in
+    /// `out` is taken back (never carried out), one already polled is
+    /// abandoned (its answer will be ignored).
+    pub fn withdraw_piece(&mut self, p: PieceIndex, out: &mut VecDeque<Output>) {
+        let ids: Vec<HttpRequestId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, a)| a.piece == Some(p))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let before = out.len();
+            out.retain(|o| !matches!(o, Output::HttpRequest { id: i, .. } if *i == id));
+            if out.len() < before {
+                self.in_flight.remove(&id);
+            }
+        }
+        self.abandon_piece(p);
     }
 
     pub fn abandon_piece(&mut self, p: PieceIndex) {

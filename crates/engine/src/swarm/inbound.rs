@@ -109,7 +109,9 @@ impl Swarm {
     fn on_request(&mut self, k: PeerKey, piece: PieceIndex) {
         let have = self.pieces.is_verified(piece);
         let queued: usize = self.peers.values().map(|p| p.uploads.len()).sum();
-        let busy = queued >= self.cfg.upload_queue_total.max(1) || self.upload_round_too_long(k);
+        let busy = queued >= self.cfg.upload_queue_total.max(1)
+            || self.upload_round_too_long(k)
+            || !self.budget_allows(1);
         let Some(peer) = self.peers.get_mut(&k) else {
             return;
         };

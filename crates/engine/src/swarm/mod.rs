@@ -6,7 +6,8 @@
 //! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
 //! [`rate`] (download-rate meter for the minimum-QoS rule),
-//! [`upload`] (serving verified pieces fairly under a rate cap).
+//! [`upload`] (serving verified pieces fairly under a rate cap), [`local`]
+//! (pieces from the local cache, the host's upload budget).
 //!
 //! Every input runs `tick` afterwards, which checks stalls and fills request
 //! pipelines, HTTP slots and uploads; so outputs always reflect the latest state.
@@ -14,6 +15,7 @@
 mod download;
 mod http;
 mod inbound;
+mod local;
 mod peer;
 mod pieces;
 mod rate;
@@ -51,6 +53,8 @@ pub(crate) struct Swarm {
     all_dirty: bool,
     http: http::HttpState,
     upload: upload::UploadState,
+    /// What the local host allows to upload (`Input::UploadBudget`).
+    upload_budget: Option<u64>,
     rng: ChaCha8Rng,
     out: VecDeque<Output>,
     stats: Stats,
@@ -84,6 +88,7 @@ impl Swarm {
                 now,
             ),
             upload: upload::UploadState::new(now),
+            upload_budget: None,
             cfg,
             meta,
             meta_sha256,
@@ -127,6 +132,8 @@ impl Swarm {
             Input::HttpFailed { id } => self.on_http_failed(id),
             Input::PieceRead { piece, bytes } => self.on_piece_read(piece, bytes),
             Input::PieceReadFailed { piece } => self.on_piece_read_failed(piece),
+            Input::PiecesFromCache { pieces } => self.on_cached(pieces),
+            Input::UploadBudget { bytes } => self.set_upload_budget(bytes),
             Input::Timeout => {}
         }
         self.tick();

@@ -147,6 +147,25 @@ impl PieceTable {
         Some(others)
     }
 
+    /// A piece is verified without a download (the local cache held it):
+    /// the sources of its attempts in flight, or None if it was verified.
+    pub fn set_cached(&mut self, p: PieceIndex) -> Option<Vec<Source>> {
+        let state = self.states.get_mut(p.as_usize())?;
+        let attempts = match std::mem::replace(state, PieceState::Verified) {
+            PieceState::Missing => {
+                self.missing -= 1;
+                Vec::new()
+            }
+            PieceState::InFlight(v) => {
+                self.in_flight -= 1;
+                v
+            }
+            PieceState::Verified => return None,
+        };
+        self.verified += 1;
+        Some(attempts)
+    }
+
     /// Rarest missing piece of `meta` (the metadata this table was built
     /// for) for which `eligible` holds; ties broken at random.
     pub fn pick_rarest(

@@ -88,6 +88,10 @@ impl Swarm {
         while let Some((k, piece, offset, bytes)) = self.next_upload() {
             let end = (offset as usize + MAX_BLOCK_LEN).min(bytes.len());
             let len = end - offset as usize;
+            if !self.budget_allows(len) {
+                self.refuse_queued_uploads();
+                break;
+            }
             if self.cfg.upload_rate > 0 && self.upload.tokens < len as f64 {
                 let missing = len as f64 - self.upload.tokens;
                 let wait = (missing * 1000.0 / self.cfg.upload_rate as f64).ceil() as u64;
@@ -95,6 +99,7 @@ impl Swarm {
                 break;
             }
             self.upload.tokens -= len as f64;
+            self.spend_budget(len);
             self.upload.last_served = Some(k);
             self.stats.bytes_to_peers += len as u64;
             let frame = wire::encode_piece_data(piece.get(), offset, &bytes[offset as usize..end]);
