@@ -1,7 +1,8 @@
 // The edgeswarm demo page: drives one Downloader from the form or from the URL
 // (`/?content=ID&mode=3[&group=G][&autostart=1][&server=ORIGIN][&trace=1]
-//  [&uploadCap=BYTES][&cacheMax=BYTES]`, docs/api.md). The last two narrow the
-// server's monthly upload cap and absolute cache size (docs/embedding.md).
+//  [&uploadCap=BYTES][&minBattery=PERCENT][&cacheMax=BYTES]`, docs/api.md). The
+// last three narrow the server's monthly upload cap, minimum battery level for
+// uploads and absolute cache size (docs/embedding.md).
 // When a download ends, document.body.dataset.state becomes "done" or "error"
 // and window.edgeswarmResult holds {sha256, stats}, so scripts can drive pages;
 // document.body.dataset.progress is the verified percentage while it runs.
@@ -29,7 +30,11 @@ let saveUrl = null;
 let seeders = [];
 // Narrowing of the server's policies from the URL (never a widening).
 const policyOptions = {};
-if (params.has("uploadCap")) policyOptions.upload = { monthlyCapBytes: Number(params.get("uploadCap")) };
+if (params.has("uploadCap") || params.has("minBattery")) {
+  policyOptions.upload = {};
+  if (params.has("uploadCap")) policyOptions.upload.monthlyCapBytes = Number(params.get("uploadCap"));
+  if (params.has("minBattery")) policyOptions.upload.minBatteryPercent = Number(params.get("minBattery"));
+}
 if (params.has("cacheMax")) policyOptions.cache = { absoluteMaxSizeBytes: Number(params.get("cacheMax")) };
 let lastMapLength = -1;
 

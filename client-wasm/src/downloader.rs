@@ -280,6 +280,7 @@ async fn prepare(
         cache_policy: p.cache_policy,
         upload_policy: p.upload_policy,
         battery: crate::host::Battery::get().await,
+        is_background: options.is_background,
     }))
 }
 

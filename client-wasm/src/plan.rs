@@ -70,6 +70,7 @@ fn engine_config(
         cfg.http_delay_secs = u32::try_from(ms / 1000).unwrap_or(u32::MAX);
         cfg.min_download_bps = d.min_download_bytes_per_second;
         cfg.max_peers = b.config.peers.max_connections.max(1) as usize;
+        cfg.background_download_percent = b.config.background.download_percent;
     }
     if !opts.engine.is_empty() {
         let mut base = serde_json::to_value(&cfg).map_err(|e| e.to_string())?;

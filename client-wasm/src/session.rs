@@ -48,6 +48,8 @@ pub enum Ev {
     Stored(u32, Result<(), StoreError>),
     Read(u32, Result<Vec<u8>, StoreError>),
     Verified(Result<web_sys::File, String>),
+    /// `document.visibilityState` changed.
+    Visibility,
     Timer,
     Report,
     ArrayRetry,
@@ -82,6 +84,7 @@ pub struct Session {
     progress: Rc<RefCell<Option<js_sys::Function>>>,
     pub(crate) cache_policy: CachePolicy,
     pub(crate) policies: policies::UploadLimits,
+    pub(crate) visibility: policies::Visibility,
 }
 
 pub struct SessionParts {
@@ -100,6 +103,8 @@ pub struct SessionParts {
     pub cache_policy: CachePolicy,
     pub upload_policy: UploadPolicy,
     pub battery: Option<Battery>,
+    /// The page said the download is a background one (`isBackground`).
+    pub is_background: bool,
 }
 
 pub use report::Reporter;
@@ -110,6 +115,7 @@ fn now() -> Millis {
 
 impl Session {
     pub fn new(p: SessionParts) -> Self {
+        let visibility = policies::Visibility::new(p.is_background, &p.tx);
         Self {
             engine: p.engine,
             tx: p.tx,
@@ -133,12 +139,15 @@ impl Session {
             progress: p.progress,
             cache_policy: p.cache_policy,
             policies: policies::UploadLimits::new(p.upload_policy, p.battery),
+            visibility,
         }
     }
 
     /// Runs until cancelled (it keeps seeding after the file is delivered).
     pub async fn run(mut self, mut rx: UnboundedReceiver<Ev>) {
         self.shared.borrow_mut().phase = Phase::Downloading;
+        let background = self.visibility.input();
+        self.engine.handle_input(now(), background);
         if !self.connect_array() && self.engine.mode() == edgeswarm_engine::Mode::P2p {
             // No array to ask (discovery failed): the engine must hear that
             // no peers are coming, or it waits out its discovery grace.
@@ -171,6 +180,7 @@ impl Session {
                 self.timer = None;
                 Some(Input::Timeout)
             }
+            Ev::Visibility => Some(self.visibility.input()),
             Ev::Report => {
                 self.send_report();
                 None

@@ -120,6 +120,11 @@ impl Settings {
         if up.min_battery_percent > 100 {
             return Err("var UPLOAD_MIN_BATTERY_PERCENT must be 0 to 100".into());
         }
+        let bg = &mut c.background.download_percent;
+        num(&get, "BACKGROUND_DOWNLOAD_PERCENT", bg)?;
+        if *bg > 100 {
+            return Err("var BACKGROUND_DOWNLOAD_PERCENT must be 0 to 100".into());
+        }
         if get("ARRAY_IDLE_MS").is_some() {
             let mut ms = 0u64;
             num(&get, "ARRAY_IDLE_MS", &mut ms)?;
@@ -161,7 +166,11 @@ mod tests {
         .unwrap();
         assert_eq!(s.client.upload.monthly_cap_bytes, 8 << 20);
         assert_eq!(s.client.cache.min_file_size_bytes, 0);
-        for bad in ["CACHE_MAX_SIZE_PERCENT", "UPLOAD_MIN_BATTERY_PERCENT"] {
+        for bad in [
+            "CACHE_MAX_SIZE_PERCENT",
+            "UPLOAD_MIN_BATTERY_PERCENT",
+            "BACKGROUND_DOWNLOAD_PERCENT",
+        ] {
             let e = Settings::from_vars(|k| (k == bad).then(|| "101".into())).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }

@@ -203,6 +203,39 @@ test("the monthly upload cap holds in this and later sessions until the month tu
   await home.close();
 });
 
+test("on battery below the minimum level a seeding page uploads nothing, and serves again once charging", async () => {
+  const size = 8 * h.MiB;
+  const id = `e2e-battery-${process.pid}`;
+  const pub = h.publishRandom(env.worker, size, 71, id);
+  const home = await env.browser.newContext();
+  const a = await pageIn(home, `content=${id}&mode=3&autostart=1`);
+  assert.equal((await h.result(a)).state, "done");
+  await a.close();
+  const seeder = await home.newPage();
+  // The Battery API, as a laptop at 10 % unplugged reports it.
+  await seeder.addInitScript(() => {
+    window.fakeBattery = { level: 0.1, charging: false };
+    navigator.getBattery = async () => window.fakeBattery;
+  });
+  await seeder.goto(`${env.worker.url}/?minBattery=50`);
+  await seeder.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
+  const leech = async () => {
+    const b = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`,
+      { beforeGoto: (page, context) => throttle(page, context, 2 * h.MiB) });
+    const r = await h.result(b.page);
+    await b.context.close();
+    assert.equal(r.state, "done", r.error);
+    assert.equal(r.sha256, pub.fileSha256);
+    return r.stats;
+  };
+  const low = await leech();
+  assert.equal(low.bytesFromPeers, 0, "nothing uploaded on a low battery");
+  await seeder.evaluate(() => { window.fakeBattery.charging = true; });
+  const charging = await leech();
+  assert.ok(charging.bytesFromPeers > 0, "the same seeder serves once charging");
+  await home.close();
+});
+
 test("with a cache limit below two items, the least recently used one is evicted", async () => {
   const size = 8 * h.MiB;
   const ids = [`e2e-evict-a-${process.pid}`, `e2e-evict-b-${process.pid}`];

@@ -2,6 +2,10 @@
 //! the engine (monthly cap of the origin, battery), the count of what it
 //! uploaded, and the cache's bookkeeping once the file is assembled.
 //!
+//! It also tells the engine when the download moves to the background or
+//! back (`visibilitychange`, or the page's `isBackground`), for DO's
+//! background share of the download rate.
+//!
 //! The engine decides what to send within the budget; this module only
 //! measures the host (ledger, battery) and tells the engine the number.
 //! The budget is re-computed before every drain of the engine's outputs,
@@ -11,9 +15,13 @@
 
 use edgeswarm_engine::Input;
 use edgeswarm_protocol::policies::{CachePolicy, UploadPolicy};
+use wasm_bindgen::JsCast;
 
-use super::{now, Session};
+use futures_channel::mpsc::UnboundedSender;
+
+use super::{now, Ev, Session};
 use crate::host::Battery;
+use crate::listener::EventListener;
 use crate::store::PieceStore;
 use crate::uploads;
 
@@ -46,6 +54,39 @@ impl UploadLimits {
         }
         let cap = self.policy.monthly_cap_bytes;
         (cap > 0).then(|| cap.saturating_sub(uploads::used()))
+    }
+}
+
+/// Whether the download is in the background, and the listener that says
+/// when that changes (unhooked when the session is dropped).
+pub struct Visibility {
+    forced: bool,
+    _listener: Option<EventListener>,
+}
+
+impl Visibility {
+    pub fn new(forced: bool, tx: &UnboundedSender<Ev>) -> Self {
+        let document = js_sys::global()
+            .dyn_into::<web_sys::Window>()
+            .ok()
+            .and_then(|w| w.document());
+        let tx = tx.clone();
+        let listener = document.map(|d| {
+            EventListener::new(&d, "visibilitychange", move |_| {
+                let _ = tx.unbounded_send(Ev::Visibility);
+            })
+        });
+        Self {
+            forced,
+            _listener: listener,
+        }
+    }
+
+    /// The engine input for the current state.
+    pub fn input(&self) -> Input {
+        Input::Background {
+            on: self.forced || crate::host::page_hidden(),
+        }
     }
 }
 

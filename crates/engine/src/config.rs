@@ -72,6 +72,12 @@ pub struct EngineConfig {
     /// pieces no usable peer can serve, even while peers are downloading.
     /// The bootstrap's `httpDelay.minDownloadBytesPerSecond`. Default 0.
     pub min_download_bps: u64,
+    /// DO's `DOPercentageMaxBackgroundBandwidth`: while the download is in
+    /// the background (`Input::Background`), no new request (peer or CDN)
+    /// starts while the download rate is at or above this percentage of the
+    /// highest rate measured; 0 = no limit. The bootstrap's
+    /// `background.downloadPercent`. Default 0.
+    pub background_download_percent: u8,
 }
 
 impl Default for EngineConfig {
@@ -98,6 +104,7 @@ impl Default for EngineConfig {
             discovery_grace_ms: 3_000,
             simple_chunk_size: 1024 * 1024,
             min_download_bps: 0,
+            background_download_percent: 0,
         }
     }
 }

@@ -79,6 +79,10 @@ pub enum Input {
     /// battery); the engine never sends a block beyond it and answers
     /// requests it cannot serve with `Reject(Busy)`. Default `None`.
     UploadBudget { bytes: Option<u64> },
+    /// The download moved to the background (`true`: a hidden page, or the
+    /// page said so) or to the foreground; see
+    /// `EngineConfig::background_download_percent`. Default foreground.
+    Background { on: bool },
     /// Nothing happened but time passed (the timer from `poll_timeout` fired).
     Timeout,
 }

@@ -140,3 +140,59 @@ fn the_upload_budget_is_never_exceeded() {
         .iter()
         .any(|m| matches!(m, Message::PieceData { piece: 2, .. })));
 }
+
+/// DO's background share: in the background, new requests wait while the
+/// download runs at or above the configured share of its peak rate.
+#[test]
+fn a_background_download_takes_its_share_of_the_peak_rate() {
+    let f = file(400 * PIECE);
+    let (_, mb) = metadata(&f);
+    let cfg = EngineConfig {
+        background_download_percent: 25,
+        ..EngineConfig::default()
+    };
+    let mut n = Node::new(cfg, content(&mb, false), f.len());
+    // The CDN answers every request 100 ms after it was made.
+    let mut pending: Vec<(u64, Output)> = n.drain().into_iter().map(|o| (100, o)).collect();
+    let run = |n: &mut Node, until: u64, pending: &mut Vec<(u64, Output)>| -> u64 {
+        let mut bytes = 0;
+        while n.now < until {
+            n.now += 10;
+            let (due, later): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(t, _)| *t <= n.now);
+            *pending = later;
+            for (_, o) in due {
+                if let Output::HttpRequest { id, range } = o {
+                    let body = f[range.start as usize..range.end as usize].to_vec();
+                    bytes += body.len() as u64;
+                    n.input(Input::HttpResponse {
+                        id,
+                        status: 206,
+                        body,
+                    });
+                }
+            }
+            n.input(Input::Timeout);
+            let now = n.now;
+            pending.extend(n.drain().into_iter().map(|o| (now + 100, o)));
+        }
+        bytes
+    };
+    let fg = run(&mut n, 6_000, &mut pending);
+    n.input(Input::Background { on: true });
+    let _settle = run(&mut n, 9_000, &mut pending);
+    let bg = run(&mut n, 15_000, &mut pending);
+    n.input(Input::Background { on: false });
+    let _settle = run(&mut n, 18_000, &mut pending);
+    let back = run(&mut n, 24_000, &mut pending);
+    // Per second: foreground over 6 s, background and foreground again over 6 s.
+    let (fg, bg, back) = (fg / 6, bg / 6, back / 6);
+    assert!(bg > 0, "a background download still progresses");
+    assert!(
+        bg * 100 <= fg * 40,
+        "background {bg} B/s vs foreground {fg} B/s"
+    );
+    assert!(
+        back * 100 >= fg * 80,
+        "foreground again: {back} vs {fg} B/s"
+    );
+}

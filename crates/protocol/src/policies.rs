@@ -1,11 +1,11 @@
 //! Delivery Optimization's client policies, as the bootstrap (`GET /kv`,
-//! `config.cache` and `config.upload`) sends them and as an embedding page may
+//! `config.cache`, `config.upload` and `config.background`) sends them and as an embedding page may
 //! narrow them (`Downloader` options `cache` and `upload`).
 //!
 //! DO's policy names, for the docs' mapping: `DOMaxCacheAge`,
 //! `DOMaxCacheSize`, `DOAbsoluteMaxCacheSize`, `DOMinFileSizeToCache`,
 //! `DOMaxUploadBandwidth`, `DOMonthlyUploadDataCap`,
-//! `DOMinBatteryPercentageAllowedToUpload`.
+//! `DOMinBatteryPercentageAllowedToUpload`, `DOPercentageMaxBackgroundBandwidth`.
 //!
 //! Invariant: [`CachePolicy::narrowed`] and [`UploadPolicy::narrowed`] never
 //! widen a server setting: a limit only gets smaller (0 = no limit counts as
@@ -67,6 +67,16 @@ impl Default for UploadPolicy {
             min_battery_percent: 0,
         }
     }
+}
+
+/// Downloads while the page is in the background.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BackgroundPolicy {
+    /// `DOPercentageMaxBackgroundBandwidth`: a background download (hidden
+    /// page or `isBackground`) uses at most this percentage of the highest
+    /// download rate the download measured; 0 = no limit. Default 0.
+    pub download_percent: u8,
 }
 
 /// The smaller of two limits where 0 means none.

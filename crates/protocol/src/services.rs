@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::array::ArrayLimits;
 use crate::ids::{ContentId, DEFAULT_PIECE_SIZE};
-use crate::policies::{CachePolicy, UploadPolicy};
+use crate::policies::{BackgroundPolicy, CachePolicy, UploadPolicy};
 
 /// Longest URL in a policy, in bytes (the same bound as a report's
 /// `altCatalogId`, so content named by a registered URL is never refused by
@@ -110,6 +110,8 @@ pub struct ClientConfig {
     pub cache: CachePolicy,
     /// DO's upload policies (rate, monthly cap, battery).
     pub upload: UploadPolicy,
+    /// DO's background download share.
+    pub background: BackgroundPolicy,
 }
 
 impl Default for ClientConfig {
@@ -124,6 +126,7 @@ impl Default for ClientConfig {
             array: ArrayLimits::default(),
             cache: CachePolicy::default(),
             upload: UploadPolicy::default(),
+            background: BackgroundPolicy::default(),
         }
     }
 }

@@ -103,6 +103,9 @@ impl Swarm {
             self.dirty.clear();
             return;
         }
+        if self.background.hold {
+            return;
+        }
         let now = self.now;
         let all = std::mem::take(&mut self.all_dirty);
         let dirty = std::mem::take(&mut self.dirty);

@@ -52,8 +52,9 @@ pub(super) struct HttpState {
     pub discovery_until: Option<Millis>,
     retry: HttpRetry,
     patience_until: Option<Millis>,
-    /// Bytes received (peers + CDN) over time, for the minimum-QoS rule.
-    rate: DownloadRate,
+    /// Bytes received (peers + CDN) over time, for the minimum-QoS rule and
+    /// the background share.
+    pub rate: DownloadRate,
 }
 
 /// One range request the glue is carrying out.
@@ -146,7 +147,11 @@ impl Swarm {
         let now = self.now;
         let total = self.received();
         self.http.rate.record(now, total);
-        if self.done || now < self.http.allowed_at || now < self.http.retry.backoff_until() {
+        if self.done
+            || self.background.hold
+            || now < self.http.allowed_at
+            || now < self.http.retry.backoff_until()
+        {
             return;
         }
         match self.http.discovery_until {

@@ -8,14 +8,31 @@
 //!   attempt already made for it is withdrawn (an HTTP request the glue has
 //!   not polled yet never reaches it, so the cache input given right after
 //!   `Engine::new` costs no CDN byte);
+//! - in the background with `background_download_percent` set, no new
+//!   request (peer or CDN) starts while the download rate is at or above
+//!   that share of the highest rate measured; requests in flight go on, and
+//!   the engine wakes every sample interval to measure again;
 //! - with a budget, no block is sent beyond it: the upload pump stops, and
 //!   every queued request is answered `Reject(Busy)` so that requesters turn
 //!   elsewhere instead of waiting for us (and striking us as stalled).
 
 use edgeswarm_protocol::wire::{Message, RejectReason};
 
+use super::rate::SAMPLE_MS;
 use super::Swarm;
-use crate::types::{Event, PeerKey, Source};
+use crate::types::{Event, Millis, PeerKey, Source};
+
+/// The background share of the download rate (DO's
+/// `DOPercentageMaxBackgroundBandwidth`).
+#[derive(Debug, Default)]
+pub(super) struct Background {
+    /// In the background now.
+    pub on: bool,
+    /// The highest download rate measured (bytes/s, the minimum-QoS meter).
+    peak: u64,
+    /// New requests wait: in the background at or above the share.
+    pub hold: bool,
+}
 
 impl Swarm {
     pub(super) fn on_cached(&mut self, pieces: Vec<u32>) {
@@ -55,6 +72,26 @@ impl Swarm {
 
     fn withdraw_http(&mut self, p: edgeswarm_protocol::PieceIndex) {
         self.http.withdraw_piece(p, &mut self.out);
+    }
+
+    /// Updates the peak rate and whether new requests wait (before the
+    /// pipelines and the CDN are filled).
+    pub(super) fn measure_background(&mut self) {
+        let received = self
+            .stats
+            .bytes_from_peers
+            .saturating_add(self.stats.bytes_from_http);
+        self.http.rate.record(self.now, received);
+        let rate = self.http.rate.rate(self.now, received).unwrap_or(0);
+        let bg = &mut self.background;
+        bg.peak = bg.peak.max(rate);
+        let pct = u64::from(self.cfg.background_download_percent.min(100));
+        bg.hold = bg.on && pct > 0 && bg.peak > 0 && !self.done && rate >= bg.peak * pct / 100;
+    }
+
+    /// While new requests wait, the rate is measured again every sample.
+    pub(super) fn background_recheck(&self) -> Option<Millis> {
+        self.background.hold.then(|| self.now.plus(SAMPLE_MS))
     }
 
     pub(super) fn set_upload_budget(&mut self, bytes: Option<u64>) {

@@ -55,6 +55,8 @@ pub(crate) struct Swarm {
     upload: upload::UploadState,
     /// What the local host allows to upload (`Input::UploadBudget`).
     upload_budget: Option<u64>,
+    /// Background share of the download rate (`Input::Background`).
+    background: local::Background,
     rng: ChaCha8Rng,
     out: VecDeque<Output>,
     stats: Stats,
@@ -89,6 +91,7 @@ impl Swarm {
             ),
             upload: upload::UploadState::new(now),
             upload_budget: None,
+            background: local::Background::default(),
             cfg,
             meta,
             meta_sha256,
@@ -134,6 +137,7 @@ impl Swarm {
             Input::PieceReadFailed { piece } => self.on_piece_read_failed(piece),
             Input::PiecesFromCache { pieces } => self.on_cached(pieces),
             Input::UploadBudget { bytes } => self.set_upload_budget(bytes),
+            Input::Background { on } => self.background.on = on,
             Input::Timeout => {}
         }
         self.tick();
@@ -186,6 +190,7 @@ impl Swarm {
             self.download_deadline(),
             self.http_deadline(),
             self.upload_deadline(),
+            self.background_recheck(),
             dial,
         ]
         .into_iter()
@@ -197,6 +202,7 @@ impl Swarm {
     fn tick(&mut self) {
         self.check_stalls();
         self.dial();
+        self.measure_background();
         self.schedule_peers();
         self.schedule_http();
         self.pump_uploads();
