@@ -223,7 +223,8 @@ async function renderCache() {
 // Seeding: every complete cached item, in its download mode, from the cache only.
 async function seedCache() {
   if (!client || serverRefused) return;
-  await client.default();
+  const wasm = await client.default();
+  window.edgeswarmWasmMemory = wasm.memory; // for the bounded-memory test
   const items = (await client.status()).filter((it) => it.complete);
   const started = await Promise.all(items.map(async (it) => {
     const d = new client.Downloader({ server, contentId: it.fileId, downloadMode: it.downloadMode,

@@ -19,7 +19,8 @@ use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestInit, Response,
+    AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestCache, RequestInit,
+    Response,
 };
 
 /// Why a fetch produced no response.
@@ -135,6 +136,10 @@ pub async fn get_with(
 ) -> Result<HttpReply, HttpError> {
     let init = RequestInit::new();
     init.set_method("GET");
+    // Content ids can be republished: a browser-cached copy (the CDN route
+    // allows an hour) is revalidated with its ETag, never used stale, or a
+    // republished file would fail its new hashes forever.
+    init.set_cache(RequestCache::NoCache);
     if let Some(r) = &range {
         let headers = Headers::new().map_err(|e| HttpError::Network(js_message(&e)))?;
         let last = r.end.saturating_sub(1).max(r.start);

@@ -6,21 +6,30 @@
 // report what the download did.
 //
 // Pages that must share the origin's cache (OPFS) share one browser context;
-// pages that must not, get their own. The CDN is throttled with DevTools
-// network emulation (HTTP only; data channels are not throttled), so that a
-// reload lands mid-download and peers are worth asking.
+// pages that must not, get their own. The CDN is throttled by holding back
+// the content route's responses (HTTP only), so that a reload lands
+// mid-download and peers are worth asking.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as delay } from "node:timers/promises";
 import * as h from "./harness.mjs";
 
 const env = h.sharedWorkerAndBrowser();
 const PIECE = h.MiB;
 
-async function throttle(page, context, bytesPerSecond) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions",
-    { offline: false, latency: 0, downloadThroughput: bytesPerSecond, uploadThroughput: -1 });
+/**
+ * Throttles the page's CDN: every response of the content route is held
+ * back for as long as its body would take at `bytesPerSecond` (per request).
+ * Only HTTP is slowed; data channels are not (DevTools network emulation
+ * would slow those too).
+ */
+async function throttle(page, _context, bytesPerSecond) {
+  await page.route("**/do/v1/content/**", async (route) => {
+    const response = await route.fetch();
+    const body = await response.body();
+    await delay((1000 * body.length) / bytesPerSecond);
+    await route.fulfill({ response, body });
+  });
 }
 
 /** A new page in `context` at `query`, CDN throttled when `rate` is given. */
@@ -233,6 +242,36 @@ test("on battery below the minimum level a seeding page uploads nothing, and ser
   await seeder.evaluate(() => { window.fakeBattery.charging = true; });
   const charging = await leech();
   assert.ok(charging.bytesFromPeers > 0, "the same seeder serves once charging");
+  await home.close();
+});
+
+test("a large cached item is served piece by piece, never read whole", async () => {
+  const size = 128 * h.MiB;
+  const id = `e2e-bigseed-${process.pid}`;
+  const pub = h.publishRandom(env.worker, size, 81, id);
+  const home = await env.browser.newContext();
+  const a = await pageIn(home, `content=${id}&mode=3&autostart=1`);
+  assert.equal((await h.result(a, 300_000)).state, "done");
+  await a.close();
+  const seeder = await pageIn(home, "");
+  await seeder.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
+  // Sample the seeder's WebAssembly memory while it serves the whole item.
+  await seeder.evaluate(() => {
+    window.peakWasm = 0;
+    window.sampler = setInterval(() => {
+      window.peakWasm = Math.max(window.peakWasm, window.edgeswarmWasmMemory.buffer.byteLength);
+    }, 50);
+  });
+  const b = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`);
+  const rb = await h.result(b.page, 300_000);
+  assert.equal(rb.state, "done", rb.error);
+  assert.equal(rb.sha256, pub.fileSha256);
+  const peak = await seeder.evaluate(() => { clearInterval(window.sampler); return window.peakWasm; });
+  const served = await seeder.evaluate(() => window.edgeswarmSeeders[0].stats().bytesToPeers);
+  console.log(JSON.stringify({ bigSeed: { fileSize: size, served, peakWasmBytes: peak } }));
+  assert.ok(served >= size / 2, `the seeder served ${served} bytes`);
+  assert.ok(peak > 0 && peak <= 64 * h.MiB, `seeder wasm memory peaked at ${peak} bytes`);
+  await b.context.close();
   await home.close();
 });
 
