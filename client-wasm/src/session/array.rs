@@ -5,8 +5,20 @@
 //! welcome. Peer connections are independent of the array socket and survive
 //! a reconnect; the array assigns a new peer id. Outside P2P mode, or after
 //! the session stopped, nothing reconnects.
+//!
+//! Tickets: `arrayUrl` carries a signed ticket that expires (minutes), and
+//! a browser cannot see why an upgrade was refused. So every reconnect first
+//! asks discovery again (`Rediscovering`, one `GET /disc`) and joins with the
+//! fresh `arrayUrl`; if that request fails, it tries the old URL, whose
+//! refusal closes the socket and waits out the next backoff: a dead ticket
+//! costs one retry, never a loop.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use edgeswarm_engine::Mode;
+use edgeswarm_protocol::services::{encode_component, Discovery, Endpoints};
+use wasm_bindgen_futures::spawn_local;
 
 use super::{Ev, Session};
 use crate::array_ws::ArraySocket;
@@ -21,6 +33,10 @@ pub struct ArrayLink {
     backoff_ms: u32,
     retry: Option<Timeout>,
     stopped: bool,
+    /// The next connect asks discovery for a fresh ticket first.
+    rediscover: bool,
+    /// A fresh `arrayUrl`, left here by the discovery request.
+    fresh: Rc<RefCell<Option<String>>>,
 }
 
 impl ArrayLink {
@@ -30,6 +46,8 @@ impl ArrayLink {
             backoff_ms: FIRST_RETRY_MS,
             retry: None,
             stopped: false,
+            rediscover: false,
+            fresh: Rc::new(RefCell::new(None)),
         }
     }
 
@@ -51,9 +69,25 @@ impl Session {
         if self.array_link.stopped || self.engine.mode() != Mode::P2p {
             return false;
         }
+        if let Some(fresh) = self.array_link.fresh.borrow_mut().take() {
+            self.array_link.url = Some(fresh);
+        }
         let Some(url) = self.array_link.url.clone() else {
             return false;
         };
+        if std::mem::take(&mut self.array_link.rediscover) {
+            if let Some(disc) = self.disc_url(&url) {
+                let fresh = self.array_link.fresh.clone();
+                let tx = self.tx.clone();
+                spawn_local(async move {
+                    if let Ok(d) = crate::http::get_json::<Discovery>(&disc, None).await {
+                        *fresh.borrow_mut() = Some(d.array_url);
+                    }
+                    let _ = tx.unbounded_send(Ev::ArrayRetry);
+                });
+                return true;
+            }
+        }
         let tx = self.tx.clone();
         self.array = ArraySocket::connect(&url, move |e| {
             let _ = tx.unbounded_send(Ev::Array(e));
@@ -65,12 +99,35 @@ impl Session {
         true
     }
 
+    /// The discovery request of this download (as the first one asked it),
+    /// at the worker of `array_url`.
+    fn disc_url(&self, array_url: &str) -> Option<String> {
+        let base = Endpoints::disc_for_array_url(array_url)?;
+        let r = &self.report;
+        let scope = r.scope.code();
+        let mut url = match (&r.content_id, &r.alt_catalog_id) {
+            (Some(id), _) => format!("{base}/{id}?scope={scope}"),
+            (None, Some(alt)) => {
+                format!(
+                    "{base}?altCatalogId={}&scope={scope}",
+                    encode_component(alt)
+                )
+            }
+            (None, None) => return None,
+        };
+        if let Some(g) = &r.group_id {
+            url.push_str(&format!("&groupId={}", encode_component(g)));
+        }
+        Some(url)
+    }
+
     pub(super) fn array_closed(&mut self) {
         self.array = None;
         let link = &mut self.array_link;
         if link.stopped || link.url.is_none() || self.engine.mode() != Mode::P2p {
             return;
         }
+        link.rediscover = true;
         let delay = link.backoff_ms;
         link.backoff_ms = (delay * 2).min(MAX_RETRY_MS);
         let tx = self.tx.clone();
