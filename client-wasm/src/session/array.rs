@@ -12,16 +12,24 @@
 //! fresh `arrayUrl`; if that request fails, it tries the old URL, whose
 //! refusal closes the socket and waits out the next backoff: a dead ticket
 //! costs one retry, never a loop.
+//!
+//! Attestation: after each report the socket sends whom this client
+//! received SHA-256-verified pieces from and whom it banned (from the
+//! session's peer views, at most `MAX_ATTESTED_PEERS` each, the most useful
+//! first), so the array can rank peers that served ahead of self-reports and
+//! share bans.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use edgeswarm_engine::Mode;
+use edgeswarm_protocol::array::{Attestation, PeerId, MAX_ATTESTED_PEERS};
 use edgeswarm_protocol::services::{encode_component, Discovery, Endpoints};
 use wasm_bindgen_futures::spawn_local;
 
 use super::{Ev, Session};
 use crate::array_ws::ArraySocket;
+use crate::stats::Shared;
 use crate::time::Timeout;
 
 const FIRST_RETRY_MS: u32 = 1_000;
@@ -89,10 +97,12 @@ impl Session {
             }
         }
         let tx = self.tx.clone();
+        let shared = self.shared.clone();
         self.array = ArraySocket::connect(&url, move |e| {
             let _ = tx.unbounded_send(Ev::Array(e));
         })
-        .ok();
+        .ok()
+        .map(|s| s.with_attestation(Box::new(move || attestation(&shared.borrow()))));
         if self.array.is_none() {
             self.array_closed();
         }
@@ -135,4 +145,29 @@ impl Session {
             let _ = tx.unbounded_send(Ev::ArrayRetry);
         }));
     }
+}
+
+/// This client's attestation from its peer views: peers it verified pieces
+/// from (most pieces first) and peers it banned; `None` when both are empty.
+fn attestation(s: &Shared) -> Option<Attestation> {
+    let mut served: Vec<_> = s
+        .peers
+        .iter()
+        .filter(|p| p.pieces_from > 0 && p.ban_reason.is_none())
+        .collect();
+    served.sort_by_key(|p| std::cmp::Reverse(p.pieces_from));
+    let ids = |it: &mut dyn Iterator<Item = &str>| -> Vec<PeerId> {
+        it.filter_map(|id| PeerId::new(id).ok())
+            .take(MAX_ATTESTED_PEERS)
+            .collect()
+    };
+    let a = Attestation {
+        verified_from: ids(&mut served.iter().map(|p| p.id.as_str())),
+        banned: ids(&mut s
+            .peers
+            .iter()
+            .filter(|p| p.ban_reason.is_some())
+            .map(|p| p.id.as_str())),
+    };
+    (!a.verified_from.is_empty() || !a.banned.is_empty()).then_some(a)
 }
