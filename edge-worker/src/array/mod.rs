@@ -9,7 +9,11 @@
 //!   `Joined` on every admitted message; reports update the roster, signals
 //!   are relayed to a peer of the same array only, always with the sender's
 //!   own id as `from`, within the recipient's inbound budget (the same rate
-//!   and burst as one sender's; beyond it `recipient_busy`, no strike).
+//!   and burst as one sender's; beyond it `recipient_busy`, no strike) and
+//!   the pair's offer cap (beyond it `offer_limit`, no strike; [`relay`]).
+//!   Report rates are clamped to plausible values; attestations (`attest`)
+//!   give standing and share bans ([`standing`]): peer lists rank peers with
+//!   standing first and leave out peers dropped by a quorum of accusers.
 //! - A refused message (too large, over the rate, malformed, speaking for
 //!   another peer) answers an `error` and adds a strike; the error is sent
 //!   once per run of rate-limited messages, so a flood cannot make the server
@@ -31,6 +35,7 @@
 pub mod object;
 pub mod offers;
 pub mod ratelimit;
+mod relay;
 pub mod select;
 pub mod standing;
 
@@ -42,8 +47,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use edgeswarm_protocol::array::{
-    ArrayErrorCode, ArrayLimits, Attestation, ClientMessage, PeerId, Report, ServerMessage, Signal,
-    SignalKind,
+    ArrayErrorCode, ArrayLimits, Attestation, ClientMessage, PeerId, Report, ServerMessage,
 };
 
 use offers::PairOffers;
@@ -378,64 +382,5 @@ impl ArrayCore {
         if let Some(p) = self.peers.get_mut(from) {
             p.claims = Claims::new(from, a);
         }
-    }
-
-    fn on_signal(&mut self, from: &PeerId, s: Signal, now_ms: f64, out: &mut Vec<Action>) {
-        // No refusal strikes: signalling a peer that has just left is a
-        // benign race (the sender's rate limit bounds it), a busy
-        // recipient's sender may be honest while others flood it, and an
-        // honest client retrying offers stays far below the pair cap.
-        let offer = s.kind == SignalKind::Offer;
-        let refusal = if &s.to == from || !self.peers.contains_key(&s.to) {
-            Some((
-                ArrayErrorCode::UnknownPeer,
-                format!("peer {} is not in this array", s.to),
-            ))
-        } else if offer
-            && !self
-                .peers
-                .get(from)
-                .is_some_and(|p| p.offers.allows(&s.to, now_ms))
-        {
-            Some((
-                ArrayErrorCode::OfferLimit,
-                format!(
-                    "{} offers to peer {} within {} ms already; dropped",
-                    edgeswarm_protocol::array::MAX_OFFERS_PER_PAIR,
-                    s.to,
-                    edgeswarm_protocol::array::OFFER_WINDOW_MS
-                ),
-            ))
-        } else if !self
-            .peers
-            .get_mut(&s.to)
-            .is_some_and(|p| p.inbound.try_take(now_ms))
-        {
-            Some((
-                ArrayErrorCode::RecipientBusy,
-                format!("peer {} receives no more signals now; dropped", s.to),
-            ))
-        } else {
-            None
-        };
-        let (to, msg) = match refusal {
-            Some((code, message)) => (from.clone(), ServerMessage::Error { code, message }),
-            None => {
-                if offer {
-                    if let Some(p) = self.peers.get_mut(from) {
-                        p.offers.record(&s.to, now_ms);
-                    }
-                }
-                (
-                    s.to,
-                    ServerMessage::Signal {
-                        from: from.clone(),
-                        kind: s.kind,
-                        data: s.data,
-                    },
-                )
-            }
-        };
-        out.push(Action::Send { to, msg });
     }
 }
