@@ -3,11 +3,14 @@
 //! One JSON text frame per message (`edgeswarm_protocol::array`). Incoming
 //! frames that do not parse are dropped and counted, never fatal: the server
 //! is trusted less than nothing for memory safety and only routes signals.
+//! Every report is followed by this client's current attestation (whom it
+//! received verified pieces from, whom it banned), when it has one: the
+//! array ranks and drops peers by them (docs/array-protocol.md `attest`).
 //! The socket owns its listeners; dropping [`ArraySocket`] closes it.
 
 use std::rc::Rc;
 
-use edgeswarm_protocol::array::{ClientMessage, ServerMessage};
+use edgeswarm_protocol::array::{Attestation, ClientMessage, ServerMessage};
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, WebSocket};
 
@@ -23,9 +26,13 @@ pub enum ArrayEvent {
     Closed,
 }
 
+/// Builds the attestation sent after each report (`None`: nothing to say).
+pub type AttestationSource = Box<dyn Fn() -> Option<Attestation>>;
+
 /// An open (or opening) array WebSocket.
 pub struct ArraySocket {
     ws: WebSocket,
+    attestation: Option<AttestationSource>,
     _listeners: Vec<EventListener>,
 }
 
@@ -50,12 +57,30 @@ impl ArraySocket {
         let close = EventListener::new(&ws, "close", move |_| s(ArrayEvent::Closed));
         Ok(Self {
             ws,
+            attestation: None,
             _listeners: vec![open, message, close],
         })
     }
 
-    /// Sends one message; false if the socket is not open.
+    /// Sends `source()`'s attestation after every report.
+    pub fn with_attestation(mut self, source: AttestationSource) -> Self {
+        self.attestation = Some(source);
+        self
+    }
+
+    /// Sends one message (a report followed by the attestation); false if
+    /// the socket is not open.
     pub fn send(&self, msg: &ClientMessage) -> bool {
+        let sent = self.send_one(msg);
+        if sent && matches!(msg, ClientMessage::Report(_)) {
+            if let Some(a) = self.attestation.as_ref().and_then(|f| f()) {
+                self.send_one(&ClientMessage::Attest(a));
+            }
+        }
+        sent
+    }
+
+    fn send_one(&self, msg: &ClientMessage) -> bool {
         if self.ws.ready_state() != WebSocket::OPEN {
             return false;
         }

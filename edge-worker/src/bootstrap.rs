@@ -19,6 +19,9 @@ pub struct Settings {
     /// `ARRAY_IDLE_MS`: silence after which an array closes a socket; unset =
     /// four report intervals, at least a minute.
     pub array_idle_ms: Option<u64>,
+    /// `ARRAY_TICKET_TTL_MS`: how long an array ticket from `/disc` opens
+    /// its array (default [`crate::ticket::DEFAULT_TICKET_TTL_MS`]).
+    pub ticket_ttl_ms: u64,
 }
 
 impl Default for Settings {
@@ -27,6 +30,7 @@ impl Default for Settings {
         Settings {
             client: ClientConfig::default(),
             array_idle_ms: None,
+            ticket_ttl_ms: crate::ticket::DEFAULT_TICKET_TTL_MS,
         }
     }
 }
@@ -130,6 +134,8 @@ impl Settings {
             num(&get, "ARRAY_IDLE_MS", &mut ms)?;
             s.array_idle_ms = Some(ms.max(1));
         }
+        num(&get, "ARRAY_TICKET_TTL_MS", &mut s.ticket_ttl_ms)?;
+        s.ticket_ttl_ms = s.ticket_ttl_ms.max(1);
         Ok(s)
     }
 }

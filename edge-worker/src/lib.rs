@@ -8,7 +8,7 @@
 //!
 //! Shape: the logic lives in plain modules tested natively with `cargo test`
 //! ([`routes`], [`discovery`], [`policy`], [`range`], [`bootstrap`], [`cors`],
-//! [`array`]'s core, selection and rate limits, [`auth`], [`upload`]); the glue modules
+//! [`array`]'s core, selection and rate limits, [`auth`], [`upload`], [`ticket`]); the glue modules
 //! ([`glue`], [`array::object`]) only move bytes between the platform
 //! (R2, Durable Objects, WebSockets) and that logic. Storage is Cloudflare's:
 //! one R2 bucket (`CONTENT`) and the `ARRAY` Durable Object namespace.
@@ -26,6 +26,7 @@ pub mod glue;
 pub mod policy;
 pub mod range;
 pub mod routes;
+pub mod ticket;
 pub mod upload;
 
 use worker::{event, Context, Env, Request, Response, Result};

@@ -4,14 +4,14 @@
 // are refused while the array keeps serving the others.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArrayClient, randomArrayId, terminateAll } from './helpers.mjs';
+import { ArrayClient, newArray, terminateAll } from './helpers.mjs';
 
 afterEach(terminateAll);
 
 const ids = (peers) => peers.map((p) => p.peerId).sort();
 
 test('two clients in one array see each other and relay a signal', async () => {
-  const array = randomArrayId();
+  const array = await newArray();
   const a = await ArrayClient.open(array);
   const b = await ArrayClient.open(array);
   assert.notEqual(a.peerId, b.peerId, 'the server assigns distinct ids');
@@ -31,9 +31,9 @@ test('two clients in one array see each other and relay a signal', async () => {
 });
 
 test('a client cannot reach a peer of another array', async () => {
-  const a = await ArrayClient.open(randomArrayId());
-  const x = await ArrayClient.open(randomArrayId());
-  const y = await ArrayClient.open((x.ws.url.split('/').pop()));
+  const a = await ArrayClient.open(await newArray());
+  const x = await ArrayClient.open(await newArray());
+  const y = await ArrayClient.open(x.ws.url);
   assert.deepEqual(ids(await a.report()), [], 'arrays do not mix');
   a.send({ type: 'signal', to: x.peerId, kind: 'offer', data: 'sneaky' });
   const err = await a.nextOf('error');
@@ -46,7 +46,7 @@ test('a client cannot reach a peer of another array', async () => {
 });
 
 test('a client cannot claim another peer id', async () => {
-  const array = randomArrayId();
+  const array = await newArray();
   const a = await ArrayClient.open(array);
   const b = await ArrayClient.open(array);
   const c = await ArrayClient.open(array);
@@ -65,7 +65,7 @@ test('a client cannot claim another peer id', async () => {
 });
 
 test('a closed socket disappears from the peer list', async () => {
-  const array = randomArrayId();
+  const array = await newArray();
   const a = await ArrayClient.open(array);
   const b = await ArrayClient.open(array);
   assert.deepEqual(ids(await a.report()), [b.peerId]);
@@ -78,7 +78,7 @@ test('a closed socket disappears from the peer list', async () => {
 });
 
 test('over-cap messages and floods are refused while the array serves the others', async () => {
-  const array = randomArrayId();
+  const array = await newArray();
   const good = await ArrayClient.open(array);
   const bad = await ArrayClient.open(array);
   const { maxMessageBytes, burst } = bad.limits;
@@ -110,7 +110,7 @@ test('over-cap messages and floods are refused while the array serves the others
 });
 
 test('the array refuses peers over its cap', async () => {
-  const array = randomArrayId();
+  const array = await newArray();
   const first = await ArrayClient.open(array);
   const clients = [first];
   for (let i = 1; i < first.limits.maxPeers; i++) clients.push(await ArrayClient.open(array));
@@ -122,7 +122,7 @@ test('the array refuses peers over its cap', async () => {
 });
 
 test('idle sockets are closed at the deadline and cannot keep an honest client out', async () => {
-  const array = randomArrayId();
+  const array = await newArray();
   const first = await ArrayClient.open(array);
   const idle = [first];
   while (idle.length < first.limits.maxPeers) idle.push(await ArrayClient.open(array));
@@ -138,7 +138,7 @@ test('idle sockets are closed at the deadline and cannot keep an honest client o
 });
 
 test('a flood aimed at one peer from several sockets is cut off at one sender\'s allowance', async () => {
-  const array = randomArrayId();
+  const array = await newArray();
   const victim = await ArrayClient.open(array);
   const senders = [];
   for (let i = 0; i < 3; i++) senders.push(await ArrayClient.open(array));
@@ -150,10 +150,11 @@ test('a flood aimed at one peer from several sockets is cut off at one sender\'s
     if (m.type === 'error' && m.code === 'recipient_busy') busy[i] += 1;
   }));
   // Each sender stays within its own burst; together they send 3 bursts.
+  // ICE candidates: offers are also capped per pair (array-defences.test.mjs).
   const each = victim.limits.burst - 10;
   const t0 = Date.now();
   for (const s of senders) {
-    for (let k = 0; k < each; k++) s.send({ type: 'signal', to: victim.peerId, kind: 'offer', data: `o${k}` });
+    for (let k = 0; k < each; k++) s.send({ type: 'signal', to: victim.peerId, kind: 'ice', data: `c${k}` });
   }
   // A report's answer comes after everything its socket sent before it, and
   // the victim's own answer after everything relayed to it before.

@@ -1,7 +1,7 @@
 // Shared helpers of the edge-worker tests: the worker under test (started by
 // `cargo xtask test`, see xtask/src/worker.rs), a metadata v1 encoder, a
 // publisher, and a WebSocket client that awaits messages instead of sleeping.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 
 export const BASE = process.env.EDGESWARM_WORKER_URL;
@@ -62,6 +62,45 @@ export async function expectError(assert, res, status, code) {
 
 export const randomArrayId = () => randomBytes(16).toString('hex');
 
+let arrayContent = null;
+
+/**
+ * A fresh array, the way a client gets one: `/disc` for a published content
+ * (P2P allowed) in Group scope with a random group. Returns its `arrayUrl`
+ * (with the signed ticket).
+ */
+export async function newArray() {
+  if (!arrayContent) {
+    const id = uniqueId('arrays');
+    await publish(id, Buffer.from('content whose arrays the tests join'));
+    arrayContent = id;
+  }
+  const res = await fetch(`${API}/disc/${arrayContent}?scope=2&groupId=${uniqueId('g')}`);
+  if (res.status !== 200) throw new Error(`disc: ${res.status} ${await res.text()}`);
+  return (await res.json()).arrayUrl;
+}
+
+/**
+ * A ticket signed by the test itself (docs/array-protocol.md, "Tickets"): the
+ * test worker signs with ADMIN_TOKEN (no TICKET_SECRET is set), so the tests
+ * can forge an expired ticket that is otherwise valid.
+ */
+export function signTicket(arrayId, expiresMs, boundIp = null) {
+  const field = (b) => { const n = Buffer.alloc(8); n.writeBigUInt64LE(BigInt(b.length)); return [n, b]; };
+  const exp = Buffer.alloc(8);
+  exp.writeBigUInt64LE(BigInt(expiresMs));
+  const mac = createHmac('sha256', TOKEN);
+  for (const part of [
+    Buffer.from('edgeswarm-array-ticket-v1'), ...field(Buffer.from(arrayId)), exp,
+    Buffer.from(boundIp ? 'l' : 'a'), ...field(Buffer.from(boundIp ?? '')),
+  ]) mac.update(part);
+  return `${expiresMs}.${boundIp ? 'l' : 'a'}.${mac.digest('hex')}`;
+}
+
+/** The ws URL of array `arrayId` with `ticket` (or none). */
+export const arrayUrl = (arrayId, ticket) =>
+  `${BASE.replace('http', 'ws')}/do/v1/array/${arrayId}${ticket ? `?ticket=${encodeURIComponent(ticket)}` : ''}`;
+
 const live = new Set();
 
 /** Terminates every client still open (after each test, so a failed test leaks no socket). */
@@ -72,8 +111,9 @@ export function terminateAll() {
 
 /** A WebSocket client of one array whose messages are awaited in order. */
 export class ArrayClient {
-  static async open(arrayId) {
-    const c = new ArrayClient(new WebSocket(`${BASE.replace('http', 'ws')}/do/v1/array/${arrayId}`));
+  /** Opens `url` (an `arrayUrl` from `/disc`, ticket included); `headers` for the upgrade. */
+  static async open(url, headers = {}) {
+    const c = new ArrayClient(new WebSocket(url, { headers }));
     live.add(c);
     await c.opened;
     const welcome = await c.next();
@@ -96,7 +136,17 @@ export class ArrayClient {
     this.opened = new Promise((resolve, reject) => {
       ws.on('open', resolve);
       ws.on('error', reject);
-      ws.on('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => {
+          let json = null;
+          try { json = JSON.parse(body); } catch { /* not JSON: the test fails on it */ }
+          reject(Object.assign(new Error(`HTTP ${res.statusCode} ${body}`), {
+            status: res.statusCode, contentType: res.headers['content-type'], body: json,
+          }));
+        });
+      });
     });
     ws.on('message', (data) => {
       const msg = JSON.parse(data.toString());

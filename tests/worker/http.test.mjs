@@ -67,7 +67,9 @@ test('disc: array id depends on content, scope and group', async () => {
   const part = await disc('scope=3&partitionId=p1');
   assert.equal(g1.arrayId, g1again.arrayId);
   assert.match(g1.arrayId, /^[0-9a-f]{32}$/);
-  assert.ok(g1.arrayUrl.endsWith(`/do/v1/array/${g1.arrayId}`));
+  const u = new URL(g1.arrayUrl);
+  assert.ok(u.pathname.endsWith(`/do/v1/array/${g1.arrayId}`));
+  assert.match(u.searchParams.get('ticket'), /^\d+\.a\.[0-9a-f]{64}$/, 'a signed ticket');
   assert.equal(new Set([g1, g2, lan, internet, part].map((d) => d.arrayId)).size, 5);
   const byAlt = await (await fetch(`${API}/disc?altCatalogId=${encodeURIComponent(alt)}&scope=2&groupId=g1`)).json();
   assert.equal(byAlt.arrayId, g1.arrayId);

@@ -31,6 +31,20 @@ pub const MAX_REPORT_TEXT_LEN: usize = 256;
 pub const MAX_ALT_CATALOG_ID_LEN: usize = 2048;
 /// Largest `peersWanted` a client may ask for; larger asks are clamped to it.
 pub const MAX_PEERS_WANTED: u32 = 64;
+/// Offers one peer may send to one other peer per [`OFFER_WINDOW_MS`]; more
+/// are refused with [`ArrayErrorCode::OfferLimit`]. An honest client offers
+/// once per connection attempt.
+pub const MAX_OFFERS_PER_PAIR: u32 = 4;
+/// The window of [`MAX_OFFERS_PER_PAIR`], in milliseconds.
+pub const OFFER_WINDOW_MS: u64 = 60_000;
+/// Highest self-reported rate the array believes (10 Gbit/s, in bytes per
+/// second); a report's rates are clamped to it and to its own counters.
+pub const MAX_PLAUSIBLE_BPS: u64 = 1_250_000_000;
+/// Most peers one [`Attestation`] list may name.
+pub const MAX_ATTESTED_PEERS: usize = 16;
+/// Distinct accusers with standing after whom a peer is dropped from peer
+/// lists (unless more peers vouch for it).
+pub const BAN_QUORUM: usize = 2;
 
 /// Why a string is not a valid [`PeerId`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -196,12 +210,56 @@ pub struct Signal {
     pub data: String,
 }
 
+/// What a client vouches for and accuses, sent on its own (`type:
+/// "attest"`); each attestation replaces the sender's previous one, so a
+/// client repeats its current lists (e.g. with every report).
+///
+/// A peer named in some other peer's `verifiedFrom` has *standing*: the array
+/// ranks it ahead of every peer without standing, whatever the reports say.
+/// A peer named in `banned` by [`BAN_QUORUM`] distinct peers *with standing*,
+/// and by more of them than vouch for it, is left out of peer lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Attestation {
+    /// Peers this client received SHA-256-verified pieces from.
+    pub verified_from: Vec<PeerId>,
+    /// Peers this client banned (e.g. for a corrupt piece).
+    pub banned: Vec<PeerId>,
+}
+
+/// Why an [`Attestation`] is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("field {field} names {len} peers; at most {MAX_ATTESTED_PEERS} are allowed")]
+pub struct AttestationError {
+    pub field: &'static str,
+    pub len: usize,
+}
+
+impl Attestation {
+    /// Checks the list bounds.
+    pub fn validate(&self) -> Result<(), AttestationError> {
+        for (field, list) in [
+            ("verifiedFrom", &self.verified_from),
+            ("banned", &self.banned),
+        ] {
+            if list.len() > MAX_ATTESTED_PEERS {
+                return Err(AttestationError {
+                    field,
+                    len: list.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A message from a client to the array.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ClientMessage {
     Report(Report),
     Signal(Signal),
+    Attest(Attestation),
 }
 
 /// What the server tells a peer about another peer.
@@ -265,6 +323,11 @@ pub enum ArrayErrorCode {
     /// The signal's target has received its share of signals for now
     /// (all senders together); dropped.
     RecipientBusy,
+    /// This sender already sent [`MAX_OFFERS_PER_PAIR`] offers to this
+    /// recipient within [`OFFER_WINDOW_MS`]; dropped.
+    OfferLimit,
+    /// An attestation list is over [`MAX_ATTESTED_PEERS`].
+    BadAttestation,
 }
 
 /// A message from the array to a client.

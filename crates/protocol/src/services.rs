@@ -165,6 +165,26 @@ impl Endpoints {
             content: format!("{base}/content"),
         }
     }
+
+    /// The `disc` endpoint of the worker whose `arrayUrl` is `array_url`
+    /// (`ws(s)://host/do/v1/array/{id}?ticket=…`): a client whose array
+    /// ticket may have expired asks discovery again there before it
+    /// reconnects. `None` if `array_url` is not shaped like one.
+    pub fn disc_for_array_url(array_url: &str) -> Option<String> {
+        let path = array_url.split(['?', '#']).next()?;
+        let (array_base, id) = path.rsplit_once('/')?;
+        let base = array_base
+            .strip_suffix("/array")
+            .filter(|_| !id.is_empty())?;
+        let base = if let Some(rest) = base.strip_prefix("wss://") {
+            format!("https://{rest}")
+        } else if let Some(rest) = base.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else {
+            return None;
+        };
+        Some(format!("{base}/disc"))
+    }
 }
 
 /// The whole `GET /kv` answer.
@@ -235,6 +255,21 @@ pub struct Discovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_disc_endpoint_sits_beside_the_array() {
+        for origin in ["https://edge.example", "http://127.0.0.1:8787"] {
+            let e = Endpoints::for_origin(origin);
+            let url = format!("{}/0123?ticket=1.a.ff", e.array);
+            assert_eq!(Endpoints::disc_for_array_url(&url), Some(e.disc));
+        }
+        assert_eq!(
+            Endpoints::disc_for_array_url("https://x/do/v1/array/1"),
+            None
+        );
+        assert_eq!(Endpoints::disc_for_array_url("wss://x/do/v1/array/"), None);
+        assert_eq!(Endpoints::disc_for_array_url("wss://x/other/1"), None);
+    }
 
     #[test]
     fn query_values_are_percent_encoded() {

@@ -50,7 +50,11 @@ fn every_service_example_is_its_protocol_type() {
     let cp: ContentPolicy = round_trip(&spec, "ContentPolicy");
     assert_eq!(cp.content_id.as_str(), "demo");
     let disc: Discovery = round_trip(&spec, "Discovery");
-    assert!(disc.array_url.ends_with(&disc.array_id));
+    assert!(
+        disc.array_url
+            .contains(&format!("/{}?ticket=", disc.array_id)),
+        "arrayUrl carries the array id and its ticket"
+    );
     let policy: Policy = round_trip(&spec, "Policy");
     assert!(policy.p2p_allowed);
 }
@@ -58,15 +62,53 @@ fn every_service_example_is_its_protocol_type() {
 #[test]
 fn the_group_key_limit_in_the_docs_is_the_protocol_limit() {
     let spec = spec();
-    let params = spec["paths"]["/disc/{contentId}"]["get"]["parameters"]
-        .as_array()
-        .expect("disc parameters");
-    let group = params
-        .iter()
-        .find(|p| p["name"] == "groupId")
-        .expect("groupId parameter");
+    let group = &spec["components"]["parameters"]["groupId"];
+    assert_eq!(group["name"], "groupId");
     assert_eq!(
         group["schema"]["maxLength"].as_u64(),
         Some(edgeswarm_protocol::modes::MAX_GROUP_KEY_LEN as u64)
     );
+}
+
+/// The JSON example of operation `path`'s 200 answer.
+fn operation_example(spec: &Value, path: &str) -> Value {
+    let e =
+        &spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["example"];
+    assert!(!e.is_null(), "GET {path} has no example");
+    e.clone()
+}
+
+#[test]
+fn operation_examples_are_their_protocol_types_and_parameters_are_declared() {
+    let spec = spec();
+    let cp: ContentPolicy = serde_json::from_value(operation_example(&spec, "/cp")).unwrap();
+    assert_eq!(
+        serde_json::to_value(&cp).unwrap(),
+        example(&spec, "ContentPolicy")
+    );
+    let disc: Discovery =
+        serde_json::from_value(operation_example(&spec, "/disc/{contentId}")).unwrap();
+    assert_eq!(
+        serde_json::to_value(&disc).unwrap(),
+        example(&spec, "Discovery")
+    );
+    // altCatalogId is required where it is the only key, and /disc declares
+    // its query parameters on both routes.
+    let alt = &spec["components"]["parameters"]["altCatalogId"];
+    assert_eq!(alt["required"], true);
+    for path in ["/disc", "/disc/{contentId}"] {
+        let params = spec["paths"][path]["get"]["parameters"].to_string();
+        for name in ["scope", "groupId", "partitionId"] {
+            assert!(
+                params.contains(&format!("parameters/{name}")),
+                "{path} lacks {name}"
+            );
+        }
+    }
+    for path in ["/meta/{contentId}", "/content/{contentId}"] {
+        assert!(
+            !spec["paths"][path]["get"]["responses"]["400"].is_null(),
+            "{path} documents its 400"
+        );
+    }
 }

@@ -9,7 +9,11 @@
 //!   `Joined` on every admitted message; reports update the roster, signals
 //!   are relayed to a peer of the same array only, always with the sender's
 //!   own id as `from`, within the recipient's inbound budget (the same rate
-//!   and burst as one sender's; beyond it `recipient_busy`, no strike).
+//!   and burst as one sender's; beyond it `recipient_busy`, no strike) and
+//!   the pair's offer cap (beyond it `offer_limit`, no strike; [`relay`]).
+//!   Report rates are clamped to plausible values; attestations (`attest`)
+//!   give standing and share bans ([`standing`]): peer lists rank peers with
+//!   standing first and leave out peers dropped by a quorum of accusers.
 //! - A refused message (too large, over the rate, malformed, speaking for
 //!   another peer) answers an `error` and adds a strike; the error is sent
 //!   once per run of rate-limited messages, so a flood cannot make the server
@@ -29,19 +33,26 @@
 //! never relayed outside this array; no input makes the core panic.
 
 pub mod object;
+pub mod offers;
 pub mod ratelimit;
+mod relay;
 pub mod select;
+pub mod standing;
 
+#[cfg(test)]
+mod defence_tests;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 
 use edgeswarm_protocol::array::{
-    ArrayErrorCode, ArrayLimits, ClientMessage, PeerId, Report, ServerMessage, Signal,
+    ArrayErrorCode, ArrayLimits, Attestation, ClientMessage, PeerId, Report, ServerMessage,
 };
 
+use offers::PairOffers;
 use ratelimit::TokenBucket;
+use standing::{Claims, Standing};
 
 /// Refused messages after which the server closes a socket.
 pub const MAX_STRIKES: u32 = 64;
@@ -82,6 +93,10 @@ struct PeerState {
     inbound: TokenBucket,
     strikes: u32,
     throttled: bool,
+    /// Offers this peer sent, per recipient (the per-pair cap).
+    offers: PairOffers,
+    /// Its current attestation (whom it vouches for and accuses).
+    claims: Claims,
 }
 
 /// The roster and rules of one array.
@@ -194,6 +209,8 @@ impl ArrayCore {
                 inbound,
                 strikes: 0,
                 throttled: false,
+                offers: PairOffers::default(),
+                claims: Claims::default(),
             },
         );
         true
@@ -212,6 +229,9 @@ impl ArrayCore {
     pub fn leave(&mut self, peer: &PeerId) -> Vec<Action> {
         if self.peers.remove(peer).is_none() {
             return Vec::new();
+        }
+        for p in self.peers.values_mut() {
+            p.offers.forget(peer);
         }
         self.peers
             .keys()
@@ -248,6 +268,7 @@ impl ArrayCore {
             Err(e) => self.refuse(from, ArrayErrorCode::BadMessage, &e.to_string(), &mut out),
             Ok(ClientMessage::Report(r)) => self.on_report(from, r, now_ms, &mut out),
             Ok(ClientMessage::Signal(s)) => self.on_signal(from, s, now_ms, &mut out),
+            Ok(ClientMessage::Attest(a)) => self.on_attest(from, a, &mut out),
         }
         out
     }
@@ -326,32 +347,21 @@ impl ArrayCore {
             return self.refuse(from, ArrayErrorCode::BadReport, &e.to_string(), out);
         }
         let want = report.peers_wanted_clamped();
-        // Only the counters are kept: they are all selection needs, and they
-        // fit the platform's small per-socket attachment.
-        let kept = Report {
-            is_background: report.is_background,
-            uploaded: report.uploaded,
-            downloaded: report.downloaded,
-            downloaded_cdn: report.downloaded_cdn,
-            left: report.left,
-            peers_wanted: report.peers_wanted,
-            scope: report.scope,
-            uploaded_bps: report.uploaded_bps,
-            download_bps: report.download_bps,
-            ..Report::default()
-        };
+        // Only the counters are kept, rates made plausible: they are all
+        // selection needs, and they fit the platform's small attachment.
         if let Some(p) = self.peers.get_mut(from) {
-            p.report = Some(kept);
+            p.report = Some(standing::plausible(&report));
         }
         out.push(Action::Persist { peer: from.clone() });
         let fresh_since = now_ms - self.stale_after_ms;
+        let standing = self.standing();
         let peers = select::select(
             from,
             self.report(from),
             self.peers
                 .iter()
-                .filter(|(_, p)| p.last_seen_ms >= fresh_since)
-                .map(|(id, p)| (id, p.report.as_ref())),
+                .filter(|(id, p)| p.last_seen_ms >= fresh_since && !standing.is_dropped(id))
+                .map(|(id, p)| (id, p.report.as_ref(), standing.has_standing(id))),
             want,
         );
         out.push(Action::Send {
@@ -360,38 +370,17 @@ impl ArrayCore {
         });
     }
 
-    fn on_signal(&mut self, from: &PeerId, s: Signal, now_ms: f64, out: &mut Vec<Action>) {
-        // Neither refusal strikes: signalling a peer that has just left is a
-        // benign race (the sender's rate limit bounds it), and a busy
-        // recipient's sender may be honest while others flood it.
-        let refusal = if &s.to == from || !self.peers.contains_key(&s.to) {
-            Some((
-                ArrayErrorCode::UnknownPeer,
-                format!("peer {} is not in this array", s.to),
-            ))
-        } else if !self
-            .peers
-            .get_mut(&s.to)
-            .is_some_and(|p| p.inbound.try_take(now_ms))
-        {
-            Some((
-                ArrayErrorCode::RecipientBusy,
-                format!("peer {} receives no more signals now; dropped", s.to),
-            ))
-        } else {
-            None
-        };
-        let (to, msg) = match refusal {
-            Some((code, message)) => (from.clone(), ServerMessage::Error { code, message }),
-            None => (
-                s.to,
-                ServerMessage::Signal {
-                    from: from.clone(),
-                    kind: s.kind,
-                    data: s.data,
-                },
-            ),
-        };
-        out.push(Action::Send { to, msg });
+    /// Who has standing and who is dropped, over the current roster.
+    pub fn standing(&self) -> Standing {
+        Standing::assess(&self.peers.iter().map(|(id, p)| (id, &p.claims)).collect())
+    }
+
+    fn on_attest(&mut self, from: &PeerId, a: Attestation, out: &mut Vec<Action>) {
+        if let Err(e) = a.validate() {
+            return self.refuse(from, ArrayErrorCode::BadAttestation, &e.to_string(), out);
+        }
+        if let Some(p) = self.peers.get_mut(from) {
+            p.claims = Claims::new(from, a);
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Peer selection: which peers an array offers a client, most useful first.
 //!
-//! Usefulness, in order: a client that still downloads is offered complete
+//! Standing comes first: every peer the array has seen serve (another peer
+//! vouched for it, [`super::standing`]) ranks ahead of every peer without,
+//! and self-reports only order peers of equal standing. Then usefulness, in
+//! order: a client that still downloads is offered complete
 //! copies (seeds, `left == 0`) first, then the peers with the least left to
 //! fetch (they hold the most pieces), then peers that have not reported yet.
 //! A seed is offered the peers that still need data. Among equals, faster
@@ -20,8 +23,18 @@ fn mix(a: &PeerId, b: &PeerId) -> u64 {
     h
 }
 
-/// Sort key: usefulness class, bytes left, upload speed (descending), mix.
-type Rank = (u8, u64, std::cmp::Reverse<u64>, u64);
+/// Sort key: standing (with first), usefulness class, bytes left, upload
+/// speed (descending), mix.
+type Rank = (
+    std::cmp::Reverse<bool>,
+    u8,
+    u64,
+    std::cmp::Reverse<u64>,
+    u64,
+);
+
+/// One candidate: its id, its report, whether it has standing.
+pub type Candidate<'a> = (&'a PeerId, Option<&'a Report>, bool);
 
 /// The view of a peer the answer is built from.
 pub fn info(id: &PeerId, report: Option<&Report>) -> PeerInfo {
@@ -41,13 +54,13 @@ pub fn info(id: &PeerId, report: Option<&Report>) -> PeerInfo {
 pub fn select<'a>(
     me: &PeerId,
     my_report: Option<&Report>,
-    others: impl Iterator<Item = (&'a PeerId, Option<&'a Report>)>,
+    others: impl Iterator<Item = Candidate<'a>>,
     want: usize,
 ) -> Vec<PeerInfo> {
     let i_am_seed = my_report.is_some_and(|r| r.left == 0);
     let mut ranked: Vec<(Rank, &PeerId, Option<&Report>)> = others
-        .filter(|(id, _)| *id != me)
-        .map(|(id, report)| {
+        .filter(|(id, _, _)| *id != me)
+        .map(|(id, report, standing)| {
             let class = match report {
                 None => 2,
                 Some(r) if i_am_seed => u8::from(r.left == 0),
@@ -59,7 +72,13 @@ pub fn select<'a>(
             };
             let bps = report.map_or(0, |r| r.uploaded_bps);
             (
-                (class, left, std::cmp::Reverse(bps), mix(me, id)),
+                (
+                    std::cmp::Reverse(standing),
+                    class,
+                    left,
+                    std::cmp::Reverse(bps),
+                    mix(me, id),
+                ),
                 id,
                 report,
             )

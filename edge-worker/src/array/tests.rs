@@ -209,7 +209,9 @@ fn selection_prefers_seeds_then_fuller_peers_then_silent_ones() {
     let got = select::select(
         &ids[0],
         Some(&mine),
-        ids.iter().zip(reports.iter().map(Option::as_ref)),
+        ids.iter()
+            .zip(reports.iter().map(Option::as_ref))
+            .map(|(i, r)| (i, r, false)),
         3,
     );
     let names: Vec<_> = got.iter().map(|p| p.peer_id.as_str()).collect();
@@ -223,7 +225,9 @@ fn a_seed_is_offered_the_peers_that_need_data() {
     let got = select::select(
         &ids[0],
         reports[0].as_ref(),
-        ids.iter().zip(reports.iter().map(Option::as_ref)),
+        ids.iter()
+            .zip(reports.iter().map(Option::as_ref))
+            .map(|(i, r)| (i, r, false)),
         1,
     );
     assert_eq!(got[0].peer_id.as_str(), "needy");
@@ -235,7 +239,7 @@ fn selection_spreads_load_among_equals() {
     let firsts: std::collections::BTreeSet<String> = ids
         .iter()
         .map(|me| {
-            select::select(me, None, ids.iter().map(|i| (i, None)), 1)[0]
+            select::select(me, None, ids.iter().map(|i| (i, None, false)), 1)[0]
                 .peer_id
                 .to_string()
         })

@@ -4,7 +4,7 @@
 
 use worker::{Env, Request};
 
-use edgeswarm_protocol::ContentId;
+use edgeswarm_protocol::{ContentId, Scope};
 
 use super::{json, origin, query, settings, store, Answer};
 use crate::bootstrap::{Bootstrap, Endpoints};
@@ -13,6 +13,7 @@ use edgeswarm_protocol::services::{Discovery, Geo};
 use crate::discovery::{self, Placement};
 use crate::error::ApiError;
 use crate::policy;
+use crate::ticket;
 
 /// The Durable Object namespace binding of the arrays.
 pub const ARRAY_BINDING: &str = "ARRAY";
@@ -68,15 +69,50 @@ pub async fn disc(req: &Request, env: &Env, id: Option<ContentId>) -> Answer {
         partition_id: partition_id.as_deref().filter(|p| !p.is_empty()),
     })?;
     let endpoints = Endpoints::for_origin(&origin(req)?);
+    let ttl = settings(env)?.ticket_ttl_ms;
+    let expires = now_ms().saturating_add(ttl);
+    // A LAN array is bound to the address it was computed from.
+    let bound_ip = external_ip.as_deref().filter(|_| scope == Scope::Lan);
+    let ticket = ticket::issue(&ticket_secret(env)?, &array_id, expires, bound_ip);
     json(
         200,
         &Discovery {
             content_id: id,
             scope: scope.code(),
-            array_url: format!("{}/{array_id}", endpoints.array),
+            array_url: format!(
+                "{}/{array_id}?{}={ticket}",
+                endpoints.array,
+                ticket::TICKET_PARAM
+            ),
             array_id,
         },
     )
+}
+
+/// Milliseconds since the epoch (whole ms).
+fn now_ms() -> u64 {
+    // The platform's clock; non-negative and below 2^53.
+    worker::Date::now().as_millis()
+}
+
+/// The key of array tickets: `TICKET_SECRET`, else `ADMIN_TOKEN` (docs/deploy.md).
+fn ticket_secret(env: &Env) -> Result<Vec<u8>, ApiError> {
+    ["TICKET_SECRET", "ADMIN_TOKEN"]
+        .iter()
+        .find_map(|name| {
+            env.secret(name)
+                .ok()
+                .map(|s| s.to_string())
+                .filter(|s| !s.is_empty())
+        })
+        .map(String::into_bytes)
+        .ok_or_else(|| {
+            ApiError::new(
+                503,
+                "tickets_unavailable",
+                "neither TICKET_SECRET nor ADMIN_TOKEN is set: the worker cannot sign array tickets",
+            )
+        })
 }
 
 pub async fn array(req: Request, env: &Env, array_id: &str) -> Answer {
@@ -94,6 +130,15 @@ pub async fn array(req: Request, env: &Env, array_id: &str) -> Answer {
             "the array route is a WebSocket: send Upgrade: websocket",
         ));
     }
+    let given = query(&req, ticket::TICKET_PARAM)?;
+    let client_ip = req.headers().get("CF-Connecting-IP")?;
+    ticket::verify(
+        &ticket_secret(env)?,
+        array_id,
+        given.as_deref(),
+        now_ms(),
+        client_ip.as_deref(),
+    )?;
     let stub = env.durable_object(ARRAY_BINDING)?.get_by_name(array_id)?;
     Ok(stub.fetch_with_request(req).await?)
 }

@@ -10,7 +10,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ArrayClient, API, publish, randomArrayId, terminateAll } from '../helpers.mjs';
+import { ArrayClient, API, publish, newArray, terminateAll } from '../helpers.mjs';
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const pct = (xs, p) => {
@@ -20,7 +20,7 @@ const pct = (xs, p) => {
 const round3 = (x) => Math.round(x * 1000) / 1000;
 
 async function arrayBench(n) {
-  const array = randomArrayId();
+  const array = await newArray();
   const clients = [];
   for (let i = 0; i < n; i++) clients.push(await ArrayClient.open(array));
   // Everyone reports once so the peer list carries stats.

@@ -158,3 +158,29 @@ fn peer_id_bounds() {
     assert!(PeerId::new(&"a".repeat(64)).is_ok());
     assert_eq!(PeerId::new("a/b"), Err(PeerIdError::BadCharacter));
 }
+
+#[test]
+fn attestation_shape_and_bounds() {
+    let msg: ClientMessage =
+        serde_json::from_str(r#"{"type":"attest","verifiedFrom":["a"],"banned":["b","c"]}"#)
+            .unwrap();
+    let ClientMessage::Attest(a) = msg else {
+        panic!("not an attestation")
+    };
+    assert_eq!(a.verified_from, [PeerId::new("a").unwrap()]);
+    assert_eq!(a.banned.len(), 2);
+    assert_eq!(a.validate(), Ok(()));
+    let many = Attestation {
+        banned: vec![PeerId::new("x").unwrap(); MAX_ATTESTED_PEERS + 1],
+        ..Attestation::default()
+    };
+    assert_eq!(
+        many.validate(),
+        Err(AttestationError {
+            field: "banned",
+            len: MAX_ATTESTED_PEERS + 1
+        })
+    );
+    let code = serde_json::to_value(ArrayErrorCode::OfferLimit).unwrap();
+    assert_eq!(code, "offer_limit");
+}
