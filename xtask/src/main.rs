@@ -12,6 +12,7 @@
 
 use anyhow::{bail, Result};
 
+mod api_fuzz;
 mod bench;
 mod browser;
 mod cmd;
@@ -39,6 +40,7 @@ fn main() -> Result<()> {
         "build-worker" => worker::build(&setup::ensure()?),
         "pack" => pack::run_task(&setup::ensure()?).map(drop),
         "fuzz" => fuzz::run_task(&rest),
+        "api-fuzz" => api_fuzz::run_task(&rest),
         _ => bail!(
             "usage: cargo xtask <setup|test|dev|bench|build|build-worker|pack|fuzz|api-fuzz>\n\
              \n  setup         install pinned tools (wasm32 target, wasm-bindgen-cli, worker-build, npm packages, chromium)\
@@ -49,7 +51,7 @@ fn main() -> Result<()> {
              \n  build-worker  build edge-worker/build with worker-build\
              \n  pack          build the client and pack the npm package target/npm/edgeswarm-<version>.tgz\
              \n  fuzz [T] [S]  run fuzz target T (default: all) for S CPU-seconds each (default 600)\
-             \n  api-fuzz      schemathesis against docs/openapi.yaml on a local worker"
+             \n  api-fuzz [N]  schemathesis (all checks, N cases per operation) against docs/openapi.yaml on a local worker"
         ),
     }
 }

@@ -36,3 +36,21 @@ impl<T: Eq + Hash + Clone> BanList<T> {
         self.set.contains(item)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BanList;
+
+    #[test]
+    fn keeps_the_newest_cap_entries() {
+        let mut bans = BanList::new(3);
+        for n in 0..10 {
+            bans.insert(n);
+            bans.insert(n); // a repeat is not a second entry
+        }
+        assert_eq!(bans.set.len(), 3);
+        assert_eq!(bans.order.len(), 3);
+        assert!((7..10).all(|n| bans.contains(&n)));
+        assert!(!bans.contains(&6), "the oldest ban is forgotten first");
+    }
+}
