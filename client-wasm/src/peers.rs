@@ -263,8 +263,8 @@ impl PeerTable {
         }
         let key = self.key(from);
         if kind != SignalKind::Ice && !self.accept_description(key, &data) {
-            // An answer to our offer: end that connection (the engine hears
-            // `PeerGone` through its `Closed`); an offer is simply ignored.
+            // No connection is made for it, and one we have with it ends
+            // (the engine hears `PeerGone` through its `Closed`).
             if let Some(c) = self.conns.get(&key) {
                 c.rtc.close();
             }

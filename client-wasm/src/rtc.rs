@@ -38,8 +38,7 @@ use std::rc::Rc;
 
 use edgeswarm_protocol::array::SignalKind;
 pub use edgeswarm_protocol::services::IceServer;
-use edgeswarm_protocol::wire;
-use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array, JSON};
+use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{
@@ -51,6 +50,7 @@ use web_sys::{
 use crate::listener::EventListener;
 use crate::time::Timeout;
 
+mod inbound;
 mod signal;
 
 /// Connection settings.
@@ -338,20 +338,7 @@ impl Inner {
             if i.closed.get() {
                 return;
             }
-            // Size and type first: nothing is copied before both are known good.
-            let data = e.data();
-            let event = match data.dyn_ref::<ArrayBuffer>() {
-                None => RtcEvent::Violation("text data-channel message"),
-                Some(buf) if buf.byte_length() as usize > wire::MAX_MESSAGE_LEN => {
-                    RtcEvent::Violation("oversize data-channel message")
-                }
-                Some(buf) => {
-                    let bytes = Uint8Array::new(buf).to_vec();
-                    i.bytes_copied
-                        .set(i.bytes_copied.get() + bytes.len() as u64);
-                    RtcEvent::Message(bytes)
-                }
-            };
+            let event = inbound::event(&e.data(), &i.bytes_copied);
             (i.sink)(event);
         }));
         let w = Rc::downgrade(this);
