@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(sdp) = std::str::from_utf8(data) {
         if let Ok(fp) = sdp_fingerprint(sdp) {
             let line = format!("a=fingerprint:{fp}\r\n");
-            assert_eq!(sdp_fingerprint(&line), Ok(fp), "fingerprint changed when printed");
+            assert_eq!(
+                sdp_fingerprint(&line),
+                Ok(fp),
+                "fingerprint changed when printed"
+            );
         }
     }
 });
