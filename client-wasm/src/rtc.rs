@@ -14,7 +14,15 @@
 //! *negotiated* data channel (id 0), so neither waits for `ondatachannel`.
 //! ICE candidates trickle as [`RtcEvent::Signal`]s with kind `Ice` and the
 //! candidate's JSON; candidates that arrive before the remote description are
-//! queued and applied after it.
+//! queued and applied after it. At most
+//! [`MAX_ICE_CANDIDATES`](edgeswarm_protocol::rtc::MAX_ICE_CANDIDATES) remote
+//! candidates are applied per connection; further ones are ignored.
+//!
+//! Inbound messages: only binary messages of at most
+//! [`wire::MAX_MESSAGE_LEN`] bytes are copied into wasm memory. The size is
+//! read from the `ArrayBuffer`'s `byteLength` first; a larger message, or a
+//! text message, is refused uncopied and reported as
+//! [`RtcEvent::Violation`] (the owner hands it to the engine, which bans).
 //!
 //! Backpressure: [`RtcPeer::send`] queues; the queue drains into the channel
 //! while `bufferedAmount` is below the high-water mark and resumes on
@@ -30,7 +38,7 @@ use std::rc::Rc;
 
 use edgeswarm_protocol::array::SignalKind;
 pub use edgeswarm_protocol::services::IceServer;
-use js_sys::{Array, Reflect, Uint8Array, JSON};
+use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{
@@ -42,6 +50,7 @@ use web_sys::{
 use crate::listener::EventListener;
 use crate::time::Timeout;
 
+mod inbound;
 mod signal;
 
 /// Connection settings.
@@ -54,6 +63,9 @@ pub struct RtcOptions {
     pub high_water: u32,
     /// Resume below this many buffered bytes (`bufferedAmountLowThreshold`).
     pub low_water: u32,
+    /// `RTCCertificate`s for every connection (`RTCConfiguration.certificates`);
+    /// `None`: the browser's default, a fresh certificate per connection.
+    pub certificates: Option<Array>,
 }
 
 impl Default for RtcOptions {
@@ -63,6 +75,7 @@ impl Default for RtcOptions {
             connect_timeout_ms: 15_000,
             high_water: 256 * 1024,
             low_water: 64 * 1024,
+            certificates: None,
         }
     }
 }
@@ -83,6 +96,10 @@ pub enum RtcEvent {
     Open,
     /// One message from the remote peer.
     Message(Vec<u8>),
+    /// The remote peer sent a message the transport refuses (too large,
+    /// or text); nothing of it was copied. Remote misbehaviour: the owner
+    /// reports it to the engine.
+    Violation(&'static str),
     /// The connection is over (reason for logs); reported once.
     Closed(String),
 }
@@ -98,6 +115,10 @@ struct Inner {
     queued_bytes: Cell<usize>,
     remote_set: Cell<bool>,
     pending_ice: RefCell<Vec<String>>,
+    /// Remote ICE candidates accepted so far (applied or queued).
+    ice_taken: Cell<usize>,
+    /// Bytes of remote messages copied into wasm memory.
+    bytes_copied: Cell<u64>,
     opened: Cell<bool>,
     closed: Cell<bool>,
     listeners: RefCell<Vec<EventListener>>,
@@ -132,6 +153,9 @@ fn configuration(options: &RtcOptions) -> RtcConfiguration {
         servers.push(&server);
     }
     cfg.set_ice_servers(&servers);
+    if let Some(c) = &options.certificates {
+        cfg.set_certificates(c);
+    }
     cfg
 }
 
@@ -160,6 +184,8 @@ impl RtcPeer {
             queued_bytes: Cell::new(0),
             remote_set: Cell::new(false),
             pending_ice: RefCell::new(Vec::new()),
+            ice_taken: Cell::new(0),
+            bytes_copied: Cell::new(0),
             opened: Cell::new(false),
             closed: Cell::new(false),
             listeners: RefCell::new(Vec::new()),
@@ -179,16 +205,45 @@ impl RtcPeer {
         Ok(Self { inner })
     }
 
-    /// Applies a signal from the remote peer.
+    /// Applies a signal from the remote peer (in the background).
     pub fn handle_signal(&self, kind: SignalKind, data: String) {
+        let fut = self.apply_signal(kind, data);
+        spawn_local(fut);
+    }
+
+    /// Applies a signal from the remote peer; resolves once it is applied
+    /// (or ignored). A signal that fails closes the connection.
+    pub fn apply_signal(
+        &self,
+        kind: SignalKind,
+        data: String,
+    ) -> impl std::future::Future<Output = ()> + 'static {
         let weak = Rc::downgrade(&self.inner);
-        spawn_local(async move {
+        async move {
             if let Err(e) = Inner::signal(&weak, kind, data).await {
                 if let Some(i) = weak.upgrade() {
                     i.close(format!("signal failed: {e}"));
                 }
             }
-        });
+        }
+    }
+
+    /// The remote description's SDP as the browser holds it (with the
+    /// candidates applied so far), once it is set.
+    pub fn remote_sdp(&self) -> Option<String> {
+        self.inner.pc.remote_description().map(|d| d.sdp())
+    }
+
+    /// Bytes of remote messages copied into wasm memory so far.
+    pub fn bytes_copied(&self) -> u64 {
+        self.inner.bytes_copied.get()
+    }
+
+    /// Sends a text message, which the protocol never uses (tests play a
+    /// misbehaving peer with it).
+    #[cfg(all(test, target_arch = "wasm32"))]
+    pub(crate) fn send_text(&self, text: &str) -> Result<(), String> {
+        self.inner.dc.send_with_str(text).map_err(js_err)
     }
 
     /// Queues one message; it goes out as the channel's buffer drains.
@@ -280,14 +335,11 @@ impl Inner {
             let Some(e) = e.dyn_ref::<MessageEvent>() else {
                 return;
             };
-            let data = e.data();
-            let bytes = match data.as_string() {
-                Some(s) => s.into_bytes(),
-                None => Uint8Array::new(&data).to_vec(),
-            };
-            if !i.closed.get() {
-                (i.sink)(RtcEvent::Message(bytes));
+            if i.closed.get() {
+                return;
             }
+            let event = inbound::event(&e.data(), &i.bytes_copied);
+            (i.sink)(event);
         }));
         let w = Rc::downgrade(this);
         ls.push(EventListener::new(

@@ -1,20 +1,19 @@
 //! Signalling steps of an [`RtcPeer`](super::RtcPeer): making the offer,
 //! applying the remote offer/answer (and answering an offer), and applying
 //! trickled ICE candidates, queued until the remote description is set.
+//! Remote candidates beyond [`MAX_ICE_CANDIDATES`] per connection are
+//! ignored: each one makes the browser probe the address it names.
 
 use std::rc::Weak;
 
 use edgeswarm_protocol::array::SignalKind;
+use edgeswarm_protocol::rtc::MAX_ICE_CANDIDATES;
 use js_sys::{Reflect, JSON};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RtcIceCandidateInit, RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit};
 
 use super::{js_err, Inner, RtcEvent};
-
-/// Candidates kept while the remote description is not set yet (a real
-/// connection between browsers has a handful).
-const MAX_PENDING_ICE: usize = 64;
 
 /// The `sdp` field of a description returned by createOffer/createAnswer.
 fn sdp_of(desc: &wasm_bindgen::JsValue) -> Option<String> {
@@ -41,16 +40,21 @@ impl Inner {
             return Ok(());
         };
         if kind == SignalKind::Ice {
-            let ready = weak.upgrade().is_some_and(|i| i.remote_set.get());
-            if ready {
+            let Some(i) = weak.upgrade() else {
+                return Ok(());
+            };
+            // Relayed from the remote peer: bound what it can make us probe
+            // (and hold, before the description). Extra candidates are ignored.
+            let taken = i.ice_taken.get();
+            if taken >= MAX_ICE_CANDIDATES {
+                return Ok(());
+            }
+            i.ice_taken.set(taken + 1);
+            if i.remote_set.get() {
+                drop(i);
                 add_ice(&pc, &data).await?;
-            } else if let Some(i) = weak.upgrade() {
-                let mut pending = i.pending_ice.borrow_mut();
-                // Relayed from the remote peer: bound what it can make us hold.
-                if pending.len() >= MAX_PENDING_ICE {
-                    return Err("too many ICE candidates before the description".into());
-                }
-                pending.push(data);
+            } else {
+                i.pending_ice.borrow_mut().push(data);
             }
             return Ok(());
         }

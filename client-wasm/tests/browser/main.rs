@@ -16,5 +16,6 @@ mod downloader;
 mod http;
 mod listener;
 mod rtc;
+mod rtc_limits;
 mod store;
 mod time;

@@ -9,10 +9,10 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-type Slot = Rc<RefCell<Option<RtcPeer>>>;
+pub(crate) type Slot = Rc<RefCell<Option<RtcPeer>>>;
 
 /// A pair whose signals go straight to each other; events land on two channels.
-fn pair(
+pub(crate) fn pair(
     options: RtcOptions,
 ) -> (
     Slot,

@@ -6,9 +6,11 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod client;
+mod credentials;
 mod hashing;
 mod inspect;
 mod interrupt;
@@ -54,12 +56,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
     let result = match cli.command {
-        Command::Publish(a) => publish::run(a),
+        Command::Publish(mut a) => {
+            a.token_on_command_line = matches
+                .subcommand_matches("publish")
+                .and_then(|m| m.value_source("token"))
+                == Some(ValueSource::CommandLine);
+            publish::run(a)
+        }
         Command::Inspect(a) => inspect::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Simulate(a) => simulate::run(a),

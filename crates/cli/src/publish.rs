@@ -7,7 +7,8 @@
 //! renamed into place, so a reader never sees half a file, prints one JSON
 //! object on stdout and, with `--server`, uploads metadata, data (one PUT
 //! or in parts, see `upload`) and a default policy. The token comes from
-//! `--token` or else the environment variable `EDGESWARM_TOKEN`.
+//! `--token-stdin`, `--token` (with a warning) or `EDGESWARM_TOKEN`, and
+//! goes only to https:// or loopback servers (see `credentials`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,9 +18,10 @@ use edgeswarm_protocol::{ContentId, Metadata, PieceSize};
 use serde::Serialize;
 
 use crate::multipart::Options;
-use crate::{hashing, inspect, progress, upload};
+use crate::{credentials, hashing, inspect, progress, upload};
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("token_source").args(["token", "token_stdin"]).multiple(true)))]
 pub struct Args {
     /// The file to publish.
     file: PathBuf,
@@ -33,10 +35,13 @@ pub struct Args {
     /// Directory to write ID.meta into.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
-    /// Edge worker base URL to upload to, e.g. http://127.0.0.1:8787
-    #[arg(long, value_name = "URL", requires = "token")]
+    /// Edge worker base URL to upload to: https://, or http:// for a
+    /// loopback host only (e.g. http://127.0.0.1:8787).
+    #[arg(long, value_name = "URL", requires = "token_source")]
     server: Option<String>,
-    /// Admin bearer token for --server [default: $EDGESWARM_TOKEN].
+    /// Admin bearer token for --server [default: $EDGESWARM_TOKEN]. Visible
+    /// in `ps` and shell history (a warning says so): prefer the
+    /// environment or --token-stdin.
     #[arg(
         long,
         value_name = "TOKEN",
@@ -44,6 +49,13 @@ pub struct Args {
         hide_env_values = true
     )]
     token: Option<String>,
+    /// Read the admin token from the first line of stdin (wins over
+    /// --token and EDGESWARM_TOKEN).
+    #[arg(long)]
+    token_stdin: bool,
+    /// The token was typed on the command line (set from clap's matches).
+    #[arg(skip)]
+    pub token_on_command_line: bool,
     /// Parts uploaded in parallel when the file is larger than the server's
     /// upload limit (multipart).
     #[arg(long, value_name = "N", default_value_t = 4,
@@ -77,7 +89,16 @@ struct Report<'a> {
     upload: Option<upload::UploadReport>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
+    if args.token_on_command_line {
+        eprintln!("{}", credentials::TOKEN_ARG_WARNING);
+    }
+    if let Some(server) = &args.server {
+        credentials::check_server(server)?;
+        if args.token_stdin {
+            args.token = Some(credentials::read_token(std::io::stdin().lock())?);
+        }
+    }
     // parse_piece_size already validated it.
     let piece_size = PieceSize::new(args.piece_size)?;
     let path = &args.file;

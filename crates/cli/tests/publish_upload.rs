@@ -1,4 +1,4 @@
-//! `edgeswarm publish --server URL --token T` against a small HTTP server on
+//! `edgeswarm publish --server URL` (token in `EDGESWARM_TOKEN`) against a small HTTP server on
 //! 127.0.0.1 (tiny_http) that records every request: the three PUTs, their
 //! order, token and bodies, and a server error surfacing as one line.
 
@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use common::{edgeswarm, json_ok, one_line_error, test_bytes};
+use common::{json_ok, one_line_error, test_bytes};
 
 #[derive(Debug)]
 struct Recorded {
@@ -70,11 +70,11 @@ impl Recorder {
     }
 }
 
+/// Publishes with the token in `EDGESWARM_TOKEN` (no `--token` warning).
 fn publish_to(dir: &std::path::Path, server: &str, data: &[u8]) -> std::process::Output {
     std::fs::write(dir.join("movie.bin"), data).unwrap();
-    edgeswarm(
-        dir,
-        &[
+    std::process::Command::new(env!("CARGO_BIN_EXE_edgeswarm"))
+        .args([
             "publish",
             "movie.bin",
             "--content-id",
@@ -83,10 +83,11 @@ fn publish_to(dir: &std::path::Path, server: &str, data: &[u8]) -> std::process:
             "16384",
             "--server",
             server,
-            "--token",
-            "s3cret",
-        ],
-    )
+        ])
+        .env("EDGESWARM_TOKEN", "s3cret")
+        .current_dir(dir)
+        .output()
+        .expect("the edgeswarm binary runs")
 }
 
 #[test]

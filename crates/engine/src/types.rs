@@ -56,6 +56,11 @@ pub enum Input {
     PeerData { peer: PeerKey, bytes: Vec<u8> },
     /// The channel to `peer` closed or could not be opened.
     PeerGone { peer: PeerKey },
+    /// The glue refused something `peer` sent below the wire protocol (a
+    /// data-channel message above `wire::MAX_MESSAGE_LEN`, a text message):
+    /// remote misbehaviour, so the engine bans it
+    /// (`BanReason::ProtocolViolation(reason)`).
+    PeerMisbehaved { peer: PeerKey, reason: &'static str },
     /// Answer to [`Output::HttpRequest`].
     HttpResponse {
         id: HttpRequestId,

@@ -14,6 +14,7 @@
 //! - [`array`]: JSON messages between a client and the array service.
 //! - [`services`]: the JSON bodies of the HTTP service routes (docs/openapi.yaml).
 //! - [`modes`]: download modes, peering scopes and the group-key limits.
+//! - [`rtc`]: WebRTC signalling limits and the SDP's DTLS fingerprint.
 
 pub mod array;
 pub mod ids;
@@ -21,6 +22,7 @@ pub mod metadata;
 pub mod modes;
 pub mod policies;
 pub mod publish;
+pub mod rtc;
 pub mod services;
 pub mod wire;
 

@@ -44,6 +44,10 @@ pub const MAX_BITFIELD_LEN: usize = 128 * 1024;
 pub const MAX_FRAME_LEN: usize = 1 + MAX_BITFIELD_LEN;
 /// Bytes of the length prefix.
 pub const LEN_PREFIX: usize = 4;
+/// Largest transport message (one whole frame, length prefix included) a
+/// receiver accepts. A data-channel message above it is refused by its size
+/// alone, before its bytes are copied anywhere.
+pub const MAX_MESSAGE_LEN: usize = LEN_PREFIX + MAX_FRAME_LEN;
 /// Most unanswered requests one peer may have outstanding at another. A peer
 /// that exceeds it is flooding and is disconnected.
 pub const MAX_OUTSTANDING_REQUESTS: usize = 32;

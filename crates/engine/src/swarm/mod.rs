@@ -127,6 +127,9 @@ impl Swarm {
             Input::PeerCandidates(list) => self.on_candidates(list),
             Input::PeerConnected { peer } => self.on_connected(peer),
             Input::PeerData { peer, bytes } => self.on_peer_data(peer, &bytes),
+            Input::PeerMisbehaved { peer, reason } => {
+                self.ban(peer, BanReason::ProtocolViolation(reason));
+            }
             Input::PeerGone { peer } => {
                 self.dialing.remove(&peer);
                 self.remove_peer(peer);
