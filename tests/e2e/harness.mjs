@@ -162,8 +162,8 @@ export function publish(worker, path, contentId, pieceSize = MiB) {
   try {
     const stdout = execFileSync(EDGESWARM_BIN, [
       "publish", path, "--content-id", contentId, "--piece-size", String(pieceSize),
-      "--out", out, "--server", worker.url, "--token", worker.token,
-    ], { encoding: "utf8" });
+      "--out", out, "--server", worker.url,
+    ], { encoding: "utf8", env: { ...process.env, EDGESWARM_TOKEN: worker.token } });
     return JSON.parse(stdout);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -61,7 +61,8 @@ pub fn run(tools: &Tools) -> Result<()> {
             .arg(&demo)
             .args(["--content-id", DEMO_ID, "--out"])
             .arg(root.join("target/dev"))
-            .args(["--server", &url, "--token", &token]),
+            .args(["--server", &url])
+            .env("EDGESWARM_TOKEN", &token),
     )?;
     println!("\nedgeswarm dev server ready:\n  open {url}/?content={DEMO_ID}&mode=3\n  API  {url}/do/v1/kv\nPress Ctrl-C to stop.");
     let status = server.wait()?;
