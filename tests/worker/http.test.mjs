@@ -4,7 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  API, auth, put, publish, expectError, encodeMetadata, sha256, hex, uniqueId,
+  API, auth, put, publish, expectError, encodeMetadata, sha256, hex, uniqueId, signTicket,
 } from './helpers.mjs';
 
 const SIZE = 100_000;
@@ -140,7 +140,10 @@ test('bad input on every route is a 4xx JSON error', async () => {
   await expectError(assert, await get(`/disc/${id}?scope=2&groupId=${'g'.repeat(200)}`), 400, 'bad_parameter');
   await expectError(assert, await get('/disc/never-published'), 404, 'unknown_content');
   await expectError(assert, await get('/array/not-an-array'), 400, 'bad_array_id');
-  await expectError(assert, await get(`/array/${'a'.repeat(32)}`), 426, 'upgrade_required');
+  // The ticket is checked before anything else about the array.
+  await expectError(assert, await get(`/array/${'a'.repeat(32)}`), 403, 'ticket_required');
+  const ticket = encodeURIComponent(signTicket('a'.repeat(32), Date.now() + 60_000));
+  await expectError(assert, await get(`/array/${'a'.repeat(32)}?ticket=${ticket}`), 426, 'upgrade_required');
   await expectError(assert, await get('/meta/never-published'), 404, 'unknown_content');
   await expectError(assert, await get('/content/never-published'), 404, 'unknown_content');
   await expectError(assert, await get('/content/never-published', { method: 'PUT' }), 405, 'method_not_allowed');

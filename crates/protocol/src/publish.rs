@@ -136,8 +136,55 @@ impl PartPlan {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUpload {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "integral"
+    )]
     pub part_size: Option<u64>,
+}
+
+/// A JSON integer, also when written as a number with a zero fraction
+/// (`73400320.0` is an integer in JSON Schema, and so in the OpenAPI file).
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct Integral;
+    impl serde::de::Visitor<'_> for Integral {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a non-negative integer")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::custom(format!("partSize {v} is negative")))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
+            // Below 2^53 every integral f64 is exact.
+            if v.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&v) {
+                Ok(v as u64)
+            } else {
+                Err(E::custom(format!("partSize {v} is not an integer")))
+            }
+        }
+    }
+    struct Opt;
+    impl<'de> serde::de::Visitor<'de> for Opt {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a non-negative integer or null")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Option<u64>, D2::Error> {
+            d.deserialize_any(Integral).map(Some)
+        }
+    }
+    d.deserialize_option(Opt)
 }
 
 /// One part the worker verified and stored.
@@ -212,6 +259,21 @@ mod tests {
             .map(|r| r.end - r.start)
             .sum();
         assert_eq!(total, 40 * MIB + 123);
+    }
+
+    #[test]
+    fn part_size_is_any_json_integer() {
+        let parse = |j: &str| serde_json::from_str::<CreateUpload>(j).map(|c| c.part_size);
+        assert_eq!(parse(r#"{"partSize":73400320}"#).unwrap(), Some(73_400_320));
+        assert_eq!(
+            parse(r#"{"partSize":73400320.0}"#).unwrap(),
+            Some(73_400_320)
+        );
+        assert_eq!(parse(r#"{}"#).unwrap(), None);
+        assert_eq!(parse(r#"{"partSize":null}"#).unwrap(), None);
+        assert!(parse(r#"{"partSize":1.5}"#).is_err());
+        assert!(parse(r#"{"partSize":-236}"#).is_err());
+        assert!(parse(r#"{"partSize":"5"}"#).is_err());
     }
 
     #[test]

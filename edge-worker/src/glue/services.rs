@@ -122,14 +122,7 @@ pub async fn array(req: Request, env: &Env, array_id: &str) -> Answer {
             "an array id is 32 lowercase hex characters, as /disc returns it",
         ));
     }
-    let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(ApiError::new(
-            426,
-            "upgrade_required",
-            "the array route is a WebSocket: send Upgrade: websocket",
-        ));
-    }
+    // The ticket first: nothing about the array answers a caller without one.
     let given = query(&req, ticket::TICKET_PARAM)?;
     let client_ip = req.headers().get("CF-Connecting-IP")?;
     ticket::verify(
@@ -139,6 +132,14 @@ pub async fn array(req: Request, env: &Env, array_id: &str) -> Answer {
         now_ms(),
         client_ip.as_deref(),
     )?;
+    let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::new(
+            426,
+            "upgrade_required",
+            "the array route is a WebSocket: send Upgrade: websocket",
+        ));
+    }
     let stub = env.durable_object(ARRAY_BINDING)?.get_by_name(array_id)?;
     Ok(stub.fetch_with_request(req).await?)
 }
