@@ -6,6 +6,7 @@
 //! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
 //! [`rate`] (download-rate meter for the minimum-QoS rule),
+//! [`slots`] (who may hold a connection slot),
 //! [`upload`] (serving verified pieces fairly under a rate cap).
 //!
 //! Every input runs `tick` afterwards, which checks stalls and fills request
@@ -17,6 +18,7 @@ mod inbound;
 mod peer;
 mod pieces;
 mod rate;
+mod slots;
 mod upload;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -42,6 +44,8 @@ pub(crate) struct Swarm {
     pieces: PieceTable,
     peers: BTreeMap<PeerKey, Peer>,
     banned: HashSet<PeerKey>,
+    /// Peers disconnected for holding a slot uselessly (see `slots`).
+    evicted: slots::Evicted,
     candidates: VecDeque<PeerKey>,
     /// Peers we asked the glue to connect to, and since when.
     dialing: BTreeMap<PeerKey, Millis>,
@@ -91,6 +95,7 @@ impl Swarm {
             pieces,
             peers: BTreeMap::new(),
             banned: HashSet::new(),
+            evicted: slots::Evicted::default(),
             candidates: VecDeque::new(),
             dialing: BTreeMap::new(),
             dirty: BTreeSet::new(),
@@ -110,6 +115,7 @@ impl Swarm {
 
     pub fn handle(&mut self, now: Millis, input: Input) {
         self.now = self.now.max(now);
+        self.account_windows();
         // Block and Have messages only concern their sender's pipeline
         // (inbound marks it); everything else may change any pipeline.
         if !matches!(input, Input::PeerData { .. }) {
@@ -189,6 +195,7 @@ impl Swarm {
 
     fn tick(&mut self) {
         self.check_stalls();
+        self.evict_idle();
         self.dial();
         self.schedule_peers();
         self.schedule_http();
@@ -215,7 +222,7 @@ impl Swarm {
             let known = self.peers.contains_key(&k)
                 || self.dialing.contains_key(&k)
                 || self.candidates.contains(&k);
-            if !known && !self.banned.contains(&k) {
+            if !known && !self.banned.contains(&k) && !self.evicted.contains(&k) {
                 self.candidates.push_back(k);
             }
         }
@@ -230,7 +237,8 @@ impl Swarm {
             let Some(k) = self.candidates.pop_front() else {
                 break;
             };
-            if self.peers.contains_key(&k) || self.banned.contains(&k) {
+            if self.peers.contains_key(&k) || self.banned.contains(&k) || self.evicted.contains(&k)
+            {
                 continue;
             }
             self.dialing.insert(k, self.now);
@@ -243,12 +251,15 @@ impl Swarm {
         if self.peers.contains_key(&k) {
             return;
         }
-        let full = self.peers.len() >= self.cfg.max_peers && !dialed;
+        // Inbound peers may not take the slots reserved for dialled ones.
+        let full = !dialed && self.p2p && !self.admit_inbound();
         if !self.p2p || self.banned.contains(&k) || full {
             self.out.push_back(Output::DisconnectPeer { peer: k });
             return;
         }
-        self.peers.insert(k, Peer::new(self.pieces.len(), self.now));
+        let mut peer = Peer::new(self.pieces.len(), self.now);
+        peer.dialed = dialed;
+        self.peers.insert(k, peer);
         let hs = Message::Handshake {
             version: PROTOCOL_VERSION,
             content_id: self.meta.content_id().clone(),
