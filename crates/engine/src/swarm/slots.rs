@@ -65,19 +65,38 @@ impl Swarm {
         self.peers.len() + self.dialing.len() >= self.cfg.max_peers && !self.candidates.is_empty()
     }
 
-    /// Time since `k` was last useful, if it is useless right now.
+    /// Time since `k` was last useful, if it is `Ready` with no request in
+    /// either direction (whether it has a piece we want is checked by
+    /// `refresh_wanted`, only once this time reaches `idle_peer_ms`).
     fn idle_for(&self, k: PeerKey) -> Option<u64> {
         let p = self.peers.get(&k)?;
         let busy = !p.downloads.is_empty() || !p.uploads.is_empty();
-        if p.phase != Phase::Ready || busy {
-            return None;
+        (p.phase == Phase::Ready && !busy).then(|| self.now.since(p.last_useful))
+    }
+
+    /// Peers idle past `idle_peer_ms` that announced a piece we lack (and
+    /// have not given up on) are useful after all: their clocks restart.
+    /// The bitfield scan runs at most once per peer per `idle_peer_ms`.
+    fn refresh_wanted(&mut self) {
+        let idle = self.cfg.idle_peer_ms;
+        let wanted: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(k, _)| self.idle_for(**k).is_some_and(|t| t >= idle))
+            .filter(|(_, p)| {
+                p.has
+                    .ones()
+                    .filter_map(|i| self.meta.piece(i))
+                    .any(|i| !self.pieces.is_verified(i) && !p.given_up.contains(&i))
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        let now = self.now;
+        for k in wanted {
+            if let Some(p) = self.peers.get_mut(&k) {
+                p.last_useful = now;
+            }
         }
-        let wanted = p
-            .has
-            .ones()
-            .filter_map(|i| self.meta.piece(i))
-            .any(|i| !self.pieces.is_verified(i) && !p.given_up.contains(&i));
-        (!wanted).then(|| self.now.since(p.last_useful))
     }
 
     /// Peers useless for at least `idle_peer_ms`, longest idle first
@@ -109,6 +128,7 @@ impl Swarm {
         if !self.pressure() {
             return;
         }
+        self.refresh_wanted();
         for k in self.idle_peers(false) {
             self.evict(k);
         }
@@ -121,6 +141,7 @@ impl Swarm {
             return true;
         }
         let inbound_full = self.inbound_count() >= self.inbound_cap();
+        self.refresh_wanted();
         if let Some(k) = self.idle_peers(inbound_full).first().copied() {
             self.evict(k);
         }
