@@ -9,7 +9,9 @@ impl Session {
     pub(super) fn on_output(&mut self, out: Output) {
         match out {
             Output::SendToPeer { peer, bytes } => {
-                let bytes = corrupt_if_malicious(bytes);
+                let Some(bytes) = corrupt_if_malicious(bytes) else {
+                    return;
+                };
                 let len = bytes.len() as u64;
                 if self.peers.send(peer, bytes) {
                     if let Some(id) = self.peers.id(peer).map(ToString::to_string) {
@@ -42,12 +44,30 @@ impl Session {
     }
 }
 
-/// The test-only attacker: every block of piece data this client serves is
-/// flipped, so honest peers see pieces that fail their SHA-256.
+/// The test-only attacker. By default every block of piece data this client
+/// serves is flipped, so honest peers see pieces that fail their SHA-256.
+/// With `globalThis.edgeswarmMaliciousMode = "drip"` (set by the e2e test
+/// before the page loads; read only in this build) it drips instead: the
+/// first byte of each requested piece, then nothing (`None`: not sent).
 #[cfg(feature = "malicious-corrupt-serving")]
-fn corrupt_if_malicious(bytes: Vec<u8>) -> Vec<u8> {
+fn corrupt_if_malicious(bytes: Vec<u8>) -> Option<Vec<u8>> {
     use edgeswarm_protocol::wire::{decode, encode, Message};
+    let drip = js_sys::Reflect::get(&js_sys::global(), &"edgeswarmMaliciousMode".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .is_some_and(|m| m == "drip");
     match decode(&bytes) {
+        Ok(Message::PieceData {
+            piece,
+            offset,
+            data,
+        }) if drip => (offset == 0).then(|| {
+            encode(&Message::PieceData {
+                piece,
+                offset,
+                data: data.into_iter().take(1).collect(),
+            })
+        }),
         Ok(Message::PieceData {
             piece,
             offset,
@@ -56,17 +76,17 @@ fn corrupt_if_malicious(bytes: Vec<u8>) -> Vec<u8> {
             for b in data.iter_mut() {
                 *b ^= 0x5a;
             }
-            encode(&Message::PieceData {
+            Some(encode(&Message::PieceData {
                 piece,
                 offset,
                 data,
-            })
+            }))
         }
-        _ => bytes,
+        _ => Some(bytes),
     }
 }
 
 #[cfg(not(feature = "malicious-corrupt-serving"))]
-fn corrupt_if_malicious(bytes: Vec<u8>) -> Vec<u8> {
-    bytes
+fn corrupt_if_malicious(bytes: Vec<u8>) -> Option<Vec<u8>> {
+    Some(bytes)
 }

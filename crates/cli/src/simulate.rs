@@ -19,7 +19,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     malicious: usize,
     /// What the malicious peers do: corrupt (claim every piece, serve corrupted
-    /// bytes), flip-bit, lie, stall, garbage, flood or mixed.
+    /// bytes), flip-bit, lie, stall, garbage, flood, mixed (the six before),
+    /// drip (one byte per request every 19 s) or forged-report (lies to the
+    /// array to be ranked first in every peer list, then holds the slot).
     #[arg(long, value_enum, default_value_t = MaliciousKind::Corrupt)]
     malicious_kind: MaliciousKind,
     /// Seed of every random choice.
@@ -126,6 +128,27 @@ mod tests {
         assert_eq!(r["corruptPiecesAccepted"], 0);
         assert_eq!(r["maliciousBanned"], 1);
         assert_eq!(r, report(&argv));
+    }
+
+    #[test]
+    fn issue_11_attackers_are_simulated() {
+        for kind in ["drip", "forged-report"] {
+            let r = report(&[
+                "--peers",
+                "4",
+                "--malicious",
+                "2",
+                "--malicious-kind",
+                kind,
+                "--file-size",
+                "300000",
+                "--piece-size",
+                "16384",
+            ]);
+            assert_eq!(r["completed"], 4, "{kind}: {r}");
+            assert_eq!(r["honestBanned"], 0, "{kind}: {r}");
+            assert_eq!(r["corruptPiecesAccepted"], 0, "{kind}: {r}");
+        }
     }
 
     #[test]

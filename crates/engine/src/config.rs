@@ -36,7 +36,9 @@ pub struct EngineConfig {
     /// Default 0.
     pub upload_rate: u64,
     /// A peer with requests in flight that sends nothing for this long is
-    /// stalled: one strike, its requests go elsewhere. Default 20000.
+    /// stalled: one strike, its requests go elsewhere. Default 20000. (A
+    /// peer that sends a byte now and then is not stalled but slow: see
+    /// `min_request_bps`.)
     pub stall_timeout_ms: u64,
     /// A single piece request older than this is cancelled and reassigned
     /// (no strike: the holder is slow). An HTTP range request unanswered
@@ -78,6 +80,30 @@ pub struct EngineConfig {
     /// highest rate measured; 0 = no limit. The bootstrap's
     /// `background.downloadPercent`. Default 0.
     pub background_download_percent: u8,
+    /// Drip defence (libtorrent's snubbing and parole): the floor, in accepted
+    /// piece bytes per second per outstanding request (per request-second),
+    /// a peer must deliver. A peer below it (measured after a quarter of
+    /// `slow_window_ms` of request time) gets no new requests and no longer
+    /// holds its pieces or the CDN back: others (peers, CDN) may fetch them
+    /// too. A peer whose window closes below it loses its requests
+    /// (cancelled, reassigned, snubbed for `snub_ms`); the second and every
+    /// further consecutive such window is also a strike. 0 = off.
+    /// Default 2048 (a trickle of one byte per 19 s is far below; an honest
+    /// peer serving eight requests at 16 KiB/s is far above).
+    pub min_request_bps: u64,
+    /// Length of the drip defence's measuring window, ms. Default 10000.
+    pub slow_window_ms: u64,
+    /// Connection slots only peers this client dialled may take: inbound
+    /// connections are refused once `max_peers` minus these are inbound, so
+    /// peers that connect to us cannot take every slot. At most half of
+    /// `max_peers`. Default 8.
+    pub dialed_peer_slots: usize,
+    /// Under slot pressure (every slot taken while candidates wait, or an
+    /// inbound peer finding no free slot), a connected peer that has for
+    /// this long neither announced a piece we lack, delivered accepted
+    /// bytes, nor asked us for a piece is disconnected (not banned) and not
+    /// dialled again. Default 3000.
+    pub idle_peer_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -105,6 +131,10 @@ impl Default for EngineConfig {
             simple_chunk_size: 1024 * 1024,
             min_download_bps: 0,
             background_download_percent: 0,
+            min_request_bps: 2048,
+            slow_window_ms: 10_000,
+            dialed_peer_slots: 8,
+            idle_peer_ms: 3_000,
         }
     }
 }

@@ -132,6 +132,9 @@ pub enum BanReason {
     Unresponsive,
     /// It had more than the protocol's cap of unanswered requests.
     RequestFlood,
+    /// It delivered below the per-request floor (`minRequestBps`) window
+    /// after window (a drip) until it ran out of strikes.
+    TooSlow,
 }
 
 impl BanReason {

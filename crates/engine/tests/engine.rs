@@ -369,6 +369,8 @@ fn a_stalling_peer_loses_its_requests() {
     let (meta, mb) = metadata(&f);
     let cfg = EngineConfig {
         stall_timeout_ms: 2_000,
+        // The drip defence would route around it sooner (tests/drip.rs).
+        min_request_bps: 0,
         ..EngineConfig::default()
     };
     let mut n = Node::new(cfg, content(&mb, true), f.len());

@@ -184,6 +184,9 @@ fn the_stall_clock_starts_at_the_oldest_outstanding_request() {
     let cfg = EngineConfig {
         stall_timeout_ms: 10_000,
         http_delay_secs: 3600,
+        // A silent holder is also slow: the drip defence (tests/drip.rs)
+        // would cancel at its window's close instead.
+        min_request_bps: 0,
         ..EngineConfig::default()
     };
     let mut n = Node::new(cfg, content(&mb, true), f.len());

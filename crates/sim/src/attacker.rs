@@ -12,10 +12,19 @@ use rand_core::Rng;
 
 use crate::config::MaliciousKind;
 
+/// Virtual time between two bytes of a drip (µs): just under the engine's
+/// default 20 s stall timeout.
+pub const DRIP_EVERY_US: u64 = 19_000_000;
+
 pub struct Attacker {
     pub kind: MaliciousKind,
     /// Pieces each connected victim announced (for the flood).
     victims: HashMap<usize, Vec<u32>>,
+    /// Drip: requests being dripped, (victim, piece) → next offset.
+    dripping: HashMap<(usize, u32), u32>,
+    /// Drip: (victim, piece) whose next byte is due in `DRIP_EVERY_US`
+    /// (the world drains this and schedules the timers).
+    pub drip_due: Vec<(usize, u32)>,
 }
 
 impl Attacker {
@@ -23,7 +32,35 @@ impl Attacker {
         Self {
             kind,
             victims: HashMap::new(),
+            dripping: HashMap::new(),
+            drip_due: Vec::new(),
         }
+    }
+
+    /// Drip: the next one-byte block of `piece` for `victim`, if that
+    /// request is still live (then the next one is due again later).
+    pub fn drip(
+        &mut self,
+        victim: usize,
+        piece: u32,
+        file: &[u8],
+        meta: &Metadata,
+    ) -> Option<Vec<u8>> {
+        let index = meta.piece(piece)?;
+        let offset = self.dripping.get_mut(&(victim, piece))?;
+        // Never the last byte: the request is never finished.
+        if u64::from(*offset) + 1 >= u64::from(meta.piece_len(index)) {
+            return None;
+        }
+        let at = meta.piece_offset(index) as usize + *offset as usize;
+        let frame = wire::encode(&Message::PieceData {
+            piece,
+            offset: *offset,
+            data: file.get(at..at + 1)?.to_vec(),
+        });
+        *offset += 1;
+        self.drip_due.push((victim, piece));
+        Some(frame)
     }
 
     /// Frames to send when a channel to `victim` opens.
@@ -40,7 +77,10 @@ impl Attacker {
             metadata_sha256: meta_sha,
         };
         let n = meta.piece_count();
-        let bits = if self.kind == MaliciousKind::Flood {
+        let bits = if matches!(
+            self.kind,
+            MaliciousKind::Flood | MaliciousKind::ForgedReport
+        ) {
             Bitfield::new(n)
         } else {
             Bitfield::full(n)
@@ -55,6 +95,7 @@ impl Attacker {
 
     pub fn on_gone(&mut self, victim: usize) {
         self.victims.remove(&victim);
+        self.dripping.retain(|(v, _), _| *v != victim);
     }
 
     /// Frames to answer a frame from `victim` with.
@@ -93,6 +134,15 @@ impl Attacker {
                         })
                     })
                     .collect()
+            }
+            (MaliciousKind::Drip, Message::Request { piece }) => {
+                // The first byte at once, then one every `DRIP_EVERY_US`.
+                self.dripping.insert((victim, piece), 0);
+                self.drip(victim, piece, file, meta).into_iter().collect()
+            }
+            (MaliciousKind::Drip, Message::Cancel { piece }) => {
+                self.dripping.remove(&(victim, piece));
+                Vec::new()
             }
             (MaliciousKind::Lie, Message::Request { piece }) => {
                 vec![wire::encode(&Message::Reject {

@@ -21,8 +21,16 @@ pub enum MaliciousKind {
     Garbage,
     /// Requests every piece its victims announce, and more than allowed.
     Flood,
-    /// Attacker `i` uses kind `i mod 6` of the list above.
+    /// Attacker `i` uses kind `i mod 6` of the six kinds above.
     Mixed,
+    /// Claims every piece and answers each request with one byte about
+    /// every 19 s (just under the 20 s stall timeout), never finishing it.
+    Drip,
+    /// Lies to the array (reports `left` 0 and a huge upload speed) so that
+    /// the array ranks it first in every peer list, joins before everyone,
+    /// connects to every honest peer and then just holds the slot (an empty
+    /// bitfield, nothing else).
+    ForgedReport,
 }
 
 impl MaliciousKind {

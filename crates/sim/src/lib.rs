@@ -8,9 +8,10 @@
 //! finished, nothing is left to happen, or a time/event limit hits (so a
 //! livelock ends the run instead of hanging it).
 //!
-//! Honest peers learn of others from a "tracker" (a random subset of the
-//! peers that joined before them, like the array service's answer) and
-//! connect to them; attackers connect to every honest peer.
+//! Honest peers learn of others from a "tracker" (the peers that joined
+//! before them, ranked as the array service ranks them from their reports:
+//! [`tracker`]) and connect to them; attackers join first (they are in the
+//! array already) and connect to every honest peer.
 
 mod attacker;
 pub mod bench;
@@ -18,6 +19,7 @@ mod config;
 pub mod net;
 mod node;
 mod report;
+mod tracker;
 mod world;
 
 pub use config::{MaliciousKind, SimConfig, SimReport, StopReason};

@@ -47,6 +47,12 @@ pub enum Ev {
         id: edgeswarm_engine::HttpRequestId,
         body: Vec<u8>,
     },
+    /// A drip attacker's next byte of `piece` for `victim` is due.
+    Drip {
+        attacker: usize,
+        victim: usize,
+        piece: u32,
+    },
     /// The engine timer of `node` set for `at_ms`.
     Timer {
         node: usize,

@@ -119,6 +119,10 @@ impl World {
             cfg,
         };
         let spread_us = (w.cfg.join_spread_secs * 1e6) as u64;
+        // Attackers are in the array first (queued first, they join first).
+        for i in w.cfg.peers..total {
+            w.queue.push(0, Ev::Join(i));
+        }
         for i in 0..total {
             if i < w.cfg.peers {
                 let at = if spread_us == 0 {
@@ -132,7 +136,6 @@ impl World {
             } else {
                 let kind = w.cfg.malicious_kind.for_attacker(i - w.cfg.peers);
                 w.nodes.push(Node::Attacker(Attacker::new(kind)));
-                w.queue.push(0, Ev::Join(i));
             }
         }
         Ok(w)
@@ -207,6 +210,18 @@ impl World {
                     node,
                 );
             }
+            Ev::Drip {
+                attacker,
+                victim,
+                piece,
+            } => {
+                if let Node::Attacker(att) = &mut self.nodes[attacker] {
+                    if let Some(frame) = att.drip(victim, piece, &self.file, &self.meta) {
+                        self.send(attacker, victim, frame);
+                    }
+                }
+                self.schedule_drips(attacker);
+            }
             Ev::Timer { node, at_ms } => {
                 if let Node::Honest(h) = &mut self.nodes[node] {
                     if h.timer == Some(at_ms) {
@@ -220,9 +235,7 @@ impl World {
 
     fn join(&mut self, i: usize) {
         self.joined[i] = true;
-        let mut others: Vec<usize> = (0..self.nodes.len())
-            .filter(|&j| j != i && self.joined[j])
-            .collect();
+        let list = crate::tracker::peer_list(self, i);
         match &mut self.nodes[i] {
             Node::Honest(h) => {
                 let content = Content {
@@ -241,13 +254,7 @@ impl World {
                 let seed = self.cfg.seed ^ ((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
                 h.engine = Some(Engine::new(ecfg, content, Millis(self.now / 1000), seed));
                 h.joined_at = self.now;
-                // The tracker answers with a random subset of the swarm.
-                for k in (1..others.len()).rev() {
-                    let j = (self.rng.next_u64() % (k as u64 + 1)) as usize;
-                    others.swap(k, j);
-                }
-                others.truncate(self.cfg.peers_wanted);
-                let list = others.iter().map(|&j| PeerKey(j as u64)).collect();
+                // The tracker answers with the array's ranked list.
                 self.drive(i, Input::PeerCandidates(list));
                 // Attackers dial every honest peer that joins.
                 for a in self.cfg.peers..self.nodes.len() {
@@ -322,6 +329,23 @@ impl World {
         };
         for f in frames {
             self.send(to, other, f);
+        }
+        self.schedule_drips(to);
+    }
+
+    /// Queues the drip bytes attacker `a` has due.
+    fn schedule_drips(&mut self, a: usize) {
+        let Node::Attacker(att) = &mut self.nodes[a] else {
+            return;
+        };
+        let at = self.now + crate::attacker::DRIP_EVERY_US;
+        for (victim, piece) in std::mem::take(&mut att.drip_due) {
+            let ev = Ev::Drip {
+                attacker: a,
+                victim,
+                piece,
+            };
+            self.queue.push(at, ev);
         }
     }
 

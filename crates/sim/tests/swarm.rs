@@ -40,6 +40,12 @@ fn every_attacker_kind_is_banned_and_harmless() {
         // Stalls are detected by timeout: keep it short so that the download
         // lasts long enough for every staller to exhaust its strikes.
         cfg.engine.stall_timeout_ms = 1_000;
+        // A staller is also slow (the drip defence): after its first stall
+        // others take over its pieces, so it is struck again only when its
+        // next delivery windows close; give its victims time for that.
+        if kind == MaliciousKind::Stall {
+            cfg.file_size = 4 << 20;
+        }
         cfg.peer_rate = 500_000;
         let r = run(cfg).unwrap();
         assert_safe(&r);

@@ -18,10 +18,27 @@
 //!   so a silent peer cannot hold a connection slot forever;
 //! - a request still unanswered after `slow_piece_timeout_ms` is cancelled
 //!   and reassigned, without a strike (slow holders);
+//! - drip defence (libtorrent's snubbing and parole; `min_request_bps`,
+//!   0 = off): a peer's accepted piece bytes are measured per request-second
+//!   (`peer::DeliveryWindow`) over windows of `slow_window_ms` that open
+//!   with a request. A peer below the floor (after a quarter of a window's
+//!   length in request time, or on parole after a slow window until
+//!   measured again) is *slow*. A peer below the floor gets no new requests
+//!   until its window closes; a piece whose only attempt
+//!   is with slow peers may also be asked of the CDN or of another peer
+//!   that is not slow and has delivered a whole piece before, and a
+//!   slow peer's requests do not hold the CDN back. A window that closes
+//!   below the floor cancels all its requests (reassigned, never asked of
+//!   it again), snubs it for `snub_ms` and puts it on parole; the second
+//!   and every further consecutive slow window is also a strike, so a
+//!   trickling peer is banned at `strike_limit` + 1 windows. A byte now
+//!   and then keeps no request alive;
 //! - endgame: once no piece is unassigned and at most `endgame_pieces` are in
 //!   flight, an idle peer may also be asked for a piece already in flight
 //!   elsewhere (a second, separately verified attempt); the first verified copy
 //!   wins and the other request is cancelled. This also routes around slow holders.
+
+use std::collections::BTreeSet;
 
 use edgeswarm_protocol::wire::{Message, MAX_OUTSTANDING_REQUESTS};
 use edgeswarm_protocol::PieceIndex;
@@ -69,6 +86,7 @@ impl Swarm {
             self.strike(k, BanReason::Unresponsive);
         }
         self.cancel_slow_pieces();
+        self.close_slow_windows();
     }
 
     /// Requests older than `slow_piece_timeout_ms` go elsewhere (no strike:
@@ -98,6 +116,74 @@ impl Swarm {
         }
     }
 
+    /// Drip defence: adds the request time since the last input to every
+    /// delivery window (called before an input changes any request).
+    pub(super) fn account_windows(&mut self) {
+        let now = self.now;
+        for p in self.peers.values_mut() {
+            let n = p.downloads.len();
+            p.window.account(now, n);
+        }
+    }
+
+    /// Request time after which a window below the floor shows a slow peer
+    /// (a quarter of the window's length: with two requests outstanding, an
+    /// eighth of it in wall time).
+    fn slow_grace(&self) -> u64 {
+        self.cfg.slow_window_ms / 4
+    }
+
+    /// Drip defence: closes every delivery window that is `slow_window_ms`
+    /// old (see the module doc).
+    fn close_slow_windows(&mut self) {
+        let (now, floor, window) = (self.now, self.cfg.min_request_bps, self.cfg.slow_window_ms);
+        let closing: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.window
+                    .start
+                    .is_some_and(|t| now.since(t) >= window.max(1))
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in closing {
+            let snub = self.cfg.snub_ms;
+            let Some(peer) = self.peers.get_mut(&k) else {
+                continue;
+            };
+            if !peer.window.close(floor) {
+                if !peer.downloads.is_empty() {
+                    peer.window.open(now);
+                }
+                continue;
+            }
+            self.all_dirty = true;
+            let parole = peer.window.slow_closes == 1;
+            let pieces: Vec<PieceIndex> = peer.downloads.keys().copied().collect();
+            peer.downloads.clear();
+            peer.snubbed_until = now.plus(snub);
+            peer.given_up.extend(pieces.iter().copied());
+            for p in pieces {
+                self.pieces.end_attempt(p, Source::Peer(k));
+                self.send(k, &Message::Cancel { piece: p.get() });
+            }
+            if !parole {
+                self.strike(k, BanReason::TooSlow);
+            }
+        }
+    }
+
+    /// Peers too slow to count on right now (see the module doc).
+    pub(super) fn slow_peers(&self) -> BTreeSet<PeerKey> {
+        let (floor, grace) = (self.cfg.min_request_bps, self.slow_grace());
+        self.peers
+            .iter()
+            .filter(|(_, p)| p.slow(floor, grace))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
     pub(super) fn schedule_peers(&mut self) {
         if !self.p2p || self.done || self.peers.is_empty() {
             self.dirty.clear();
@@ -113,6 +199,11 @@ impl Swarm {
             .peers
             .iter()
             .filter(|(k, p)| p.usable(now) && (all || dirty.contains(k)))
+            // A peer below the floor gets no new requests this window.
+            .filter(|(_, p)| {
+                !p.window
+                    .lagging(self.cfg.min_request_bps, self.slow_grace())
+            })
             .map(|(k, _)| *k)
             .collect();
         if keys.is_empty() {
@@ -122,6 +213,7 @@ impl Swarm {
         let start = (self.rng.next_u64() % keys.len() as u64) as usize;
         keys.rotate_left(start);
         let max = self.cfg.max_requests_per_peer.min(MAX_OUTSTANDING_REQUESTS);
+        let slow = self.slow_peers();
         for k in keys {
             while let Some(peer) = self.peers.get(&k) {
                 let depth = peer.throughput.depth(
@@ -136,9 +228,23 @@ impl Swarm {
                 if peer.downloads.len() >= depth {
                     break;
                 }
-                let mut pick = self
-                    .pieces
-                    .pick_rarest(&self.meta, &mut self.rng, |p| peer.can_serve(p, now));
+                // A piece held only by slow peers is open to this one too,
+                // if it is not slow itself and has delivered a piece before
+                // (a newcomer that stalls must not take the second attempt).
+                let proven = !slow.contains(&k) && peer.pieces_delivered > 0;
+                let reclaim = |sources: &[Source]| {
+                    proven
+                        && sources.iter().all(|s| match s {
+                            Source::Peer(o) => *o != k && slow.contains(o),
+                            Source::Http => false,
+                        })
+                };
+                let mut pick = self.pieces.pick_rarest_reclaiming(
+                    &self.meta,
+                    &mut self.rng,
+                    |p| peer.can_serve(p, now),
+                    reclaim,
+                );
                 let endgame = self.pieces.missing() == 0
                     && self.pieces.in_flight() <= self.cfg.endgame_pieces;
                 if pick.is_none() && endgame {
@@ -167,6 +273,7 @@ impl Swarm {
         if peer.downloads.is_empty() {
             peer.last_progress = now;
         }
+        peer.window.open(now);
         // The buffer is allocated when the first block arrives: a deep
         // pipeline of large pieces must not reserve memory up front.
         let buf = Vec::new();
@@ -191,9 +298,17 @@ impl Swarm {
                 let slow = oldest.map(|t| t.plus(self.cfg.slow_piece_timeout_ms));
                 let handshake = (p.phase != Phase::Ready)
                     .then(|| p.connected_at.plus(self.cfg.connect_timeout_ms));
-                [stall, snub, slow, handshake]
+                // When the drip window's grace ends (slowness shows) and its close.
+                let w = &p.window;
+                let n = p.downloads.len() as u64;
+                let left = self.slow_grace().saturating_sub(w.request_ms);
+                let lag = (n > 0 && left > 0).then(|| w.mark.plus(left.div_ceil(n)));
+                let close = w.start.map(|t| t.plus(self.cfg.slow_window_ms.max(1)));
+                [stall, snub, slow, handshake, lag, close]
             })
+            .chain([self.slots_deadline()])
             .flatten()
+            .filter(|t| *t > now)
             .min()
     }
 }

@@ -6,9 +6,15 @@
 //!   HTTP"), nor before the first `PeerCandidates` input (at most
 //!   `discovery_grace_ms`): the glue feeds the array service's answer, even
 //!   an empty one, as soon as it has it;
-//! - only pieces that no usable connected peer can serve;
+//! - only pieces that no usable connected peer can serve — slow peers (the
+//!   drip defence, `swarm::download`) do not count: pieces only they can
+//!   serve, or only they hold in flight, may come from the CDN, and their
+//!   requests do not stop the swarm from "starving";
 //! - with no peers connected or being connected: up to `http_concurrency`
 //!   requests at once;
+//! - with peers downloading (not starving): one request at a time, only for
+//!   a piece stuck with slow peers (in flight with slow peers only, and no
+//!   other usable peer can serve it), without the patience wait;
 //! - with peers but nothing in flight from them ("starving"): one request at
 //!   a time, each after a random wait of up to `http_patience_ms_per_peer` ×
 //!   (connected + connecting peers), so that when a whole swarm
@@ -171,12 +177,21 @@ impl Swarm {
         if self.http.in_flight.len() >= limit {
             return;
         }
+        // Not starving: only pieces stuck with slow peers may go to the CDN.
+        let mut stuck_only = false;
         if expected > 0 && !qos {
-            let starving = self.peers.values().all(|p| p.downloads.is_empty());
+            // Requests held by slow peers (the drip defence) do not count.
+            let slow = self.slow_peers();
+            let starving = self
+                .peers
+                .iter()
+                .all(|(k, p)| p.downloads.is_empty() || slow.contains(k));
             if !starving {
                 self.http.patience_until = None;
-                return;
+                stuck_only = true;
             }
+        }
+        if expected > 0 && !qos && !stuck_only {
             match self.http.patience_until {
                 None => {
                     let max = self.cfg.http_patience_ms_per_peer.saturating_mul(expected);
@@ -191,11 +206,27 @@ impl Swarm {
                 Some(_) => {}
             }
         }
+        let slow = self.slow_peers();
         while self.http.in_flight.len() < limit {
-            let peers = &self.peers;
-            let Some(p) = self.pieces.pick_rarest(&self.meta, &mut self.rng, |p| {
-                !peers.values().any(|peer| peer.can_serve(p, now))
-            }) else {
+            let (peers, pieces) = (&self.peers, &self.pieces);
+            // Pieces only slow peers can serve, or hold, are the CDN's too.
+            let eligible = |p| {
+                let served = peers
+                    .iter()
+                    .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k));
+                let skip = stuck_only && pieces.is_missing(p);
+                !served && !skip
+            };
+            let reclaim = |sources: &[Source]| {
+                sources.iter().all(|s| match s {
+                    Source::Peer(k) => slow.contains(k),
+                    Source::Http => false,
+                })
+            };
+            let Some(p) =
+                self.pieces
+                    .pick_rarest_reclaiming(&self.meta, &mut self.rng, eligible, reclaim)
+            else {
                 break;
             };
             self.pieces.start(p, Source::Http);

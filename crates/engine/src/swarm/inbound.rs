@@ -4,6 +4,11 @@
 //! This is the wire boundary for piece numbers: each one is validated here,
 //! once, into a [`PieceIndex`] (a number out of range bans the sender), and
 //! only `PieceIndex` goes further.
+//!
+//! Piece bytes count (`bytes_from_peers`, the minimum-QoS rate, the drip
+//! floor) only when accepted into a live request at the right offset: late
+//! blocks for pieces given up, cancelled or verified elsewhere are dropped
+//! uncounted, so junk cannot make a slow download look fast.
 
 use edgeswarm_protocol::wire::{
     self, Bitfield, Message, RejectReason, MAX_OUTSTANDING_REQUESTS, PROTOCOL_VERSION,
@@ -129,6 +134,7 @@ impl Swarm {
                 BanReason::ProtocolViolation("request for a piece not announced"),
             );
         }
+        peer.last_useful = self.now;
         let reason = if busy { Some(RejectReason::Busy) } else { None };
         match reason {
             Some(reason) => self.send(
@@ -174,7 +180,6 @@ impl Swarm {
         let Some(peer) = self.peers.get_mut(&k) else {
             return;
         };
-        self.stats.bytes_from_peers += data.len() as u64;
         let Some(Download { buf, .. }) = peer.downloads.get_mut(&piece) else {
             if peer.given_up.contains(&piece) {
                 return; // late blocks of a cancelled request
@@ -192,12 +197,20 @@ impl Swarm {
             buf.reserve_exact(piece_len);
         }
         buf.extend_from_slice(&data);
+        // Only accepted bytes (for a live request, at the right offset)
+        // count: toward the minimum-QoS rate and the drip floor.
+        self.stats.bytes_from_peers += data.len() as u64;
+        peer.window.bytes += data.len() as u64;
+        peer.last_useful = now;
         peer.last_progress = now;
         peer.throughput.record(now, data.len() as u64);
         self.dirty.insert(k);
         let complete = (buf.len() == piece_len)
             .then(|| peer.downloads.remove(&piece).map(|d| d.buf))
             .flatten();
+        if complete.is_some() {
+            peer.pieces_delivered += 1;
+        }
         let source = Source::Peer(k);
         if first {
             self.event(Event::PieceFirstBytes {

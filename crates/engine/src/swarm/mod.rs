@@ -6,8 +6,10 @@
 //! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
 //! [`rate`] (download-rate meter for the minimum-QoS rule),
+//! [`slots`] (who may hold a connection slot),
 //! [`upload`] (serving verified pieces fairly under a rate cap), [`local`]
-//! (pieces from the local cache, the host's upload budget).
+//! (pieces from the local cache, the host's upload budget, the background
+//! share).
 //!
 //! Every input runs `tick` afterwards, which checks stalls and fills request
 //! pipelines, HTTP slots and uploads; so outputs always reflect the latest state.
@@ -19,6 +21,7 @@ mod local;
 mod peer;
 mod pieces;
 mod rate;
+mod slots;
 mod upload;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -44,6 +47,8 @@ pub(crate) struct Swarm {
     pieces: PieceTable,
     peers: BTreeMap<PeerKey, Peer>,
     banned: HashSet<PeerKey>,
+    /// Peers disconnected for holding a slot uselessly (see `slots`).
+    evicted: slots::Evicted,
     candidates: VecDeque<PeerKey>,
     /// Peers we asked the glue to connect to, and since when.
     dialing: BTreeMap<PeerKey, Millis>,
@@ -99,6 +104,7 @@ impl Swarm {
             pieces,
             peers: BTreeMap::new(),
             banned: HashSet::new(),
+            evicted: slots::Evicted::default(),
             candidates: VecDeque::new(),
             dialing: BTreeMap::new(),
             dirty: BTreeSet::new(),
@@ -118,6 +124,7 @@ impl Swarm {
 
     pub fn handle(&mut self, now: Millis, input: Input) {
         self.now = self.now.max(now);
+        self.account_windows();
         // Block and Have messages only concern their sender's pipeline
         // (inbound marks it); everything else may change any pipeline.
         if !matches!(input, Input::PeerData { .. }) {
@@ -204,6 +211,7 @@ impl Swarm {
 
     fn tick(&mut self) {
         self.check_stalls();
+        self.evict_idle();
         self.dial();
         self.measure_background();
         self.schedule_peers();
@@ -231,7 +239,7 @@ impl Swarm {
             let known = self.peers.contains_key(&k)
                 || self.dialing.contains_key(&k)
                 || self.candidates.contains(&k);
-            if !known && !self.banned.contains(&k) {
+            if !known && !self.banned.contains(&k) && !self.evicted.contains(&k) {
                 self.candidates.push_back(k);
             }
         }
@@ -246,7 +254,8 @@ impl Swarm {
             let Some(k) = self.candidates.pop_front() else {
                 break;
             };
-            if self.peers.contains_key(&k) || self.banned.contains(&k) {
+            if self.peers.contains_key(&k) || self.banned.contains(&k) || self.evicted.contains(&k)
+            {
                 continue;
             }
             self.dialing.insert(k, self.now);
@@ -259,12 +268,15 @@ impl Swarm {
         if self.peers.contains_key(&k) {
             return;
         }
-        let full = self.peers.len() >= self.cfg.max_peers && !dialed;
+        // Inbound peers may not take the slots reserved for dialled ones.
+        let full = !dialed && self.p2p && !self.admit_inbound();
         if !self.p2p || self.banned.contains(&k) || full {
             self.out.push_back(Output::DisconnectPeer { peer: k });
             return;
         }
-        self.peers.insert(k, Peer::new(self.pieces.len(), self.now));
+        let mut peer = Peer::new(self.pieces.len(), self.now);
+        peer.dialed = dialed;
+        self.peers.insert(k, peer);
         let hs = Message::Handshake {
             version: PROTOCOL_VERSION,
             content_id: self.meta.content_id().clone(),

@@ -1,5 +1,6 @@
 //! Per-peer state: connection phase, what the peer has, our downloads from
-//! it, its strikes, its throughput, and its requests to us.
+//! it, its strikes, its throughput, its delivery window (the drip defence),
+//! when it was last useful (slot eviction), and its requests to us.
 //!
 //! Connection phases (both sides send Handshake then Bitfield on connect):
 //!
@@ -63,6 +64,17 @@ pub struct Peer {
     pub throughput: PeerThroughput,
     /// Its requests to us, in arrival order; the head is being served.
     pub uploads: VecDeque<Upload>,
+    /// This client dialled it (it holds a dialled slot, not an inbound one).
+    pub dialed: bool,
+    /// The drip defence's delivery window.
+    pub window: DeliveryWindow,
+    /// Whole pieces it delivered (verified or not): a peer that never did
+    /// may not take over pieces stuck with slow peers.
+    pub pieces_delivered: u32,
+    /// Last time it announced a piece we lack, sent us accepted bytes, or
+    /// asked us for a piece (a peer idle for long gives up its slot under
+    /// slot pressure).
+    pub last_useful: Millis,
 }
 
 impl Peer {
@@ -78,6 +90,10 @@ impl Peer {
             snubbed_until: Millis(0),
             throughput: PeerThroughput::default(),
             uploads: VecDeque::new(),
+            dialed: false,
+            window: DeliveryWindow::default(),
+            pieces_delivered: 0,
+            last_useful: now,
         }
     }
 
@@ -87,6 +103,12 @@ impl Peer {
             && self.snubbed_until <= now
             && self.has.get(p.get())
             && !self.given_up.contains(&p)
+    }
+
+    /// True when this peer does not earn its requests (see
+    /// [`DeliveryWindow::slow`]).
+    pub fn slow(&self, floor: u64, grace_request_ms: u64) -> bool {
+        self.window.slow(floor, grace_request_ms)
     }
 
     /// Start of the current silence, if requests are outstanding: the later
@@ -101,6 +123,75 @@ impl Peer {
     /// True when the peer takes new requests now at all.
     pub fn usable(&self, now: Millis) -> bool {
         self.phase == Phase::Ready && self.snubbed_until <= now
+    }
+}
+
+/// The drip defence's measure of one peer: accepted piece bytes per
+/// request-second (the time each of our requests was outstanding, summed),
+/// over a window that starts when a request goes to it and closes after
+/// `slow_window_ms`. Time without requests does not count, so an honest peer
+/// that had little to do is not slow, while a drip whose requests were taken
+/// over elsewhere stays slow until its window closes.
+#[derive(Debug, Default)]
+pub struct DeliveryWindow {
+    /// When the window started (None: no request since the last close).
+    pub start: Option<Millis>,
+    /// Request-milliseconds accounted up to `mark`.
+    pub request_ms: u64,
+    pub mark: Millis,
+    pub bytes: u64,
+    /// Consecutive windows closed below the floor (the first is parole,
+    /// each further one a strike); reset by a window at or above it.
+    pub slow_closes: u32,
+}
+
+impl DeliveryWindow {
+    /// Adds the request time since the last mark (`outstanding` requests).
+    pub fn account(&mut self, now: Millis, outstanding: usize) {
+        if self.start.is_some() {
+            let ms = now.since(self.mark).saturating_mul(outstanding as u64);
+            self.request_ms = self.request_ms.saturating_add(ms);
+        }
+        self.mark = now;
+    }
+
+    /// Opens a window (if none is open) as a request goes out.
+    pub fn open(&mut self, now: Millis) {
+        if self.start.is_none() {
+            *self = Self {
+                start: Some(now),
+                mark: now,
+                slow_closes: self.slow_closes,
+                ..Self::default()
+            };
+        }
+    }
+
+    /// Bytes per request-second so far (None before any request time).
+    pub fn rate(&self) -> Option<u64> {
+        (self.request_ms > 0).then(|| self.bytes.saturating_mul(1000) / self.request_ms)
+    }
+
+    /// Below `floor` after at least `grace_request_ms` of request time.
+    pub fn lagging(&self, floor: u64, grace_request_ms: u64) -> bool {
+        floor > 0 && self.request_ms >= grace_request_ms && self.rate().is_some_and(|r| r < floor)
+    }
+
+    /// Lagging, or on parole and not yet measured again.
+    pub fn slow(&self, floor: u64, grace_request_ms: u64) -> bool {
+        self.lagging(floor, grace_request_ms)
+            || (floor > 0 && self.slow_closes > 0 && self.request_ms < grace_request_ms)
+    }
+
+    /// Closes the window: true when it ended below `floor` (then the peer
+    /// is on parole, or struck if it already was).
+    pub fn close(&mut self, floor: u64) -> bool {
+        let slow = floor > 0 && self.rate().is_some_and(|r| r < floor);
+        *self = Self {
+            slow_closes: if slow { self.slow_closes + 1 } else { 0 },
+            ..Self::default()
+        };
+        slow
     }
 }
 

@@ -13,7 +13,9 @@
 //!
 //! An attempt ends (without verifying) when its bytes fail SHA-256, the
 //! source rejects or stalls, the peer disconnects or is banned, or the HTTP
-//! request fails. Each attempt has exactly one source and its own buffer, so a
+//! request fails. A piece whose only attempt is with a peer too slow to count
+//! on (the drip defence, `swarm::download`) may take a second attempt
+//! from another source before the endgame. Each attempt has exactly one source and its own buffer, so a
 //! bad piece is always blamed on exactly one peer. `Verified` is final: a
 //! verified piece is stored, announced and served, never fetched again.
 //!
@@ -66,6 +68,10 @@ impl PieceTable {
 
     pub fn is_verified(&self, p: PieceIndex) -> bool {
         matches!(self.states.get(p.as_usize()), Some(PieceState::Verified))
+    }
+
+    pub fn is_missing(&self, p: PieceIndex) -> bool {
+        matches!(self.states.get(p.as_usize()), Some(PieceState::Missing))
     }
 
     pub fn missing(&self) -> usize {
@@ -168,16 +174,35 @@ impl PieceTable {
 
     /// Rarest missing piece of `meta` (the metadata this table was built
     /// for) for which `eligible` holds; ties broken at random.
+    #[cfg(test)]
     pub fn pick_rarest(
         &self,
         meta: &Metadata,
         rng: &mut ChaCha8Rng,
         eligible: impl Fn(PieceIndex) -> bool,
     ) -> Option<PieceIndex> {
+        self.pick_rarest_reclaiming(meta, rng, eligible, |_| false)
+    }
+
+    /// Like `pick_rarest`, but an in-flight piece that can take another
+    /// attempt and whose attempts all satisfy `reclaim` (their sources are
+    /// too slow to count on) competes as if it were missing.
+    pub fn pick_rarest_reclaiming(
+        &self,
+        meta: &Metadata,
+        rng: &mut ChaCha8Rng,
+        eligible: impl Fn(PieceIndex) -> bool,
+        reclaim: impl Fn(&[Source]) -> bool,
+    ) -> Option<PieceIndex> {
         let mut best: Option<(u32, PieceIndex)> = None; // (availability, piece)
         let mut ties = 0u64;
         for i in meta.pieces() {
-            if self.states.get(i.as_usize()) != Some(&PieceState::Missing) || !eligible(i) {
+            let open = match self.states.get(i.as_usize()) {
+                Some(PieceState::Missing) => true,
+                Some(PieceState::InFlight(v)) => v.len() < MAX_ATTEMPTS && reclaim(v),
+                _ => false,
+            };
+            if !open || !eligible(i) {
                 continue;
             }
             let a = self.availability.get(i.as_usize()).copied().unwrap_or(0);

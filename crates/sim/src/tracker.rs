@@ -1,0 +1,61 @@
+//! The "tracker": a model of the array service's peer lists
+//! (edge-worker's `array::select`), so that lies in reports matter here as
+//! they do there.
+//!
+//! Each peer's report is what it would last have told the array: an
+//! honest peer its engine's bytes left and its average upload speed since
+//! it joined; a `ForgedReport` attacker `left` 0 and the largest upload
+//! speed; other attackers nothing (never reported). A joining peer (no
+//! report yet, so not a seed) gets up to `peers_wanted` of the peers that
+//! joined before it, ranked as the array ranks them: seeds first, then
+//! least left, then peers that never reported; among equals the fastest
+//! uploaders first, then a per-(client, peer) mix (here seeded).
+
+use edgeswarm_engine::PeerKey;
+
+use crate::config::MaliciousKind;
+use crate::world::{Node, World};
+
+/// What a node last reported to the array: (left, uploaded bytes/s).
+fn report(w: &World, j: usize) -> Option<(u64, u64)> {
+    match &w.nodes[j] {
+        Node::Honest(h) => {
+            let s = h.engine.as_ref()?.stats();
+            let secs = (w.now.saturating_sub(h.joined_at) / 1_000_000).max(1);
+            Some((s.bytes_left, s.bytes_to_peers / secs))
+        }
+        Node::Attacker(a) if a.kind == MaliciousKind::ForgedReport => Some((0, u64::MAX)),
+        Node::Attacker(_) => None,
+    }
+}
+
+/// SplitMix64 finalizer (the tie-breaking mix).
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The array's sort key: usefulness class, bytes left, upload speed
+/// (descending), tie-breaking mix.
+type Rank = (u8, u64, std::cmp::Reverse<u64>, u64);
+
+/// The peer list node `i` gets when it joins.
+pub(crate) fn peer_list(w: &World, i: usize) -> Vec<PeerKey> {
+    let mut ranked: Vec<(Rank, usize)> = (0..w.nodes.len())
+        .filter(|&j| j != i && w.joined[j])
+        .map(|j| {
+            let r = report(w, j);
+            let class = match r {
+                None => 2,
+                Some((left, _)) => u8::from(left != 0),
+            };
+            let (left, bps) = r.unwrap_or((0, 0));
+            let tie = mix(w.cfg.seed ^ mix((i as u64) << 32 | j as u64));
+            ((class, left, std::cmp::Reverse(bps), tie), j)
+        })
+        .collect();
+    ranked.sort_unstable();
+    ranked.truncate(w.cfg.peers_wanted);
+    ranked.into_iter().map(|(_, j)| PeerKey(j as u64)).collect()
+}
