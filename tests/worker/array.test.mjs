@@ -121,11 +121,24 @@ test('the array refuses peers over its cap', async () => {
   for (const c of [...clients, late]) await c.close();
 });
 
-test('idle sockets are closed at the deadline and cannot keep an honest client out', async () => {
+test('600 idle sockets from one client are closed at the deadline and cannot keep an honest client out', async () => {
   const array = await newArray();
   const first = await ArrayClient.open(array);
   const idle = [first];
-  while (idle.length < first.limits.maxPeers) idle.push(await ArrayClient.open(array));
+  // One client opens 600 sockets that never speak: the array admits up to
+  // maxPeers of them and refuses the rest as full (429).
+  let refused = 0;
+  for (let batch = 0; batch < 12; batch++) {
+    const tries = await Promise.allSettled(
+      Array.from({ length: batch === 0 ? 49 : 50 }, () => ArrayClient.open(array)));
+    for (const t of tries) {
+      if (t.status === 'fulfilled') idle.push(t.value);
+      else if (t.reason?.status === 429) refused += 1;
+      else throw t.reason;
+    }
+  }
+  assert.equal(idle.length, first.limits.maxPeers, 'only maxPeers sockets hold a slot');
+  assert.equal(idle.length + refused, 600);
   // The array is full of sockets that never speak: a newcomer is refused…
   await assert.rejects(ArrayClient.open(array), (e) => e.status === 429);
   // …until the idle deadline (ARRAY_IDLE_MS, set small for these tests)

@@ -11,7 +11,7 @@
 // - link:   one seed, one joiner: the joiner's goodput over one peer link.
 // - swarm:  N = 2, 4, 8 pages start together with every page's HTTP throttled
 //           (CDP Network.emulateNetworkConditions, CDN_RATE bytes/s per page;
-//           WebRTC is not throttled); completion time and CDN copies, next to
+//           as found on 2026-12-02, this also slows data channels: BENCHMARKS.md); completion time and CDN copies, next to
 //           the same N in mode 0 (CDN only) at the same throttle.
 // - memory: one page downloads a 1 GiB file; peak wasm memory and JS heap.
 // - shared: issue 9's scenario (shared.mjs): N = 2, 4, 8 pages 1.5 s apart
