@@ -41,6 +41,21 @@ async function pageIn(context, query, rate) {
   return page;
 }
 
+/**
+ * A fresh page in its own context (its own, empty cache) downloads `id` with
+ * the CDN throttled to `rate`; the file must be intact whatever peers sent.
+ * Returns its final stats.
+ */
+async function leech(id, pub, rate) {
+  const b = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`,
+    { beforeGoto: (page, context) => throttle(page, context, rate) });
+  const r = await h.result(b.page);
+  await b.context.close();
+  assert.equal(r.state, "done", r.error);
+  assert.equal(r.sha256, pub.fileSha256, "intact whatever the seeders uploaded");
+  return r.stats;
+}
+
 const cacheOf = (page) => page.evaluate(async () => {
   const c = await import("/pkg/client_wasm.js");
   await c.default();
@@ -165,15 +180,7 @@ test("the monthly upload cap holds in this and later sessions until the month tu
   assert.equal((await h.result(a)).state, "done");
   await a.close();
 
-  const leecher = async () => {
-    const b = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`,
-      { beforeGoto: (page, context) => throttle(page, context, 4 * h.MiB) });
-    const r = await h.result(b.page);
-    await b.context.close();
-    assert.equal(r.state, "done", r.error);
-    assert.equal(r.sha256, pub.fileSha256, "intact whatever the seeder may upload");
-    return r.stats;
-  };
+  const leecher = () => leech(id, pub, 4 * h.MiB);
   const uploaded = async (page) => (await cacheOf(page)).snap;
 
   // Session 1: the seeder serves up to the cap, then refuses.
@@ -228,19 +235,10 @@ test("on battery below the minimum level a seeding page uploads nothing, and ser
   });
   await seeder.goto(`${env.worker.url}/?minBattery=50`);
   await seeder.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
-  const leech = async () => {
-    const b = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`,
-      { beforeGoto: (page, context) => throttle(page, context, 2 * h.MiB) });
-    const r = await h.result(b.page);
-    await b.context.close();
-    assert.equal(r.state, "done", r.error);
-    assert.equal(r.sha256, pub.fileSha256);
-    return r.stats;
-  };
-  const low = await leech();
+  const low = await leech(id, pub, 2 * h.MiB);
   assert.equal(low.bytesFromPeers, 0, "nothing uploaded on a low battery");
   await seeder.evaluate(() => { window.fakeBattery.charging = true; });
-  const charging = await leech();
+  const charging = await leech(id, pub, 2 * h.MiB);
   assert.ok(charging.bytesFromPeers > 0, "the same seeder serves once charging");
   await home.close();
 });

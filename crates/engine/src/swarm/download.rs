@@ -70,23 +70,31 @@ impl Swarm {
             .map(|(k, _)| *k)
             .collect();
         for k in stalled {
-            self.all_dirty = true;
-            let snub = self.cfg.snub_ms;
-            let Some(peer) = self.peers.get_mut(&k) else {
-                continue;
-            };
-            let pieces: Vec<PieceIndex> = peer.downloads.keys().copied().collect();
-            peer.downloads.clear();
-            peer.snubbed_until = now.plus(snub);
-            peer.given_up.extend(pieces.iter().copied());
-            for p in pieces {
-                self.pieces.end_attempt(p, Source::Peer(k));
-                self.send(k, &Message::Cancel { piece: p.get() });
+            if self.take_requests_back(k) {
+                self.strike(k, BanReason::Unresponsive);
             }
-            self.strike(k, BanReason::Unresponsive);
         }
         self.cancel_slow_pieces();
         self.close_slow_windows();
+    }
+
+    /// Cancels every request to `k` (they go elsewhere; we never ask `k`
+    /// for those pieces again) and snubs it; false if `k` is not connected.
+    fn take_requests_back(&mut self, k: PeerKey) -> bool {
+        let until = self.now.plus(self.cfg.snub_ms);
+        let Some(peer) = self.peers.get_mut(&k) else {
+            return false;
+        };
+        self.all_dirty = true;
+        let pieces: Vec<PieceIndex> = peer.downloads.keys().copied().collect();
+        peer.downloads.clear();
+        peer.snubbed_until = until;
+        peer.given_up.extend(pieces.iter().copied());
+        for p in pieces {
+            self.pieces.end_attempt(p, Source::Peer(k));
+            self.send(k, &Message::Cancel { piece: p.get() });
+        }
+        true
     }
 
     /// Requests older than `slow_piece_timeout_ms` go elsewhere (no strike:
@@ -148,7 +156,6 @@ impl Swarm {
             .map(|(k, _)| *k)
             .collect();
         for k in closing {
-            let snub = self.cfg.snub_ms;
             let Some(peer) = self.peers.get_mut(&k) else {
                 continue;
             };
@@ -158,16 +165,8 @@ impl Swarm {
                 }
                 continue;
             }
-            self.all_dirty = true;
             let parole = peer.window.slow_closes == 1;
-            let pieces: Vec<PieceIndex> = peer.downloads.keys().copied().collect();
-            peer.downloads.clear();
-            peer.snubbed_until = now.plus(snub);
-            peer.given_up.extend(pieces.iter().copied());
-            for p in pieces {
-                self.pieces.end_attempt(p, Source::Peer(k));
-                self.send(k, &Message::Cancel { piece: p.get() });
-            }
+            self.take_requests_back(k);
             if !parole {
                 self.strike(k, BanReason::TooSlow);
             }
