@@ -56,6 +56,22 @@ async function leech(id, pub, rate) {
   return r.stats;
 }
 
+/**
+ * Publishes `size` bytes as a fresh content id and downloads them into the
+ * cache of a new browser context (one page, closed when done; `extra` is
+ * added to its query). Returns the id, the publisher's summary and the
+ * context, whose later pages share that cache.
+ */
+async function cachedItem(name, size, seed, extra = "") {
+  const id = `e2e-${name}-${process.pid}`;
+  const pub = h.publishRandom(env.worker, size, seed, id);
+  const home = await env.browser.newContext();
+  const a = await pageIn(home, `content=${id}&mode=3&autostart=1${extra}`);
+  assert.equal((await h.result(a, 300_000)).state, "done");
+  await a.close();
+  return { id, pub, home };
+}
+
 const cacheOf = (page) => page.evaluate(async () => {
   const c = await import("/pkg/client_wasm.js");
   await c.default();
@@ -146,12 +162,7 @@ test("republishing with other bytes drops the stale cache; status() and perfSnap
 
 test("a page of the portal seeds the origin's cache; a new page gets its bytes from it", async () => {
   const size = 16 * h.MiB;
-  const id = `e2e-seedcache-${process.pid}`;
-  const pub = h.publishRandom(env.worker, size, 41, id);
-  const home = await env.browser.newContext();
-  const a = await pageIn(home, `content=${id}&mode=3&autostart=1`);
-  assert.equal((await h.result(a)).state, "done");
-  await a.close();
+  const { id, pub, home } = await cachedItem("seedcache", size, 41);
 
   const seeder = await pageIn(home, "");
   await seeder.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
@@ -173,12 +184,7 @@ test("a page of the portal seeds the origin's cache; a new page gets its bytes f
 test("the monthly upload cap holds in this and later sessions until the month turns", async () => {
   const size = 16 * h.MiB;
   const cap = 8 * h.MiB;
-  const id = `e2e-cap-${process.pid}`;
-  const pub = h.publishRandom(env.worker, size, 51, id);
-  const home = await env.browser.newContext();
-  const a = await pageIn(home, `content=${id}&mode=3&autostart=1&uploadCap=${cap}`);
-  assert.equal((await h.result(a)).state, "done");
-  await a.close();
+  const { id, pub, home } = await cachedItem("cap", size, 51, `&uploadCap=${cap}`);
 
   const leecher = () => leech(id, pub, 4 * h.MiB);
   const uploaded = async (page) => (await cacheOf(page)).snap;
@@ -221,12 +227,7 @@ test("the monthly upload cap holds in this and later sessions until the month tu
 
 test("on battery below the minimum level a seeding page uploads nothing, and serves again once charging", async () => {
   const size = 8 * h.MiB;
-  const id = `e2e-battery-${process.pid}`;
-  const pub = h.publishRandom(env.worker, size, 71, id);
-  const home = await env.browser.newContext();
-  const a = await pageIn(home, `content=${id}&mode=3&autostart=1`);
-  assert.equal((await h.result(a)).state, "done");
-  await a.close();
+  const { id, pub, home } = await cachedItem("battery", size, 71);
   const seeder = await home.newPage();
   // The Battery API, as a laptop at 10 % unplugged reports it.
   await seeder.addInitScript(() => {
@@ -245,12 +246,7 @@ test("on battery below the minimum level a seeding page uploads nothing, and ser
 
 test("a large cached item is served piece by piece, never read whole", async () => {
   const size = 128 * h.MiB;
-  const id = `e2e-bigseed-${process.pid}`;
-  const pub = h.publishRandom(env.worker, size, 81, id);
-  const home = await env.browser.newContext();
-  const a = await pageIn(home, `content=${id}&mode=3&autostart=1`);
-  assert.equal((await h.result(a, 300_000)).state, "done");
-  await a.close();
+  const { id, pub, home } = await cachedItem("bigseed", size, 81);
   const seeder = await pageIn(home, "");
   await seeder.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
   // Sample the seeder's WebAssembly memory while it serves the whole item.

@@ -5,16 +5,7 @@
 use edgeswarm_sim::{run, MaliciousKind, SimConfig};
 
 fn swarm(seed: u64, malicious: usize, kind: MaliciousKind, defences: bool) -> SimConfig {
-    let mut cfg = SimConfig {
-        peers: 8,
-        malicious,
-        malicious_kind: kind,
-        file_size: 8 << 20,
-        piece_size: 128 << 10,
-        seed,
-        ..SimConfig::default()
-    };
-    cfg.engine.max_peers = 8;
+    let mut cfg = SimConfig::attack_swarm(seed, malicious, kind);
     if !defences {
         cfg.engine.min_request_bps = 0;
         cfg.engine.idle_peer_ms = u64::MAX;

@@ -110,6 +110,26 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// Issue 11's attack scenario (tests/attacks.rs, examples/issue11.rs):
+    /// 8 honest peers, an 8 MiB file in 128 KiB pieces, `malicious`
+    /// attackers of `kind`, and a browser-sized connection table (the
+    /// client's default of 8) that eight attackers could fill.
+    pub fn attack_swarm(seed: u64, malicious: usize, kind: MaliciousKind) -> Self {
+        let mut cfg = SimConfig {
+            peers: 8,
+            malicious,
+            malicious_kind: kind,
+            file_size: 8 << 20,
+            piece_size: 128 << 10,
+            seed,
+            ..SimConfig::default()
+        };
+        cfg.engine.max_peers = 8;
+        cfg
+    }
+}
+
 /// Why a run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

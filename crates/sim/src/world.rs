@@ -1,5 +1,7 @@
 //! The event loop: honest nodes run the real engine, attackers run scripts,
-//! and the network delivers their messages in virtual time.
+//! and the network delivers their messages in virtual time. Submodules:
+//! `effects` (what an engine's outputs do), `scripts` (attackers' inputs
+//! and drip bytes).
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use crate::net::{Ev, Micros, Net, Queue};
 use crate::node::Honest;
 
 mod effects;
+mod scripts;
 
 /// Largest simulated file (it is generated and kept in memory once).
 pub const MAX_FILE_SIZE: u64 = 4 << 30;
@@ -308,48 +311,7 @@ impl World {
         }
     }
 
-    /// Hands an input about `other` to node `to` (engine or attacker script).
-    fn deliver(&mut self, to: usize, input: Input, other: usize) {
-        if matches!(self.nodes[to], Node::Honest(_)) {
-            return self.drive(to, input);
-        }
-        let Node::Attacker(att) = &mut self.nodes[to] else {
-            return;
-        };
-        let frames = match input {
-            Input::PeerConnected { .. } => att.on_connect(other, &self.meta, self.meta_sha),
-            Input::PeerData { bytes, .. } => {
-                att.on_frame(other, &bytes, &self.meta, &self.file, &mut self.rng)
-            }
-            Input::PeerGone { .. } => {
-                att.on_gone(other);
-                Vec::new()
-            }
-            _ => Vec::new(),
-        };
-        for f in frames {
-            self.send(to, other, f);
-        }
-        self.schedule_drips(to);
-    }
-
-    /// Queues the drip bytes attacker `a` has due.
-    fn schedule_drips(&mut self, a: usize) {
-        let Node::Attacker(att) = &mut self.nodes[a] else {
-            return;
-        };
-        let at = self.now + crate::attacker::DRIP_EVERY_US;
-        for (victim, piece) in std::mem::take(&mut att.drip_due) {
-            let ev = Ev::Drip {
-                attacker: a,
-                victim,
-                piece,
-            };
-            self.queue.push(at, ev);
-        }
-    }
-
-    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+    pub(super) fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
         let Some(gen) = self.net.conn(from, to) else {
             return;
         };
@@ -368,7 +330,7 @@ impl World {
     }
 
     /// Feeds an input to an honest engine and carries out everything it asks.
-    fn drive(&mut self, i: usize, input: Input) {
+    pub(super) fn drive(&mut self, i: usize, input: Input) {
         let now_ms = self.now_ms();
         let mut pending = vec![input];
         while let Some(input) = pending.pop() {

@@ -10,22 +10,6 @@ use edgeswarm_sim::{run, MaliciousKind, SimConfig, SimReport, StopReason};
 /// The ratio the issue allows.
 const MAX_SLOWDOWN: f64 = 1.5;
 
-fn swarm(seed: u64, malicious: usize, kind: MaliciousKind) -> SimConfig {
-    let mut cfg = SimConfig {
-        peers: 8,
-        malicious,
-        malicious_kind: kind,
-        file_size: 8 << 20,
-        piece_size: 128 << 10,
-        seed,
-        ..SimConfig::default()
-    };
-    // A browser-sized connection table (the client's default is 8), so
-    // that eight attackers could fill it.
-    cfg.engine.max_peers = 8;
-    cfg
-}
-
 fn finish(r: &SimReport) -> f64 {
     assert_eq!(r.stop_reason, StopReason::Completed, "{r:?}");
     assert_eq!(r.completed, r.peers, "every honest peer completes: {r:?}");
@@ -38,8 +22,8 @@ fn finish(r: &SimReport) -> f64 {
 fn ratios(malicious: usize, kind: MaliciousKind) -> Vec<(u64, f64, f64, f64, SimReport)> {
     (1..=7)
         .map(|seed| {
-            let base = finish(&run(swarm(seed, 0, kind)).unwrap());
-            let r = run(swarm(seed, malicious, kind)).unwrap();
+            let base = finish(&run(SimConfig::attack_swarm(seed, 0, kind)).unwrap());
+            let r = run(SimConfig::attack_swarm(seed, malicious, kind)).unwrap();
             let attacked = finish(&r);
             (seed, base, attacked, attacked / base, r)
         })
