@@ -22,12 +22,15 @@ pub struct EngineConfig {
     /// The request pipeline of a peer holds about this many milliseconds of
     /// its measured throughput. Default 1000.
     pub pipeline_ms: u64,
-    /// Most concurrent CDN range requests when no peer can help. Default 2.
+    /// Most concurrent CDN range requests. In P2P mode the engine keeps
+    /// about `pipeline_ms` of the CDN's measured throughput in flight, at
+    /// least 1 and at most this (this many until measured). Default 4.
     pub http_concurrency: usize,
-    /// When peers are connected but none can serve anything useful, wait a
-    /// random time of up to this many ms per connected peer before asking the
-    /// CDN (so that one copy, not one per peer, comes from HTTP). Default 100.
-    pub http_patience_ms_per_peer: u64,
+    /// P2P mode, once per download: while a peer this client dialled is not
+    /// yet `Ready`, the CDN waits at most this many ms for its bitfield and
+    /// CDN leases (so that it does not fetch what the peer has or fetches).
+    /// Default 1000.
+    pub http_peer_wait_ms: u64,
     /// First HTTP retry delay, doubled per consecutive failure. Default 500.
     pub http_backoff_ms: u64,
     /// Longest HTTP retry delay. Default 30000.
@@ -70,8 +73,8 @@ pub struct EngineConfig {
     /// DO's "minimum download QoS", bytes per second; 0 = off. In P2P mode,
     /// once the download has run for one measuring window (3 s) and the
     /// HTTP delay and discovery grace are over, a download rate (peers + CDN)
-    /// below this lets the CDN run up to `http_concurrency` requests for
-    /// pieces no usable peer can serve, even while peers are downloading.
+    /// below this lets the CDN also fetch pieces that peers hold (never one
+    /// another peer holds a CDN lease on).
     /// The bootstrap's `httpDelay.minDownloadBytesPerSecond`. Default 0.
     pub min_download_bps: u64,
     /// DO's `DOPercentageMaxBackgroundBandwidth`: while the download is in
@@ -115,8 +118,8 @@ impl Default for EngineConfig {
             min_requests_per_peer: 2,
             max_requests_per_peer: 8,
             pipeline_ms: 1000,
-            http_concurrency: 2,
-            http_patience_ms_per_peer: 100,
+            http_concurrency: 4,
+            http_peer_wait_ms: 1_000,
             http_backoff_ms: 500,
             http_backoff_max_ms: 30_000,
             upload_rate: 0,
