@@ -26,6 +26,17 @@ pub struct EngineConfig {
     /// about `pipeline_ms` of the CDN's measured throughput in flight, at
     /// least 1 and at most this (this many until measured). Default 4.
     pub http_concurrency: usize,
+    /// The cooperative CDN (every page fetches distinct pieces nobody it is
+    /// connected to holds or leases, without waiting) assumes each page sees
+    /// the whole swarm. With more peers known than this (connected,
+    /// connecting or waiting), the view is partial and the engine falls back
+    /// to the starving rule: the CDN only while no usable peer download is in
+    /// flight, one request at a time, after the patience wait. Default 15.
+    pub coop_max_peers: usize,
+    /// Partial view only (see `coop_max_peers`): when peers are connected but
+    /// none can serve anything useful, wait a random time of up to this many
+    /// ms per connected peer before asking the CDN. Default 100.
+    pub http_patience_ms_per_peer: u64,
     /// P2P mode, once per download: while a peer this client dialled is not
     /// yet `Ready`, the CDN waits at most this many ms for its bitfield and
     /// CDN leases (so that it does not fetch what the peer has or fetches).
@@ -105,7 +116,9 @@ pub struct EngineConfig {
     /// inbound peer finding no free slot), a connected peer that has for
     /// this long neither announced a piece we lack, delivered accepted
     /// bytes, nor asked us for a piece is disconnected (not banned) and not
-    /// dialled again. Default 3000.
+    /// dialled again. Default 1000 (3000 before the cooperative CDN, which
+    /// made honest swarms fast enough for a 3 s slot squat to double their
+    /// time).
     pub idle_peer_ms: u64,
 }
 
@@ -120,6 +133,8 @@ impl Default for EngineConfig {
             pipeline_ms: 1000,
             http_concurrency: 4,
             http_peer_wait_ms: 1_000,
+            coop_max_peers: 15,
+            http_patience_ms_per_peer: 100,
             http_backoff_ms: 500,
             http_backoff_max_ms: 30_000,
             upload_rate: 0,
@@ -137,7 +152,7 @@ impl Default for EngineConfig {
             min_request_bps: 2048,
             slow_window_ms: 10_000,
             dialed_peer_slots: 8,
-            idle_peer_ms: 3_000,
+            idle_peer_ms: 1_000,
         }
     }
 }

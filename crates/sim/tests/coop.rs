@@ -34,7 +34,10 @@ fn eight_pages_on_a_shared_link_take_about_one_cdn_copy() {
     for seed in [1, 3, 5] {
         let r = run(eight_pages(seed)).unwrap();
         assert_intact(&r);
-        assert!(r.cdn_copies >= 1.0, "one copy must come from the CDN: {r:?}");
+        assert!(
+            r.cdn_copies >= 1.0,
+            "one copy must come from the CDN: {r:?}"
+        );
         assert!(r.cdn_copies <= 1.10, "seed {seed}: {r:?}");
     }
 }

@@ -9,22 +9,18 @@
 //!   an empty one, as soon as it has it; and, once per download, while a
 //!   peer we dialled is not yet `Ready`, at most `http_peer_wait_ms` (its
 //!   bitfield and leases show what not to fetch);
-//! - the CDN may fetch a missing piece that no usable connected peer holds
-//!   (announced and not given up; slow peers, the drip defence in
-//!   `swarm::download`, do not count) and that no connected peer holds a
-//!   lease on ([`lease`](super::lease)); each request sends our lease to every
-//!   `Ready` peer. Only when no such piece is left, it may take a piece whose
-//!   only attempt is with slow peers (a CPU-slow honest peer does not cause
-//!   a duplicate while distinct work is left);
-//! - pieces are picked rarest-first with a random tie-break, so pages that
-//!   pick at the same moment (before each other's leases arrive) rarely
-//!   collide; there is no waiting: leases, not timers, keep copies apart;
-//! - requests in flight: enough to cover `pipeline_ms` of the CDN's measured
-//!   bytes per busy second ([`BusyMeter`]), clamped to [1,
-//!   `http_concurrency`] (`http_concurrency` until measured);
+//! - which piece, and whether to wait: [`cdn`](super::cdn) (pieces no
+//!   connected peer holds or leases, by a walk; the starving rule in a
+//!   partial view of a large swarm); each request sends our lease to every
+//!   peer ([`lease`](super::lease));
+//! - requests in flight (cooperative mode): `pipeline_ms` of the CDN's
+//!   measured bytes per busy second ([`BusyMeter`]) in [1,
+//!   `http_concurrency`] (at most 2 until measured);
 //! - minimum QoS: the CDN may also fetch pieces peers hold (still never a
-//!   leased one) when it is measurably faster than the peers (bytes per busy
-//!   second, both measured), or when the download rate is below
+//!   leased one) when the download rate over the last window (peers and
+//!   CDN) is below the CDN's measured bytes per busy second (P2P
+//!   must not make a download much slower than the CDN alone; a page that
+//!   never used the CDN has no measure and stays with its peers), or below
 //!   `min_download_bps` (DO's "minimum download QoS"; 0 = off: once the
 //!   download has run for one window of the [`rate`](super::rate) meter,
 //!   bytes from peers and the CDN below that rate; then all
@@ -44,6 +40,7 @@ use std::collections::{BTreeMap, VecDeque};
 use edgeswarm_protocol::wire::MAX_LEASE_MS;
 use edgeswarm_protocol::PieceIndex;
 
+use super::cdn::Mode;
 use super::lease::RELEASE_MARGIN_MS;
 use super::peer::Phase;
 use super::rate::{BusyMeter, DownloadRate, SAMPLE_MS};
@@ -69,12 +66,12 @@ pub(super) struct HttpState {
     pub rate: DownloadRate,
     /// The CDN's bytes per busy second (pipeline depth, leases, QoS).
     pub meter: BusyMeter,
-    /// The peers' bytes per busy second (QoS: is the CDN faster?).
-    pub peer_meter: BusyMeter,
     /// Smoothed time from request to answer, ms (0 until measured).
     answer_ms: u64,
     /// The next piece our CDN walk would take (`swarm::cdn`).
     pub cursor: Option<PieceIndex>,
+    /// Partial view: end of the patience wait (`swarm::cdn`).
+    pub patience_until: Option<Millis>,
 }
 
 /// One range request the glue is carrying out.
@@ -100,9 +97,9 @@ impl HttpState {
             peer_wait_until: None,
             rate: DownloadRate::new(start),
             meter: BusyMeter::default(),
-            peer_meter: BusyMeter::default(),
             answer_ms: 0,
             cursor: None,
+            patience_until: None,
         }
     }
 
@@ -196,10 +193,12 @@ impl Swarm {
                 .is_some_and(|r| r < min)
     }
 
-    /// The CDN delivered more per busy second than the peers (both measured).
+    /// The download (peers and CDN, over the last window) runs below what
+    /// the CDN alone delivered per busy second (measured).
     fn cdn_faster(&self) -> bool {
-        let (cdn, peers) = (self.http.meter.bps, self.http.peer_meter.bps);
-        cdn > 0 && peers > 0 && cdn > peers
+        let cdn = self.http.meter.bps;
+        let rate = self.http.rate.rate(self.now, self.received());
+        self.p2p && cdn > 0 && rate.is_some_and(|r| r < cdn)
     }
 
     /// CDN requests to keep in flight (see the module doc).
@@ -268,21 +267,28 @@ impl Swarm {
             _ => self.http.discovery_until = None,
         }
         let below = self.below_qos();
-        let limit = if below {
-            self.cfg.http_concurrency.max(1)
+        let mode = if below {
+            Mode::Cooperative
         } else {
-            self.http_depth()
+            self.cdn_mode()
+        };
+        let limit = match mode {
+            Mode::Wait => return,
+            _ if below => self.cfg.http_concurrency.max(1),
+            Mode::Cooperative => self.http_depth(),
+            Mode::Starving | Mode::StuckOnly => 1,
         };
         if self.http.in_flight.len() >= limit || (self.p2p && self.waiting_for_peers()) {
             return;
         }
-        let qos = below || self.cdn_faster();
+        let qos = below || (mode == Mode::Cooperative && self.cdn_faster());
         let slow = self.slow_peers();
         while self.http.in_flight.len() < limit {
-            let Some(p) = self.pick_for_cdn(qos, &slow) else {
+            let Some(p) = self.pick_for_cdn(qos, &slow, mode == Mode::StuckOnly) else {
                 break;
             };
             self.pieces.start(p, Source::Http);
+            self.http.patience_until = None;
             let id = HttpRequestId(self.http.next_id);
             self.http.next_id += 1;
             let timeout = self.http.retry.request_timeout(&self.cfg);
@@ -326,6 +332,7 @@ impl Swarm {
             Some(self.http.allowed_at),
             Some(self.http.retry.backoff_until()),
             self.http.peer_wait_until,
+            self.http.patience_until,
             self.lease_deadline(),
             self.qos_recheck(),
         ]

@@ -209,7 +209,6 @@ impl Swarm {
         // Only accepted bytes (for a live request, at the right offset)
         // count: toward the minimum-QoS rate and the drip floor.
         self.stats.bytes_from_peers += data.len() as u64;
-        self.http.peer_meter.add(data.len() as u64);
         peer.window.bytes += data.len() as u64;
         peer.last_useful = now;
         peer.last_progress = now;

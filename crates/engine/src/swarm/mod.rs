@@ -81,11 +81,7 @@ impl Swarm {
         seed: u64,
     ) -> Self {
         let pieces = PieceTable::new(meta.piece_count());
-        let delay = if p2p {
-            u64::from(cfg.http_delay_secs)
-        } else {
-            0
-        };
+        let delay = u64::from(cfg.http_delay_secs) * u64::from(p2p);
         let http_start = now.plus(delay * 1000);
         let stats = Stats {
             bytes_left: meta.file_size(),

@@ -12,11 +12,11 @@
 //! before `now - WINDOW_MS` once a window has passed (older ones are
 //! dropped), and there are at most `WINDOW_MS / SAMPLE_MS + 2` samples.
 //!
-//! [`BusyMeter`] measures one kind of source (the CDN, or the peers
-//! together) per *busy* second: bytes received over the time at least one
-//! request to it was outstanding, so a source with little to do is not
-//! mistaken for a slow one. It sizes the CDN pipeline and tells whether the
-//! CDN is faster than the peers (`swarm::http`).
+//! [`BusyMeter`] measures the CDN per *busy* second: bytes received over
+//! the time at least one request to it was outstanding, so a CDN with little
+//! to do is not mistaken for a slow one. It sizes the CDN pipeline, the
+//! leases, and tells whether the download runs slower than the CDN alone
+//! (`swarm::http`).
 
 use std::collections::VecDeque;
 
@@ -73,7 +73,7 @@ impl DownloadRate {
     }
 }
 
-/// Bytes per busy second of one kind of source (see the module doc).
+/// Bytes per busy second of a source (see the module doc).
 #[derive(Debug, Default)]
 pub struct BusyMeter {
     mark: Option<Millis>,
