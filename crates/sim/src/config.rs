@@ -3,6 +3,8 @@
 use edgeswarm_engine::EngineConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::costs::Costs;
+
 /// How a malicious peer misbehaves. All of them join at time 0 and connect
 /// to every honest peer that joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +88,13 @@ pub struct SimConfig {
     /// `peerRate`: a cap equal to the link rate would keep the simulated
     /// uplink saturated, its queue growing with every control message).
     pub engine: EngineConfig,
+    /// Honest peers download in mode 0 (HTTP only, every piece verified):
+    /// the CDN-only baseline of the browser benchmarks.
+    pub cdn_only: bool,
+    /// What work costs a node (store and read latency, CPU per message and
+    /// per byte, shared cores) and how the CDN link is shared; all off by
+    /// default.
+    pub costs: Costs,
 }
 
 impl Default for SimConfig {
@@ -106,6 +115,8 @@ impl Default for SimConfig {
             max_virtual_secs: 24 * 3600,
             max_events: 200_000_000,
             engine: EngineConfig::default(),
+            cdn_only: false,
+            costs: Costs::default(),
         }
     }
 }

@@ -15,7 +15,10 @@
 
 mod attacker;
 pub mod bench;
+mod cdn;
 mod config;
+mod costs;
+mod cpu;
 pub mod net;
 mod node;
 mod report;
@@ -23,6 +26,7 @@ mod tracker;
 mod world;
 
 pub use config::{MaliciousKind, SimConfig, SimReport, StopReason};
+pub use costs::{CdnModel, Costs};
 pub use world::SimError;
 
 /// Runs one simulation to its end.
