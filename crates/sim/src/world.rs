@@ -88,6 +88,9 @@ impl World {
         if !(0.0..=MAX_JOIN_SPREAD_SECS).contains(&cfg.join_spread_secs) {
             return Err(SimError::Invalid("join spread not in 0..=1e7 seconds"));
         }
+        if !(0.0..=MAX_JOIN_SPREAD_SECS).contains(&cfg.join_every_secs) {
+            return Err(SimError::Invalid("join interval not in 0..=1e7 seconds"));
+        }
         if !(0.0..1.0).contains(&cfg.loss) {
             return Err(SimError::Invalid("loss not in [0, 1)"));
         }
@@ -123,13 +126,16 @@ impl World {
             cfg,
         };
         let spread_us = (w.cfg.join_spread_secs * 1e6) as u64;
+        let every_us = (w.cfg.join_every_secs * 1e6) as u64;
         // Attackers are in the array first (queued first, they join first).
         for i in w.cfg.peers..total {
             w.queue.push(0, Ev::Join(i));
         }
         for i in 0..total {
             if i < w.cfg.peers {
-                let at = if spread_us == 0 {
+                let at = if every_us > 0 {
+                    every_us.saturating_mul(i as u64)
+                } else if spread_us == 0 {
                     0
                 } else {
                     w.rng.next_u64() % (spread_us + 1)
