@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How concurrent CDN range requests share the CDN link ([`crate::cdn`]).
+/// How concurrent CDN range requests share the CDN link (`crate::cdn`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "camelCase")]

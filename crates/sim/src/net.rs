@@ -8,9 +8,9 @@
 //! - data channels are reliable and ordered: a "lost" message is retransmitted
 //!   after one extra round trip, and later messages on that link wait for it
 //!   (head-of-line blocking);
-//! - the CDN link is [`crate::cdn`]'s (FIFO or shared), one mean latency
+//! - the CDN link is `crate::cdn`'s (FIFO or shared), one mean latency
 //!   away from every node;
-//! - what receiving and sending costs a node's CPU is [`crate::cpu`]'s.
+//! - what receiving and sending costs a node's CPU is `crate::cpu`'s.
 //!
 //! Time is in microseconds; the engines see milliseconds.
 
