@@ -139,3 +139,57 @@ fn knobs_off_change_nothing_and_knobs_on_are_deterministic() {
     finish(&a);
     assert_eq!(a, run(cfg).unwrap());
 }
+
+mod random {
+    use super::*;
+    use edgeswarm_sim::MaliciousKind;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// Slow, loaded peers are still honest peers: with any costs, every
+        /// run ends with every honest peer done, nothing corrupt accepted and
+        /// no honest peer banned (the drip defence must not mistake CPU
+        /// load for an attack).
+        #[test]
+        fn loaded_swarms_finish_safely(
+            seed: u64,
+            peers in 1usize..8,
+            malicious in 0usize..3,
+            kind in prop::sample::select(MaliciousKind::ALL.to_vec()),
+            file_size in 0u64..300_000,
+            shared: bool,
+            store_us in 0u64..500_000,
+            message_us in 0u64..3_000,
+            cpu_bytes_per_sec in prop_oneof![Just(0u64), 1_000_000u64..50_000_000],
+            cpu_cores in 0u32..3,
+        ) {
+            let cfg = SimConfig {
+                peers,
+                malicious,
+                malicious_kind: kind,
+                file_size,
+                piece_size: 16 << 10,
+                seed,
+                join_spread_secs: 3.0,
+                max_events: 2_000_000,
+                max_virtual_secs: 6 * 3600,
+                costs: Costs {
+                    cdn_model: if shared { CdnModel::Shared } else { CdnModel::Fifo },
+                    store_us,
+                    read_us: store_us / 4,
+                    message_us,
+                    cpu_bytes_per_sec,
+                    cpu_cores,
+                },
+                ..SimConfig::default()
+            };
+            let r = run(cfg).unwrap();
+            prop_assert_eq!(r.stop_reason, StopReason::Completed, "{:?}", r);
+            prop_assert_eq!(r.completed, peers);
+            prop_assert_eq!(r.corrupt_pieces_accepted, 0);
+            prop_assert_eq!(r.honest_banned, 0, "{:?}", r);
+        }
+    }
+}
