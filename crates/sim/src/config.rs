@@ -3,6 +3,8 @@
 use edgeswarm_engine::EngineConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::costs::Costs;
+
 /// How a malicious peer misbehaves. All of them join at time 0 and connect
 /// to every honest peer that joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,10 @@ pub struct SimConfig {
     pub peer_rate: u64,
     /// Honest peers join uniformly at random in [0, join_spread_secs].
     pub join_spread_secs: f64,
+    /// When above 0: honest peer `i` joins at exactly `i ×` this many
+    /// seconds instead (pages opened on a schedule, as the browser
+    /// benchmarks open them); `join_spread_secs` is then ignored.
+    pub join_every_secs: f64,
     /// Mean one-way latency of a peer link and of the CDN, ms (each link
     /// draws its own in [½, 1½] × this).
     pub latency_ms: u64,
@@ -86,6 +92,13 @@ pub struct SimConfig {
     /// `peerRate`: a cap equal to the link rate would keep the simulated
     /// uplink saturated, its queue growing with every control message).
     pub engine: EngineConfig,
+    /// Honest peers download in mode 0 (HTTP only, every piece verified):
+    /// the CDN-only baseline of the browser benchmarks.
+    pub cdn_only: bool,
+    /// What work costs a node (store and read latency, CPU per message and
+    /// per byte, shared cores) and how the CDN link is shared; all off by
+    /// default.
+    pub costs: Costs,
 }
 
 impl Default for SimConfig {
@@ -100,12 +113,15 @@ impl Default for SimConfig {
             cdn_rate: 20_000_000,
             peer_rate: 5_000_000,
             join_spread_secs: 0.0,
+            join_every_secs: 0.0,
             latency_ms: 20,
             loss: 0.0,
             peers_wanted: 16,
             max_virtual_secs: 24 * 3600,
             max_events: 200_000_000,
             engine: EngineConfig::default(),
+            cdn_only: false,
+            costs: Costs::default(),
         }
     }
 }
@@ -173,6 +189,11 @@ pub struct SimReport {
     pub unbanned_repeat_offenders: u64,
     /// Virtual seconds until the last honest peer finished (None if one did not).
     pub last_finish_seconds: Option<f64>,
+    /// The longest time one honest peer took, from its join to its finish
+    /// (the browser benchmarks' "last page"; None if one did not finish).
+    pub slowest_peer_seconds: Option<f64>,
+    /// The mean of those times (None if a peer did not finish).
+    pub mean_peer_seconds: Option<f64>,
     pub events: u64,
     pub stop_reason: StopReason,
 }

@@ -8,6 +8,11 @@
 //! finished, nothing is left to happen, or a time/event limit hits (so a
 //! livelock ends the run instead of hanging it).
 //!
+//! What work costs a peer — CPU time per message and per byte on cores shared
+//! by all peers (module `cpu`), storage writes and reads — and how concurrent CDN
+//! requests share the CDN link (module `cdn`) are [`Costs`]: all off by default,
+//! calibrated against the browser in docs/bench/engine.md.
+//!
 //! Honest peers learn of others from a "tracker" (the peers that joined
 //! before them, ranked as the array service ranks them from their reports:
 //! [`tracker`]) and connect to them; attackers join first (they are in the
@@ -15,7 +20,10 @@
 
 mod attacker;
 pub mod bench;
+mod cdn;
 mod config;
+mod costs;
+mod cpu;
 pub mod net;
 mod node;
 mod report;
@@ -23,6 +31,7 @@ mod tracker;
 mod world;
 
 pub use config::{MaliciousKind, SimConfig, SimReport, StopReason};
+pub use costs::{CdnModel, Costs};
 pub use world::SimError;
 
 /// Runs one simulation to its end.

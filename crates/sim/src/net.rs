@@ -8,7 +8,9 @@
 //! - data channels are reliable and ordered: a "lost" message is retransmitted
 //!   after one extra round trip, and later messages on that link wait for it
 //!   (head-of-line blocking);
-//! - the CDN serves requests FIFO at `cdn_rate` bytes/s after one latency.
+//! - the CDN link is `crate::cdn`'s (FIFO or shared), one mean latency
+//!   away from every node;
+//! - what receiving and sending costs a node's CPU is `crate::cpu`'s.
 //!
 //! Time is in microseconds; the engines see milliseconds.
 
@@ -42,10 +44,37 @@ pub enum Ev {
         to: usize,
         peer: usize,
     },
+    /// The last byte of a CDN response reaches `node` (its bytes are
+    /// copied from the file only now, so a long CDN queue holds no bytes).
     Http {
         node: usize,
         id: edgeswarm_engine::HttpRequestId,
-        body: Vec<u8>,
+        range: std::ops::Range<u64>,
+    },
+    /// Shared CDN model: a range request reaches the CDN.
+    CdnJoin {
+        node: usize,
+        id: edgeswarm_engine::HttpRequestId,
+        range: std::ops::Range<u64>,
+    },
+    /// Shared CDN model: the next transfer may have ended (ignored unless
+    /// `gen` is still the CDN's generation).
+    CdnTick {
+        gen: u64,
+    },
+    /// A stored piece has been read back for `node` (`Costs::read_us`).
+    Read {
+        node: usize,
+        piece: u32,
+    },
+    /// `node`'s thread has done the work of `input` (`Costs`): the engine
+    /// gets it now. `gen`: the connection a peer message came over, checked
+    /// again (the channel may have closed meanwhile).
+    Input {
+        node: usize,
+        other: usize,
+        gen: Option<u64>,
+        input: edgeswarm_engine::Input,
     },
     /// A drip attacker's next byte of `piece` for `victim` is due.
     Drip {
@@ -110,11 +139,9 @@ pub struct Net {
     pub latency_us: u64,
     pub loss: f64,
     pub peer_rate: u64,
-    pub cdn_rate: u64,
     seed: u64,
     up_free: Vec<Micros>,
     last_arrival: HashMap<(usize, usize), Micros>,
-    cdn_free: Micros,
     /// Open channels: ordered pair → generation.
     conns: HashMap<(usize, usize), u64>,
     next_gen: u64,
@@ -132,23 +159,14 @@ fn mix(mut z: u64) -> u64 {
 }
 
 impl Net {
-    pub fn new(
-        nodes: usize,
-        latency_ms: u64,
-        loss: f64,
-        peer_rate: u64,
-        cdn_rate: u64,
-        seed: u64,
-    ) -> Self {
+    pub fn new(nodes: usize, latency_ms: u64, loss: f64, peer_rate: u64, seed: u64) -> Self {
         Self {
             latency_us: latency_ms * 1000,
             loss,
             peer_rate: peer_rate.max(1),
-            cdn_rate: cdn_rate.max(1),
             seed,
             up_free: vec![0; nodes],
             last_arrival: HashMap::new(),
-            cdn_free: 0,
             conns: HashMap::new(),
             next_gen: 0,
         }
@@ -199,12 +217,5 @@ impl Net {
         arrive = arrive.max(*last);
         *last = arrive;
         arrive
-    }
-
-    /// Completion time of a CDN range request of `len` bytes issued now.
-    pub fn cdn(&mut self, now: Micros, len: u64) -> Micros {
-        let start = (now + self.latency_us).max(self.cdn_free);
-        self.cdn_free = start + len.saturating_mul(1_000_000) / self.cdn_rate;
-        self.cdn_free + self.latency_us
     }
 }

@@ -1,7 +1,9 @@
 //! An honest simulated peer: an engine plus what the simulator checks about it.
 //! Storage keeps no bytes: each stored piece is compared with the original
 //! file on the spot and only the verdict is kept (reads are served from the
-//! original file, which is what intact storage would return).
+//! original file, which is what intact storage would return). Writes take
+//! `Costs::store_us` each, one after another; the peer has finished when
+//! its engine is done and its last write has completed.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +15,8 @@ pub(crate) struct Honest {
     pub engine: Option<Engine>,
     pub joined_at: Micros,
     pub timer: Option<u64>,
+    /// When the node's last storage write completes.
+    pub store_free: Micros,
     /// Per piece: stored, and stored intact.
     pub stored: Vec<bool>,
     pub stored_count: u32,
@@ -30,6 +34,7 @@ impl Honest {
             engine: None,
             joined_at: 0,
             timer: None,
+            store_free: 0,
             stored: vec![false; pieces as usize],
             stored_count: 0,
             corrupt_stored: 0,
@@ -40,7 +45,8 @@ impl Honest {
         }
     }
 
-    pub fn store(&mut self, piece: u32, intact: bool, _now: Micros) {
+    pub fn store(&mut self, piece: u32, intact: bool, now: Micros, store_us: u64) {
+        self.store_free = self.store_free.max(now) + store_us;
         if !intact {
             self.corrupt_stored += 1;
             return;
@@ -58,11 +64,11 @@ impl Honest {
     }
 
     /// The engine said Done: it counts as finished only with every piece
-    /// intact. True when this call finished it.
+    /// intact, once its last write completes. True when this call finished it.
     pub fn done(&mut self, now: Micros) -> bool {
         let ok = self.stored_count as usize == self.stored.len() && self.corrupt_stored == 0;
         if ok && self.finished_at.is_none() {
-            self.finished_at = Some(now);
+            self.finished_at = Some(now.max(self.store_free));
             return true;
         }
         false

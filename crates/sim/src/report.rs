@@ -17,6 +17,8 @@ pub(crate) fn build(w: &World, stop_reason: StopReason) -> SimReport {
     let mut peer_bytes = 0;
     let mut rejected = 0;
     let mut last_finish: Option<u64> = Some(0);
+    let mut slowest: Option<u64> = Some(0);
+    let mut total: Option<u64> = Some(0);
     for node in &w.nodes {
         let Node::Honest(h) = node else { continue };
         corrupt += h.corrupt_stored;
@@ -24,8 +26,15 @@ pub(crate) fn build(w: &World, stop_reason: StopReason) -> SimReport {
             Some(t) => {
                 completed += 1;
                 last_finish = last_finish.map(|l| l.max(t));
+                let took = t.saturating_sub(h.joined_at);
+                slowest = slowest.map(|s| s.max(took));
+                total = total.map(|s| s.saturating_add(took));
             }
-            None => last_finish = None,
+            None => {
+                last_finish = None;
+                slowest = None;
+                total = None;
+            }
         }
         if let Some(e) = &h.engine {
             let s = e.stats();
@@ -69,6 +78,8 @@ pub(crate) fn build(w: &World, stop_reason: StopReason) -> SimReport {
         malicious_sent_bad_data: bad_senders.len(),
         unbanned_repeat_offenders: offenders,
         last_finish_seconds: last_finish.map(|t| t as f64 / 1e6),
+        slowest_peer_seconds: slowest.map(|t| t as f64 / 1e6),
+        mean_peer_seconds: total.map(|t| t as f64 / 1e6 / peers.max(1) as f64),
         events: w.events,
         stop_reason,
     }

@@ -1,7 +1,8 @@
 //! The event loop: honest nodes run the real engine, attackers run scripts,
 //! and the network delivers their messages in virtual time. Submodules:
 //! `effects` (what an engine's outputs do), `scripts` (attackers' inputs
-//! and drip bytes).
+//! and drip bytes), `flow` (messages, CDN responses and reads on their way
+//! into a node, through its CPU: [`crate::Costs`]).
 
 use std::sync::Arc;
 
@@ -11,11 +12,14 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 use crate::attacker::Attacker;
+use crate::cdn::Cdn;
 use crate::config::{SimConfig, SimReport, StopReason};
+use crate::cpu::Cpu;
 use crate::net::{Ev, Micros, Net, Queue};
 use crate::node::Honest;
 
 mod effects;
+mod flow;
 mod scripts;
 
 /// Largest simulated file (it is generated and kept in memory once).
@@ -57,6 +61,8 @@ pub(crate) struct World {
     pub nodes: Vec<Node>,
     pub joined: Vec<bool>,
     pub net: Net,
+    pub cdn: Cdn,
+    pub cpu: Cpu,
     pub queue: Queue,
     pub rng: ChaCha8Rng,
     pub now: Micros,
@@ -82,6 +88,9 @@ impl World {
         if !(0.0..=MAX_JOIN_SPREAD_SECS).contains(&cfg.join_spread_secs) {
             return Err(SimError::Invalid("join spread not in 0..=1e7 seconds"));
         }
+        if !(0.0..=MAX_JOIN_SPREAD_SECS).contains(&cfg.join_every_secs) {
+            return Err(SimError::Invalid("join interval not in 0..=1e7 seconds"));
+        }
         if !(0.0..1.0).contains(&cfg.loss) {
             return Err(SimError::Invalid("loss not in [0, 1)"));
         }
@@ -97,14 +106,7 @@ impl World {
         let meta_bytes = meta.encode();
         let meta_sha = sha256(&meta_bytes);
         let total = cfg.peers + cfg.malicious;
-        let net = Net::new(
-            total,
-            cfg.latency_ms,
-            cfg.loss,
-            cfg.peer_rate,
-            cfg.cdn_rate,
-            cfg.seed,
-        );
+        let net = Net::new(total, cfg.latency_ms, cfg.loss, cfg.peer_rate, cfg.seed);
         let mut w = Self {
             file: Arc::new(file),
             meta,
@@ -113,6 +115,8 @@ impl World {
             nodes: Vec::with_capacity(total),
             joined: vec![false; total],
             net,
+            cdn: Cdn::new(cfg.cdn_rate),
+            cpu: Cpu::new(total, cfg.costs.cpu_cores),
             queue: Queue::default(),
             rng,
             now: 0,
@@ -122,13 +126,16 @@ impl World {
             cfg,
         };
         let spread_us = (w.cfg.join_spread_secs * 1e6) as u64;
+        let every_us = (w.cfg.join_every_secs * 1e6) as u64;
         // Attackers are in the array first (queued first, they join first).
         for i in w.cfg.peers..total {
             w.queue.push(0, Ev::Join(i));
         }
         for i in 0..total {
             if i < w.cfg.peers {
-                let at = if spread_us == 0 {
+                let at = if every_us > 0 {
+                    every_us.saturating_mul(i as u64)
+                } else if spread_us == 0 {
                     0
                 } else {
                     w.rng.next_u64() % (spread_us + 1)
@@ -178,18 +185,7 @@ impl World {
                 to,
                 gen,
                 bytes,
-            } => {
-                if self.net.conn(from, to) == Some(gen) {
-                    self.deliver(
-                        to,
-                        Input::PeerData {
-                            peer: PeerKey(from as u64),
-                            bytes,
-                        },
-                        from,
-                    );
-                }
-            }
+            } => self.arrive(from, to, gen, bytes),
             Ev::Connect { a, b } => self.connect(a, b),
             Ev::Gone { to, peer } => {
                 if self.net.conn(to, peer).is_none() {
@@ -202,16 +198,22 @@ impl World {
                     );
                 }
             }
-            Ev::Http { node, id, body } => {
-                self.deliver(
-                    node,
-                    Input::HttpResponse {
-                        id,
-                        status: 206,
-                        body,
-                    },
-                    node,
-                );
+            Ev::Http { node, id, range } => self.http_arrives(node, id, range),
+            Ev::CdnJoin { node, id, range } => {
+                self.cdn.join(self.now, node, id, range);
+                self.schedule_cdn_tick();
+            }
+            Ev::CdnTick { gen } => self.cdn_tick(gen),
+            Ev::Read { node, piece } => self.read_done(node, piece),
+            Ev::Input {
+                node,
+                other,
+                gen,
+                input,
+            } => {
+                if gen.is_none() || self.net.conn(other, node) == gen {
+                    self.deliver(node, input, other);
+                }
             }
             Ev::Drip {
                 attacker,
@@ -241,8 +243,12 @@ impl World {
         let list = crate::tracker::peer_list(self, i);
         match &mut self.nodes[i] {
             Node::Honest(h) => {
+                let mode = match self.cfg.cdn_only {
+                    true => edgeswarm_protocol::DownloadMode::HttpOnly,
+                    false => edgeswarm_protocol::DownloadMode::Internet,
+                };
                 let content = Content {
-                    mode: edgeswarm_protocol::DownloadMode::Internet,
+                    mode,
                     metadata: Some(self.meta_bytes.clone()),
                     metadata_sha256: Some(self.meta_sha),
                     p2p_allowed: true,
@@ -309,24 +315,6 @@ impl World {
                 a,
             );
         }
-    }
-
-    pub(super) fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
-        let Some(gen) = self.net.conn(from, to) else {
-            return;
-        };
-        let at = self
-            .net
-            .transmit(self.now, from, to, bytes.len(), &mut self.rng);
-        self.queue.push(
-            at,
-            Ev::Deliver {
-                from,
-                to,
-                gen,
-                bytes,
-            },
-        );
     }
 
     /// Feeds an input to an honest engine and carries out everything it asks.

@@ -13,14 +13,8 @@ impl World {
         match out {
             Output::SendToPeer { peer, bytes } => self.send(i, peer.0 as usize, bytes),
             Output::HttpRequest { id, range } => {
-                let (s, e) = (
-                    range.start as usize,
-                    (range.end as usize).min(self.file.len()),
-                );
-                let body = self.file.get(s..e).unwrap_or(&[]).to_vec();
-                self.cdn_bytes += body.len() as u64;
-                let at = self.net.cdn(self.now, body.len() as u64);
-                self.queue.push(at, Ev::Http { node: i, id, body });
+                let end = range.end.min(self.file.len() as u64);
+                self.http_request(i, id, range.start.min(end)..end);
             }
             Output::ConnectPeer { peer } => {
                 let b = peer.0 as usize;
@@ -41,17 +35,12 @@ impl World {
             } => {
                 let start = offset as usize;
                 let intact = self.file.get(start..start + bytes.len()) == Some(&bytes[..]);
-                let now = self.now;
+                let (now, store_us) = (self.now, self.cfg.costs.store_us);
                 if let Node::Honest(h) = &mut self.nodes[i] {
-                    h.store(piece, intact, now);
+                    h.store(piece, intact, now, store_us);
                 }
             }
-            Output::ReadPiece { piece } => {
-                let index = self.meta.piece(piece)?;
-                let start = self.meta.piece_offset(index) as usize;
-                let bytes = self.file[start..start + self.meta.piece_len(index) as usize].to_vec();
-                return Some(Input::PieceRead { piece, bytes });
-            }
+            Output::ReadPiece { piece } => return self.read_piece(i, piece),
             Output::Event(e) => self.record(i, e),
         }
         None
