@@ -17,7 +17,7 @@ const A: PeerKey = PeerKey(1);
 fn with_claims(pieces: usize, claims: &[(u32, u32)]) -> (Node, Vec<u8>, Metadata, Vec<Output>) {
     let f = file(pieces * PIECE);
     let (meta, mb) = metadata(&f);
-    let mut n = Node::new(EngineConfig::default(), content(&mb, true), f.len());
+    let mut n = Node::new(EngineConfig::cooperative_cdn(), content(&mb, true), f.len());
     n.input(Input::PeerCandidates(vec![A]));
     n.input(Input::PeerConnected { peer: A });
     let mut frames = hello(&meta, &mb, vec![0; pieces.div_ceil(8)]);
@@ -184,7 +184,7 @@ fn a_lease_squatter_holds_pieces_back_for_one_lease_period_at_most() {
 fn a_peer_of_another_protocol_version_is_refused_not_banned() {
     let f = file(4 * PIECE);
     let (meta, mb) = metadata(&f);
-    let mut n = Node::new(EngineConfig::default(), content(&mb, true), f.len());
+    let mut n = Node::new(EngineConfig::cooperative_cdn(), content(&mb, true), f.len());
     n.input(Input::PeerCandidates(vec![A]));
     n.input(Input::PeerConnected { peer: A });
     let old = wire::encode(&Message::Handshake {

@@ -48,7 +48,7 @@ fn run_with(min_download_bps: u64, cdn_ms: u64, http_concurrency: usize) -> Run 
     let cfg = EngineConfig {
         min_download_bps,
         http_concurrency,
-        ..EngineConfig::default()
+        ..EngineConfig::cooperative_cdn()
     };
     let mut n = Node::new(cfg, content(&mb, true), f.len());
     n.input(Input::PeerCandidates(vec![A]));

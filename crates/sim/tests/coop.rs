@@ -17,6 +17,7 @@ fn eight_pages(seed: u64) -> SimConfig {
         join_spread_secs: 10.5,
         latency_ms: 1,
         seed,
+        engine: edgeswarm_engine::EngineConfig::cooperative_cdn(),
         ..SimConfig::default()
     }
 }
