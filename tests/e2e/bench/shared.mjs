@@ -177,13 +177,13 @@ async function fetchIdempotent(url, init) {
     try {
       return await fetch(url, init);
     } catch (e) {
-      if (attempt >= 3 || e?.cause?.code !== "UND_ERR_SOCKET") throw e;
+      if (attempt >= 3 || !["UND_ERR_SOCKET", "EPIPE", "ECONNRESET"].includes(e?.cause?.code)) throw e;
     }
   }
 }
 
 /** Publishes `bytes` as `id` and points its policy's contentUrl at the shared link. */
-async function publishOnLink(worker, cdn, path, bytes, id) {
+export async function publishOnLink(worker, cdn, path, bytes, id) {
   const pub = h.publish(worker, path, id, CONFIG.pieceSize);
   const contentUrl = cdn.add(`/content/${id}`, bytes);
   const r = await fetchIdempotent(`${worker.url}/do/v1/admin/content/${id}/policy`, {
