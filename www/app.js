@@ -36,27 +36,6 @@ if (params.has("uploadCap") || params.has("minBattery")) {
   if (params.has("minBattery")) policyOptions.upload.minBatteryPercent = Number(params.get("minBattery"));
 }
 if (params.has("cacheMax")) policyOptions.cache = { absoluteMaxSizeBytes: Number(params.get("cacheMax")) };
-// `&engine={"coopMaxPeers":15,…}`: the cooperative-CDN profile's engine tunables,
-// which the shared-link benchmark compares (docs/bench/browser.md). Only these keys,
-// within these bounds: a link must not switch off a visitor's defences (strikes,
-// the drip floor) or turn their page against the CDN (docs/security.md).
-const ENGINE_PARAM_BOUNDS = {
-  coopMaxPeers: [0, 64], httpConcurrency: [1, 8], httpPeerWaitMs: [0, 10000], idlePeerMs: [1000, 60000],
-};
-let engineError = null;
-if (params.has("engine")) {
-  try {
-    const engine = JSON.parse(params.get("engine"));
-    for (const [k, v] of Object.entries(engine)) {
-      const b = ENGINE_PARAM_BOUNDS[k];
-      if (!b) throw new Error(`${k} may not be set from the page address`);
-      if (!Number.isInteger(v) || v < b[0] || v > b[1]) throw new Error(`${k} must be an integer in ${b[0]}..=${b[1]}`);
-    }
-    policyOptions.engine = engine;
-  } catch (e) {
-    engineError = `refusing engine=: ${e.message}`;
-  }
-}
 let lastMapLength = -1;
 
 function fmtBytes(n) {
@@ -163,7 +142,6 @@ async function start() {
     if (serverRefused) {
       throw new Error(`refusing server=${serverParam}: this page downloads only from its own origin (${location.origin})`);
     }
-    if (engineError) throw new Error(engineError);
     if (!client) throw new Error("the client package /pkg/client_wasm.js is missing: run `cargo xtask dev`");
     const wasm = await client.default();
     window.edgeswarmWasmMemory = wasm.memory; // for the memory benchmark

@@ -26,23 +26,6 @@ test("a server parameter naming another origin is refused before any request", a
   await p.context.close();
 });
 
-test("an engine parameter may set only the cooperative-CDN tunables, never a defence", async () => {
-  // A link that switches off the visitor's strikes and drip floor is refused
-  // before the page asks the server for anything about the content.
-  const requests = [];
-  const bad = encodeURIComponent(JSON.stringify({ strikeLimit: 1000000, minRequestBps: 0 }));
-  const p = await h.openPage(env.browser, env.worker, `content=setup.exe&mode=3&autostart=1&engine=${bad}`, {
-    beforeGoto: (page) => page.on("request", (r) => {
-      if (r.url().includes("/do/v1/")) requests.push(r.url());
-    }),
-  });
-  const r = await h.result(p.page);
-  assert.equal(r.state, "error");
-  assert.match(await p.page.textContent("#message"), /refusing engine=: strikeLimit may not be set/);
-  assert.deepEqual(requests, [], "no service request went out");
-  await p.context.close();
-});
-
 test("the page says Verified only when the file was checked against a trusted hash", async () => {
   const size = 2 * h.MiB;
   const id = `e2e-verified-${process.pid}`;

@@ -22,29 +22,12 @@ pub struct EngineConfig {
     /// The request pipeline of a peer holds about this many milliseconds of
     /// its measured throughput. Default 1000.
     pub pipeline_ms: u64,
-    /// Most concurrent CDN range requests. In P2P mode the engine keeps
-    /// about `pipeline_ms` of the CDN's measured throughput in flight, at
-    /// least 1 and at most this (this many until measured). Default 2
-    /// (4 in [`EngineConfig::cooperative_cdn`]).
+    /// Most concurrent CDN range requests when no peer can help. Default 2.
     pub http_concurrency: usize,
-    /// The cooperative CDN (every page fetches distinct pieces nobody it is
-    /// connected to holds or leases, without waiting) assumes each page sees
-    /// the whole swarm. With more peers known than this (connected,
-    /// connecting or waiting), the view is partial and the engine falls back
-    /// to the starving rule: the CDN only while no usable peer download is in
-    /// flight, one request at a time, after the patience wait. Default 0: the
-    /// starving rule always, except with no peers at all (15 in
-    /// [`EngineConfig::cooperative_cdn`]).
-    pub coop_max_peers: usize,
-    /// Partial view only (see `coop_max_peers`): when peers are connected but
-    /// none can serve anything useful, wait a random time of up to this many
-    /// ms per connected peer before asking the CDN. Default 100.
+    /// When peers are connected but none can serve anything useful, wait a
+    /// random time of up to this many ms per connected peer before asking the
+    /// CDN (so that one copy, not one per peer, comes from HTTP). Default 100.
     pub http_patience_ms_per_peer: u64,
-    /// P2P mode, once per download: while a peer this client dialled is not
-    /// yet `Ready`, the CDN waits at most this many ms for its bitfield and
-    /// CDN leases (so that it does not fetch what the peer has or fetches).
-    /// Default 0 (1000 in [`EngineConfig::cooperative_cdn`]).
-    pub http_peer_wait_ms: u64,
     /// First HTTP retry delay, doubled per consecutive failure. Default 500.
     pub http_backoff_ms: u64,
     /// Longest HTTP retry delay. Default 30000.
@@ -87,8 +70,8 @@ pub struct EngineConfig {
     /// DO's "minimum download QoS", bytes per second; 0 = off. In P2P mode,
     /// once the download has run for one measuring window (3 s) and the
     /// HTTP delay and discovery grace are over, a download rate (peers + CDN)
-    /// below this lets the CDN also fetch pieces that peers hold (never one
-    /// another peer holds a CDN lease on).
+    /// below this lets the CDN run up to `http_concurrency` requests for
+    /// pieces no usable peer can serve, even while peers are downloading.
     /// The bootstrap's `httpDelay.minDownloadBytesPerSecond`. Default 0.
     pub min_download_bps: u64,
     /// DO's `DOPercentageMaxBackgroundBandwidth`: while the download is in
@@ -119,9 +102,7 @@ pub struct EngineConfig {
     /// inbound peer finding no free slot), a connected peer that has for
     /// this long neither announced a piece we lack, delivered accepted
     /// bytes, nor asked us for a piece is disconnected (not banned) and not
-    /// dialled again. Default 3000 (1000 in [`EngineConfig::cooperative_cdn`],
-    /// which makes honest swarms fast enough for a 3 s slot squat to double
-    /// their time).
+    /// dialled again. Default 3000.
     pub idle_peer_ms: u64,
 }
 
@@ -135,8 +116,6 @@ impl Default for EngineConfig {
             max_requests_per_peer: 8,
             pipeline_ms: 1000,
             http_concurrency: 2,
-            http_peer_wait_ms: 0,
-            coop_max_peers: 0,
             http_patience_ms_per_peer: 100,
             http_backoff_ms: 500,
             http_backoff_max_ms: 30_000,
@@ -156,27 +135,6 @@ impl Default for EngineConfig {
             slow_window_ms: 10_000,
             dialed_peer_slots: 8,
             idle_peer_ms: 3_000,
-        }
-    }
-}
-
-impl EngineConfig {
-    /// The cooperative-CDN profile (issue 9; opt-in): pages that see the
-    /// whole swarm (up to 15 known peers) fetch distinct pieces from the CDN
-    /// at the measured depth (up to 4), announced with CDN leases, after one
-    /// wait of at most 1 s for dialled peers; idle peers go after 1 s. Off by
-    /// default (`coop_max_peers` 0 keeps the starving rule): in the
-    /// simulator it takes the 8-page shared-link scenario to 1.00–1.06 CDN
-    /// copies, but simultaneous starts, 300-peer swarms and CPU-bound
-    /// browser pages take more copies than the starving rule
-    /// (docs/bench/engine.md, docs/bench/browser.md).
-    pub fn cooperative_cdn() -> Self {
-        Self {
-            http_concurrency: 4,
-            http_peer_wait_ms: 1_000,
-            coop_max_peers: 15,
-            idle_peer_ms: 1_000,
-            ..Self::default()
         }
     }
 }

@@ -82,7 +82,7 @@ fn extreme_config_neither_panics_nor_floods() {
     let f = file(64 * PIECE);
     let (meta, mb) = metadata(&f);
     let cfg = EngineConfig {
-        http_peer_wait_ms: u64::MAX,
+        http_patience_ms_per_peer: u64::MAX,
         min_requests_per_peer: 40,
         max_requests_per_peer: 40,
         ..EngineConfig::default()

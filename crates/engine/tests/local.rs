@@ -145,7 +145,7 @@ fn the_upload_budget_is_never_exceeded() {
 /// download runs at or above the configured share of its peak rate.
 #[test]
 fn a_background_download_takes_its_share_of_the_peak_rate() {
-    let f = file(1200 * PIECE);
+    let f = file(400 * PIECE);
     let (_, mb) = metadata(&f);
     let cfg = EngineConfig {
         background_download_percent: 25,

@@ -72,8 +72,6 @@ impl Default for PeerLimits {
 #[serde(rename_all = "camelCase", default)]
 pub struct HttpDelay {
     /// Interactive downloads: no HTTP before this long after the start.
-    /// Default 0, as DO's: no fixed wait on the critical path — the engine's
-    /// cooperative CDN rule keeps the swarm from fetching a piece twice.
     pub foreground_ms: u64,
     /// Background downloads: no HTTP before this long after the start.
     pub background_ms: u64,
@@ -86,7 +84,7 @@ pub struct HttpDelay {
 impl Default for HttpDelay {
     fn default() -> Self {
         Self {
-            foreground_ms: 0,
+            foreground_ms: 2_000,
             background_ms: 30_000,
             min_download_bytes_per_second: 64 * 1024,
         }

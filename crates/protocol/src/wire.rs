@@ -32,10 +32,8 @@ use crate::ids::ContentId;
 use crate::metadata::Sha256Digest;
 use thiserror::Error;
 
-/// Protocol version carried in the handshake. Peers with another version never
-/// mix: a handshake of another version closes the connection (no ban). Version
-/// 2 added [`Message::Fetching`].
-pub const PROTOCOL_VERSION: u8 = 2;
+/// Protocol version carried in the handshake. Peers with another version never mix.
+pub const PROTOCOL_VERSION: u8 = 1;
 /// Magic at the start of a handshake payload.
 pub const HANDSHAKE_MAGIC: &[u8; 4] = b"ESWP";
 /// Largest data block in one [`Message::PieceData`]: 64 KiB.
@@ -53,12 +51,6 @@ pub const MAX_MESSAGE_LEN: usize = LEN_PREFIX + MAX_FRAME_LEN;
 /// Most unanswered requests one peer may have outstanding at another. A peer
 /// that exceeds it is flooding and is disconnected.
 pub const MAX_OUTSTANDING_REQUESTS: usize = 32;
-/// Longest CDN lease ([`Message::Fetching`]) a receiver honours; a longer
-/// `lease_ms` is cut to this.
-pub const MAX_LEASE_MS: u32 = 10_000;
-/// Most CDN leases of one peer a receiver honours at once; further claims are
-/// ignored. A sender keeps at most this many CDN requests leased.
-pub const MAX_LEASES_PER_PEER: usize = 8;
 
 /// Message type bytes.
 pub mod kind {
@@ -69,7 +61,6 @@ pub mod kind {
     pub const PIECE_DATA: u8 = 4;
     pub const CANCEL: u8 = 5;
     pub const REJECT: u8 = 6;
-    pub const FETCHING: u8 = 7;
 }
 
 /// Why a peer refuses a request.
@@ -108,13 +99,6 @@ pub enum Message {
     Cancel { piece: u32 },
     /// I will not send `piece`.
     Reject { piece: u32, reason: RejectReason },
-    /// CDN lease: "I am fetching `piece` from the CDN; don't fetch it from
-    /// the CDN before `lease_ms` from now" (cut to [`MAX_LEASE_MS`]). The
-    /// lease ends with the sender's `Have` for it; `lease_ms` 0 releases it
-    /// (the sender's request failed). A hint only: the receiver still
-    /// verifies every byte, and bounds what it honours (see
-    /// `docs/peer-protocol.md`).
-    Fetching { piece: u32, lease_ms: u32 },
 }
 
 /// Why bytes are not a valid frame.

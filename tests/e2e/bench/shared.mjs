@@ -4,14 +4,11 @@
 // - edgeswarm mode 3 (P2P), the demo page `/?content=ID&mode=3&autostart=1`,
 //   its content policy naming the shared-link server as `contentUrl`;
 // - edgeswarm mode 0 (CDN only), the same pages and link;
-// - optionally (`mode3coop`) mode 3 with the engine's cooperative-CDN profile
-//   (`&engine=` page option);
 // - WebTorrent from npm (webtorrent.mjs), the shared-link server as web seed.
 //
 // Env: SHARED_RATE (bytes/s, default 5 000 000 = 40 Mbit/s; 0 = unlimited),
 // SHARED_NS (default "2,4,8"), SHARED_STAGGER_MS (1500), SHARED_SIZE
-// (32 MiB), SHARED_PIECE (1 MiB), SHARED_SYSTEMS ("mode3,mode0,webtorrent";
-// also "mode3coop").
+// (32 MiB), SHARED_PIECE (1 MiB), SHARED_SYSTEMS ("mode3,mode0,webtorrent").
 //
 // Invariants:
 // - Measures, never asserts. One JSON line per run of one system at one N
@@ -119,17 +116,13 @@ function figures(system, n, run, intact, extra = {}) {
   };
 }
 
-/** The engine's cooperative-CDN profile (`EngineConfig::cooperative_cdn()`), as page options. */
-const COOP_ENGINE = { coopMaxPeers: 15, httpConcurrency: 4, httpPeerWaitMs: 1000, idlePeerMs: 1000 };
-
-async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256, coop = false) {
-  const engine = coop ? `&engine=${encodeURIComponent(JSON.stringify(COOP_ENGINE))}` : "";
+async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256) {
   const run = await staggeredRun(n, cdn,
-    (i, onGoto) => h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1&trace=1${engine}`,
+    (i, onGoto) => h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1&trace=1`,
       { initScript: stampEndState, beforeGoto: onGoto }),
     (page) => page.evaluate(() => ({ ...window.edgeswarmResult })));
   const sum = (k) => run.pages.reduce((a, p) => a + (p.result.stats?.[k] ?? 0), 0);
-  const f = figures(`edgeswarm-mode${mode}${coop ? "-coop" : ""}`, n, run, (p) => p.result.sha256 === sha256,
+  const f = figures(`edgeswarm-mode${mode}`, n, run, (p) => p.result.sha256 === sha256,
     { httpBytesByPages: sum("bytesFromHttp"), peerBytesByPages: sum("bytesFromPeers") });
   out(f);
   if (run.marks) out({ bench: "marks", system: f.system, n, ...run.marks });
@@ -199,7 +192,7 @@ export async function publishOnLink(worker, cdn, path, bytes, id) {
 
 const ratio = (a, b) => (a === null || b === null || !b ? null : r2(a / b));
 
-/** The scenario: `systems` ⊆ mode3, mode0, mode3coop (mode 3 with the cooperative-CDN profile), webtorrent. */
+/** The scenario: `systems` ⊆ mode3, mode0, webtorrent. */
 export async function shared(browser, worker, systems = CONFIG.systems) {
   const cdn = await startSharedLinkCdn({ rate: CONFIG.rate });
   const site = systems.includes("webtorrent") ? await startSite() : null;
@@ -210,7 +203,7 @@ export async function shared(browser, worker, systems = CONFIG.systems) {
     for (const n of CONFIG.ns) {
       const id = `bench-shared-${n}-${Date.now()}`;
       let contentUrl = cdn.add(`/content/${id}`, bytes);
-      if (["mode3", "mode0", "mode3coop"].some((s) => systems.includes(s))) {
+      if (systems.includes("mode3") || systems.includes("mode0")) {
         const p = await publishOnLink(worker, cdn, path, bytes, id);
         if (p.pub.fileSha256 !== sha256) throw new Error("the publisher's SHA-256 differs from the file's");
         contentUrl = p.contentUrl;
@@ -218,7 +211,6 @@ export async function shared(browser, worker, systems = CONFIG.systems) {
       const r = {};
       if (systems.includes("mode3")) r.edgeswarm = await edgeswarmRun(browser, worker, cdn, n, 3, id, sha256);
       if (systems.includes("mode0")) r.cdnOnly = await edgeswarmRun(browser, worker, cdn, n, 0, id, sha256);
-      if (systems.includes("mode3coop")) r.coop = await edgeswarmRun(browser, worker, cdn, n, 3, id, sha256, true);
       if (systems.includes("webtorrent")) {
         r.webtorrent = await webtorrentRun(browser, cdn, site, n, contentUrl, bytes, sha256);
       }

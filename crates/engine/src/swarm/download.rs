@@ -125,12 +125,9 @@ impl Swarm {
     }
 
     /// Drip defence: adds the request time since the last input to every
-    /// delivery window, and the busy time to the CDN meter
-    /// (called before an input changes any request).
+    /// delivery window (called before an input changes any request).
     pub(super) fn account_windows(&mut self) {
         let now = self.now;
-        let busy = self.http.busy();
-        self.http.meter.account(now, busy);
         for p in self.peers.values_mut() {
             let n = p.downloads.len();
             p.window.account(now, n);

@@ -1,49 +1,48 @@
 //! The CDN side: HTTP range requests, one piece per request, verified like
 //! peer bytes.
 //!
-//! Policy (P2P mode): the CDN is a source the swarm shares, kept busy with
-//! distinct pieces; everything peers can serve comes from peers.
+//! Policy (P2P mode):
 //! - nothing before `http_delay_secs` after start (DO's "delay download from
 //!   HTTP"), nor before the first `PeerCandidates` input (at most
 //!   `discovery_grace_ms`): the glue feeds the array service's answer, even
-//!   an empty one, as soon as it has it; and, once per download, while a
-//!   peer we dialled is not yet `Ready`, at most `http_peer_wait_ms` (its
-//!   bitfield and leases show what not to fetch);
-//! - which piece, and whether to wait: [`cdn`](super::cdn) (pieces no
-//!   connected peer holds or leases, by a walk; the starving rule in a
-//!   partial view of a large swarm); each request sends our lease to every
-//!   peer ([`lease`](super::lease));
-//! - requests in flight (cooperative mode): `pipeline_ms` of the CDN's
-//!   measured bytes per busy second ([`BusyMeter`]) in [1,
-//!   `http_concurrency`] (at most 2 until measured);
-//! - minimum QoS: the CDN may also fetch pieces peers hold (still never a
-//!   leased one) when the download rate over the last window (peers and
-//!   CDN) is below the CDN's measured bytes per busy second (P2P
-//!   must not make a download much slower than the CDN alone; a page that
-//!   never used the CDN has no measure and stays with its peers), or below
-//!   `min_download_bps` (DO's "minimum download QoS"; 0 = off: once the
-//!   download has run for one window of the [`rate`](super::rate) meter,
-//!   bytes from peers and the CDN below that rate; then all
-//!   `http_concurrency` slots run; while the rule is on and a slot is free,
-//!   the engine asks to be woken every sample interval);
+//!   an empty one, as soon as it has it;
+//! - only pieces that no usable connected peer can serve — slow peers (the
+//!   drip defence, `swarm::download`) do not count: pieces only they can
+//!   serve, or only they hold in flight, may come from the CDN, and their
+//!   requests do not stop the swarm from "starving";
+//! - with no peers connected or being connected: up to `http_concurrency`
+//!   requests at once;
+//! - with peers downloading (not starving): one request at a time, only for
+//!   a piece stuck with slow peers (in flight with slow peers only, and no
+//!   other usable peer can serve it), without the patience wait;
+//! - with peers but nothing in flight from them ("starving"): one request at
+//!   a time, each after a random wait of up to `http_patience_ms_per_peer` ×
+//!   (connected + connecting peers), so that when a whole swarm
+//!   starts empty, roughly one peer fetches a piece from the CDN and the
+//!   others get it from that peer;
+//! - minimum download QoS (`min_download_bps`, DO's "minimum background
+//!   QoS"; 0 = off): once the download has run for one window of the
+//!   [`rate`](super::rate) meter, if the bytes received from peers and the
+//!   CDN over that window come to less than `min_download_bps` per second,
+//!   the CDN runs up to `http_concurrency` requests even while peers are
+//!   downloading, without the starving condition or the patience wait — still
+//!   only for pieces no usable connected peer can serve, so CDN bytes go to
+//!   pieces the swarm does not have. While the rule is on and a slot is free,
+//!   the engine asks to be woken every sample interval to re-measure;
 //! - failures (no response, wrong status or length, bad hash) back off
 //!   exponentially, and a request unanswered for too long is a failure
 //!   (the shared [`HttpRetry`] policy, as in simple mode): its piece
-//!   becomes missing again, its lease is released, and a late answer is
-//!   ignored. The engine has no way to abort the glue's fetch; it only stops
-//!   waiting for it.
+//!   becomes missing again and a late answer is ignored. The engine has no
+//!   way to abort the glue's fetch; it only stops waiting for it.
 //!
-//! HTTP-only mode (P2P not allowed) skips the delay and the peer wait.
+//! HTTP-only mode (P2P not allowed) skips the delay and the patience.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use edgeswarm_protocol::wire::MAX_LEASE_MS;
 use edgeswarm_protocol::PieceIndex;
+use rand_core::Rng;
 
-use super::cdn::Mode;
-use super::lease::RELEASE_MARGIN_MS;
-use super::peer::Phase;
-use super::rate::{BusyMeter, DownloadRate, SAMPLE_MS};
+use super::rate::{DownloadRate, SAMPLE_MS};
 use super::Swarm;
 use crate::retry::HttpRetry;
 use crate::types::{Event, HttpRequestId, Millis, Output, Source};
@@ -58,20 +57,10 @@ pub(super) struct HttpState {
     /// engine does not know whether peers exist, so the CDN waits.
     pub discovery_until: Option<Millis>,
     retry: HttpRetry,
-    /// End of the one wait for dialled peers to become `Ready` (set when
-    /// the first dial is seen pending).
-    peer_wait_until: Option<Millis>,
+    patience_until: Option<Millis>,
     /// Bytes received (peers + CDN) over time, for the minimum-QoS rule and
     /// the background share.
     pub rate: DownloadRate,
-    /// The CDN's bytes per busy second (pipeline depth, leases, QoS).
-    pub meter: BusyMeter,
-    /// Smoothed time from request to answer, ms (0 until measured).
-    answer_ms: u64,
-    /// The next piece our CDN walk would take (`swarm::cdn`).
-    pub cursor: Option<PieceIndex>,
-    /// Partial view: end of the patience wait (`swarm::cdn`).
-    pub patience_until: Option<Millis>,
 }
 
 /// One range request the glue is carrying out.
@@ -81,9 +70,6 @@ struct Attempt {
     piece: Option<PieceIndex>,
     /// Given up (timed out) at this time.
     deadline: Millis,
-    sent: Millis,
-    /// End of the lease we announced for it (None: released or ended).
-    lease_end: Option<Millis>,
 }
 
 impl HttpState {
@@ -94,25 +80,9 @@ impl HttpState {
             allowed_at,
             discovery_until,
             retry: HttpRetry::default(),
-            peer_wait_until: None,
-            rate: DownloadRate::new(start),
-            meter: BusyMeter::default(),
-            answer_ms: 0,
-            cursor: None,
             patience_until: None,
+            rate: DownloadRate::new(start),
         }
-    }
-
-    pub fn busy(&self) -> bool {
-        !self.in_flight.is_empty()
-    }
-
-    /// Our announced leases still running: (piece, end).
-    pub fn leases(&self) -> Vec<(PieceIndex, Millis)> {
-        self.in_flight
-            .values()
-            .filter_map(|a| Some((a.piece?, a.lease_end?)))
-            .collect()
     }
 
     /// Forgets the requests for `p`: one whose output is still queued in
@@ -135,20 +105,17 @@ impl HttpState {
         self.abandon_piece(p);
     }
 
-    /// The piece is verified (our `Have` ends the lease): stop waiting.
     pub fn abandon_piece(&mut self, p: PieceIndex) {
         for a in self.in_flight.values_mut() {
             if a.piece == Some(p) {
                 a.piece = None;
-                a.lease_end = None;
             }
         }
     }
 }
 
 impl Swarm {
-    /// Requests past their deadline count as failed, and leases about to
-    /// end on requests still running are released (see the module doc).
+    /// Requests past their deadline count as failed (see the module doc).
     fn expire_http(&mut self) {
         let now = self.now;
         let expired: Vec<HttpRequestId> = self
@@ -160,18 +127,6 @@ impl Swarm {
             .collect();
         for id in expired {
             self.on_http_failed(id);
-        }
-        let mut lapsing = Vec::new();
-        for a in self.http.in_flight.values_mut() {
-            if let (Some(p), Some(end)) = (a.piece, a.lease_end) {
-                if now.plus(RELEASE_MARGIN_MS) >= end {
-                    a.lease_end = None;
-                    lapsing.push(p);
-                }
-            }
-        }
-        for p in lapsing {
-            self.announce_lease(p, 0);
         }
     }
 
@@ -193,63 +148,6 @@ impl Swarm {
                 .is_some_and(|r| r < min)
     }
 
-    /// The download (peers and CDN, over the last window) runs below what
-    /// the CDN alone delivered per busy second (measured).
-    fn cdn_faster(&self) -> bool {
-        let cdn = self.http.meter.bps;
-        let rate = self.http.rate.rate(self.now, self.received());
-        self.p2p && cdn > 0 && rate.is_some_and(|r| r < cdn)
-    }
-
-    /// CDN requests to keep in flight (see the module doc).
-    fn http_depth(&self) -> usize {
-        let max = self.cfg.http_concurrency.max(1);
-        let bps = self.http.meter.bps;
-        if bps == 0 {
-            return max.min(2);
-        }
-        let bytes = bps.saturating_mul(self.cfg.pipeline_ms) / 1000;
-        let piece = u64::from(self.meta.piece_size().get());
-        usize::try_from(1 + bytes / piece).map_or(max, |d| d.clamp(1, max))
-    }
-
-    /// The lease to announce for one more request: four times the longer
-    /// of the measured answer time and the time the CDN needs for what we
-    /// have in flight, within [4 s, the protocol cap] (half the cap until
-    /// measured). Generous: an honest request that outlives its lease is
-    /// released, and others may then fetch the piece a second time.
-    fn lease_ms(&self) -> u32 {
-        let bps = self.http.meter.bps;
-        if bps == 0 || self.http.answer_ms == 0 {
-            return MAX_LEASE_MS / 2;
-        }
-        let queued = (self.http.in_flight.len() as u64 + 1)
-            .saturating_mul(u64::from(self.meta.piece_size().get()));
-        let expected = (queued.saturating_mul(1000) / bps).max(self.http.answer_ms);
-        let lease = expected
-            .saturating_mul(4)
-            .clamp(4_000, u64::from(MAX_LEASE_MS));
-        u32::try_from(lease).unwrap_or(MAX_LEASE_MS)
-    }
-
-    /// Once per download: wait (bounded) for peers we dialled to be `Ready`.
-    fn waiting_for_peers(&mut self) -> bool {
-        let pending = !self.dialing.is_empty()
-            || self
-                .peers
-                .values()
-                .any(|p| p.dialed && p.phase != Phase::Ready);
-        if !pending {
-            return false;
-        }
-        let now = self.now;
-        let until = *self
-            .http
-            .peer_wait_until
-            .get_or_insert(now.plus(self.cfg.http_peer_wait_ms));
-        now < until
-    }
-
     pub(super) fn schedule_http(&mut self) {
         self.expire_http();
         let now = self.now;
@@ -266,25 +164,69 @@ impl Swarm {
             Some(t) if now < t => return,
             _ => self.http.discovery_until = None,
         }
-        let below = self.below_qos();
-        let mode = if below {
-            Mode::Cooperative
+        // Peers connected or being connected: if there are any, the CDN
+        // waits for them (patience) and is used one request at a time —
+        // unless the download is below the minimum QoS.
+        let expected = (self.peers.len() + self.dialing.len()) as u64;
+        let qos = expected > 0 && self.below_qos();
+        let limit = if expected == 0 || qos {
+            self.cfg.http_concurrency.max(1)
         } else {
-            self.cdn_mode()
+            1
         };
-        let limit = match mode {
-            Mode::Wait => return,
-            _ if below => self.cfg.http_concurrency.max(1),
-            Mode::Cooperative => self.http_depth(),
-            Mode::Starving | Mode::StuckOnly => 1,
-        };
-        if self.http.in_flight.len() >= limit || (self.p2p && self.waiting_for_peers()) {
+        if self.http.in_flight.len() >= limit {
             return;
         }
-        let qos = below || (mode == Mode::Cooperative && self.cdn_faster());
+        // Not starving: only pieces stuck with slow peers may go to the CDN.
+        let mut stuck_only = false;
+        if expected > 0 && !qos {
+            // Requests held by slow peers (the drip defence) do not count.
+            let slow = self.slow_peers();
+            let starving = self
+                .peers
+                .iter()
+                .all(|(k, p)| p.downloads.is_empty() || slow.contains(k));
+            if !starving {
+                self.http.patience_until = None;
+                stuck_only = true;
+            }
+        }
+        if expected > 0 && !qos && !stuck_only {
+            match self.http.patience_until {
+                None => {
+                    let max = self.cfg.http_patience_ms_per_peer.saturating_mul(expected);
+                    // saturating: `max` comes from the bootstrap config.
+                    let wait = self.rng.next_u64() % max.saturating_add(1);
+                    self.http.patience_until = Some(now.plus(wait));
+                    if wait > 0 {
+                        return;
+                    }
+                }
+                Some(t) if now < t => return,
+                Some(_) => {}
+            }
+        }
         let slow = self.slow_peers();
         while self.http.in_flight.len() < limit {
-            let Some(p) = self.pick_for_cdn(qos, &slow, mode == Mode::StuckOnly) else {
+            let (peers, pieces) = (&self.peers, &self.pieces);
+            // Pieces only slow peers can serve, or hold, are the CDN's too.
+            let eligible = |p| {
+                let served = peers
+                    .iter()
+                    .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k));
+                let skip = stuck_only && pieces.is_missing(p);
+                !served && !skip
+            };
+            let reclaim = |sources: &[Source]| {
+                sources.iter().all(|s| match s {
+                    Source::Peer(k) => slow.contains(k),
+                    Source::Http => false,
+                })
+            };
+            let Some(p) =
+                self.pieces
+                    .pick_rarest_reclaiming(&self.meta, &mut self.rng, eligible, reclaim)
+            else {
                 break;
             };
             self.pieces.start(p, Source::Http);
@@ -292,16 +234,9 @@ impl Swarm {
             let id = HttpRequestId(self.http.next_id);
             self.http.next_id += 1;
             let timeout = self.http.retry.request_timeout(&self.cfg);
-            let lease = self.lease_ms();
-            let lease_end = self.p2p.then(|| now.plus(u64::from(lease)));
-            if lease_end.is_some() {
-                self.announce_lease(p, lease);
-            }
             let attempt = Attempt {
                 piece: Some(p),
                 deadline: now.plus(timeout),
-                sent: now,
-                lease_end,
             };
             self.http.in_flight.insert(id, attempt);
             let range = self.meta.piece_range(p);
@@ -318,22 +253,12 @@ impl Swarm {
             return None;
         }
         let expiry = self.http.in_flight.values().map(|a| a.deadline).min();
-        let release = self
-            .http
-            .in_flight
-            .values()
-            .filter_map(|a| a.lease_end)
-            .map(|t| Millis(t.0.saturating_sub(RELEASE_MARGIN_MS)))
-            .min();
         [
             expiry,
-            release,
             self.http.discovery_until,
             Some(self.http.allowed_at),
             Some(self.http.retry.backoff_until()),
-            self.http.peer_wait_until,
             self.http.patience_until,
-            self.lease_deadline(),
             self.qos_recheck(),
         ]
         .into_iter()
@@ -354,39 +279,23 @@ impl Swarm {
             return;
         };
         self.stats.bytes_from_http += body.len() as u64;
-        self.http.meter.add(body.len() as u64);
-        let took = self.now.since(attempt.sent);
-        let a = &mut self.http.answer_ms;
-        *a = if *a == 0 { took } else { *a / 2 + took / 2 };
         let Some(p) = attempt.piece else { return };
         let whole_file = self.meta.piece_count() == 1;
         let status_ok = status == 206 || (status == 200 && whole_file);
         if !status_ok || body.len() != self.meta.piece_len(p) as usize {
-            return self.http_attempt_failed(p, attempt.lease_end.is_some());
+            self.pieces.end_attempt(p, Source::Http);
+            return self.http_failure();
         }
         self.http.retry.succeeded();
         self.piece_complete(p, Source::Http, body);
-        if !self.pieces.is_verified(p) && attempt.lease_end.is_some() {
-            self.announce_lease(p, 0); // bad bytes: released
-        }
     }
 
     pub(super) fn on_http_failed(&mut self, id: HttpRequestId) {
         let Some(attempt) = self.http.in_flight.remove(&id) else {
             return;
         };
-        match attempt.piece {
-            Some(p) => self.http_attempt_failed(p, attempt.lease_end.is_some()),
-            None => self.http_failure(),
-        }
-    }
-
-    /// The attempt at `p` ended without bytes: the piece is missing again
-    /// and our lease on it, if still announced, is released.
-    fn http_attempt_failed(&mut self, p: PieceIndex, leased: bool) {
-        self.pieces.end_attempt(p, Source::Http);
-        if leased {
-            self.announce_lease(p, 0);
+        if let Some(p) = attempt.piece {
+            self.pieces.end_attempt(p, Source::Http);
         }
         self.http_failure();
     }

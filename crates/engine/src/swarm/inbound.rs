@@ -61,12 +61,6 @@ impl Swarm {
                 }
                 self.dirty.insert(k);
             }
-            (Phase::AwaitBitfield, Message::Fetching { piece, lease_ms }) => {
-                match self.meta.piece(piece) {
-                    Some(p) => self.on_fetching(k, p, lease_ms),
-                    None => self.ban(k, BanReason::ProtocolViolation("piece number out of range")),
-                }
-            }
             (Phase::Ready, m) => self.on_ready_message(k, m),
             _ => self.ban(k, BanReason::ProtocolViolation("message out of order")),
         }
@@ -84,7 +78,6 @@ impl Swarm {
             | Message::Request { piece }
             | Message::Cancel { piece }
             | Message::Reject { piece, .. }
-            | Message::Fetching { piece, .. }
             | Message::PieceData { piece, .. } => *piece,
             Message::Handshake { .. } | Message::Bitfield(_) => {
                 return self.ban(
@@ -101,7 +94,6 @@ impl Swarm {
                 let Some(peer) = self.peers.get_mut(&k) else {
                     return;
                 };
-                peer.leases.kept(piece);
                 if peer.has.set(piece.get()) {
                     self.pieces.add_availability(piece);
                     self.dirty.insert(k);
@@ -115,7 +107,6 @@ impl Swarm {
             }
             Message::Reject { reason, .. } => self.on_reject(k, piece, reason),
             Message::PieceData { offset, data, .. } => self.on_block(k, piece, offset, data),
-            Message::Fetching { lease_ms, .. } => self.on_fetching(k, piece, lease_ms),
             Message::Handshake { .. } | Message::Bitfield(_) => {}
         }
     }

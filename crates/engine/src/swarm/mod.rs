@@ -5,7 +5,6 @@
 //! Submodules, one concern each: [`pieces`] (piece states, rarest-first
 //! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
-//! [`cdn`] and [`lease`] (which piece the CDN fetches; who fetches what),
 //! [`rate`] (download-rate meter for the minimum-QoS rule),
 //! [`slots`] (who may hold a connection slot),
 //! [`upload`] (serving verified pieces fairly under a rate cap), [`local`]
@@ -15,11 +14,9 @@
 //! Every input runs `tick` afterwards, which checks stalls and fills request
 //! pipelines, HTTP slots and uploads; so outputs always reflect the latest state.
 
-mod cdn;
 mod download;
 mod http;
 mod inbound;
-mod lease;
 mod local;
 mod peer;
 mod pieces;
@@ -28,6 +25,7 @@ mod slots;
 mod upload;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+
 use std::sync::Arc;
 
 use edgeswarm_protocol::wire::{self, Bitfield, Message, PROTOCOL_VERSION};
@@ -81,8 +79,11 @@ impl Swarm {
         seed: u64,
     ) -> Self {
         let pieces = PieceTable::new(meta.piece_count());
-        let delay = u64::from(cfg.http_delay_secs) * u64::from(p2p);
-        let http_start = now.plus(delay * 1000);
+        let http_start = if p2p {
+            now.plus(u64::from(cfg.http_delay_secs) * 1000)
+        } else {
+            now
+        };
         let stats = Stats {
             bytes_left: meta.file_size(),
             ..Stats::default()
@@ -210,7 +211,6 @@ impl Swarm {
 
     fn tick(&mut self) {
         self.check_stalls();
-        self.expire_leases();
         self.evict_idle();
         self.dial();
         self.measure_background();
@@ -283,7 +283,6 @@ impl Swarm {
             metadata_sha256: self.meta_sha256,
         };
         self.send(k, &hs);
-        self.send_leases_to(k); // before the bitfield: known when it is Ready
         let mut have = Bitfield::new(self.pieces.len());
         for p in self.meta.pieces() {
             if self.pieces.is_verified(p) {

@@ -6,9 +6,8 @@
 //!
 //! ```text
 //! AwaitHandshake ──Handshake(same content, metadata, version)──▶ AwaitBitfield
-//! AwaitBitfield  ──Fetching (CDN leases)────────────────────────▶ AwaitBitfield
 //! AwaitBitfield  ──Bitfield(right length)──────────────────────▶ Ready
-//! Ready          ──Have/Request/PieceData/Cancel/Reject/Fetching─▶ Ready
+//! Ready          ──Have/Request/PieceData/Cancel/Reject────────▶ Ready
 //! any phase      ──anything else, malformed frame, strikes─────▶ removed (banned)
 //! AwaitHandshake ──Handshake of other content/version──────────▶ removed (not banned)
 //! AwaitHandshake, AwaitBitfield ──not Ready `connect_timeout_ms`
@@ -20,7 +19,6 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use edgeswarm_protocol::wire::Bitfield;
 use edgeswarm_protocol::PieceIndex;
 
-use super::lease::Leases;
 use crate::types::Millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +75,6 @@ pub struct Peer {
     /// asked us for a piece (a peer idle for long gives up its slot under
     /// slot pressure).
     pub last_useful: Millis,
-    /// Its CDN leases (`Fetching`), bounded (see `swarm::lease`).
-    pub leases: Leases,
 }
 
 impl Peer {
@@ -98,7 +94,6 @@ impl Peer {
             window: DeliveryWindow::default(),
             pieces_delivered: 0,
             last_useful: now,
-            leases: Leases::default(),
         }
     }
 

@@ -74,15 +74,6 @@ impl PieceTable {
         matches!(self.states.get(p.as_usize()), Some(PieceState::Missing))
     }
 
-    /// In flight with fewer than `MAX_ATTEMPTS` attempts, all satisfying
-    /// `reclaim` (as in `pick_rarest_reclaiming`).
-    pub fn reclaimable(&self, p: PieceIndex, reclaim: impl Fn(&[Source]) -> bool) -> bool {
-        match self.states.get(p.as_usize()) {
-            Some(PieceState::InFlight(v)) => v.len() < MAX_ATTEMPTS && reclaim(v),
-            _ => false,
-        }
-    }
-
     pub fn missing(&self) -> usize {
         self.missing
     }

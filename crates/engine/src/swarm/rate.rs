@@ -11,12 +11,6 @@
 //! Invariants: samples are in increasing time order, the first one is at or
 //! before `now - WINDOW_MS` once a window has passed (older ones are
 //! dropped), and there are at most `WINDOW_MS / SAMPLE_MS + 2` samples.
-//!
-//! [`BusyMeter`] measures the CDN per *busy* second: bytes received over
-//! the time at least one request to it was outstanding, so a CDN with little
-//! to do is not mistaken for a slow one. It sizes the CDN pipeline, the
-//! leases, and tells whether the download runs slower than the CDN alone
-//! (`swarm::http`).
 
 use std::collections::VecDeque;
 
@@ -73,45 +67,6 @@ impl DownloadRate {
     }
 }
 
-/// Bytes per busy second of a source (see the module doc).
-#[derive(Debug, Default)]
-pub struct BusyMeter {
-    mark: Option<Millis>,
-    busy_ms: u64,
-    bytes: u64,
-    /// Bytes per busy second; 0 until measured.
-    pub bps: u64,
-}
-
-impl BusyMeter {
-    /// Busy time shorter than this is not a measurement yet.
-    const MIN_BUSY_MS: u64 = 250;
-
-    /// Adds the time since the last call, if requests were outstanding
-    /// (`busy`) all along (called before an input changes any request).
-    pub fn account(&mut self, now: Millis, busy: bool) {
-        if let (Some(mark), true) = (self.mark, busy) {
-            self.busy_ms = self.busy_ms.saturating_add(now.since(mark));
-        }
-        self.mark = Some(now);
-    }
-
-    /// `bytes` arrived (after `account` for this instant).
-    pub fn add(&mut self, bytes: u64) {
-        self.bytes = self.bytes.saturating_add(bytes);
-        if self.busy_ms >= Self::MIN_BUSY_MS {
-            let inst = self.bytes.saturating_mul(1000) / self.busy_ms;
-            self.bps = if self.bps == 0 {
-                inst
-            } else {
-                self.bps / 2 + inst / 2
-            };
-            self.busy_ms = 0;
-            self.bytes = 0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,15 +93,5 @@ mod tests {
         }
         assert_eq!(m.rate(Millis(15_000), 1_000_000), Some(0));
         assert!(m.samples.len() as u64 <= WINDOW_MS / SAMPLE_MS + 2);
-    }
-
-    #[test]
-    fn busy_meter_ignores_idle_time() {
-        let mut m = BusyMeter::default();
-        m.account(Millis(0), false);
-        m.account(Millis(10_000), false);
-        m.account(Millis(10_500), true);
-        m.add(1_000_000);
-        assert_eq!(m.bps, 2_000_000, "500 ms busy, idle time not counted");
     }
 }

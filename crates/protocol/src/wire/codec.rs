@@ -40,10 +40,6 @@ pub fn encode_into(msg: &Message, out: &mut Vec<u8>) {
             put_u32(out, kind::REJECT, *piece);
             out.push(*reason as u8);
         }
-        Message::Fetching { piece, lease_ms } => {
-            put_u32(out, kind::FETCHING, *piece);
-            out.extend_from_slice(&lease_ms.to_le_bytes());
-        }
         Message::PieceData {
             piece,
             offset,
@@ -191,13 +187,6 @@ pub(super) fn decode_body(body: &[u8]) -> Result<Message, WireError> {
             Ok(Message::Reject {
                 piece: read_u32(p, 0),
                 reason,
-            })
-        }
-        kind::FETCHING => {
-            check(8, 8)?;
-            Ok(Message::Fetching {
-                piece: read_u32(p, 0),
-                lease_ms: read_u32(p, 4),
             })
         }
         kind::PIECE_DATA => {

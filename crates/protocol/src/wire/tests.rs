@@ -32,14 +32,6 @@ fn samples() -> Vec<Message> {
             offset: 65536,
             data: vec![1; MAX_BLOCK_LEN],
         },
-        Message::Fetching {
-            piece: 4,
-            lease_ms: MAX_LEASE_MS,
-        },
-        Message::Fetching {
-            piece: u32::MAX,
-            lease_ms: 0,
-        },
     ]
 }
 
@@ -107,27 +99,6 @@ fn truncation_trailing_bytes_and_unknown_types_are_errors() {
 }
 
 #[test]
-fn fetching_has_a_fixed_length() {
-    let f = encode(&Message::Fetching {
-        piece: 1,
-        lease_ms: 2,
-    });
-    assert_eq!(f.len(), LEN_PREFIX + 1 + 8);
-    for len in [7usize, 9] {
-        let mut bad = (len as u32 + 1).to_le_bytes().to_vec();
-        bad.push(kind::FETCHING);
-        bad.extend(std::iter::repeat_n(0, len));
-        assert!(matches!(
-            decode(&bad),
-            Err(WireError::BadPayloadLength {
-                kind: kind::FETCHING,
-                ..
-            })
-        ));
-    }
-}
-
-#[test]
 fn handshake_with_bad_magic_or_id_is_rejected() {
     let mut f = encode(&samples()[0]);
     f[5] = b'X';
@@ -170,12 +141,6 @@ proptest! {
         let m = Message::PieceData { piece, offset, data };
         prop_assert_eq!(&direct, &encode(&m));
         prop_assert_eq!(decode(&direct), Ok(m));
-    }
-
-    #[test]
-    fn fetching_round_trips(piece: u32, lease_ms: u32) {
-        let m = Message::Fetching { piece, lease_ms };
-        prop_assert_eq!(decode(&encode(&m)), Ok(m));
     }
 
     #[test]
