@@ -22,6 +22,7 @@
 
 mod memory;
 pub(crate) mod opfs;
+mod writer;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -200,6 +201,12 @@ impl PieceStore {
             Backend::Opfs(_) => StoreKind::Opfs,
             Backend::Memory(_) => StoreKind::Memory,
         }
+    }
+
+    /// Whether pieces are written by the OPFS worker (sync access handles)
+    /// rather than on this thread.
+    pub fn writes_in_worker(&self) -> bool {
+        matches!(&self.backend, Backend::Opfs(o) if o.writes_in_worker())
     }
 
     pub fn layout(&self) -> Layout {

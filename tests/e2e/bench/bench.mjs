@@ -3,7 +3,7 @@
 // unless E2E_SERVER/E2E_TOKEN are set. `cargo xtask bench browser` runs it
 // inside a loopback-only network namespace.
 //
-//   node tests/e2e/bench/bench.mjs [raw] [link] [swarm] [memory] [shared] [webtorrent]
+//   node tests/e2e/bench/bench.mjs [raw] [link] [swarm] [unthrottled] [memory] [shared] [webtorrent]
 //   (default: all but `webtorrent`, which `shared` includes)
 //
 // - raw:    RTCDataChannel throughput between two pages of the same browser,
@@ -13,7 +13,11 @@
 //           (CDP Network.emulateNetworkConditions, CDN_RATE bytes/s per page;
 //           as found on 2026-12-02, this also slows data channels: BENCHMARKS.md); completion time and CDN copies, next to
 //           the same N in mode 0 (CDN only) at the same throttle.
-// - memory: one page downloads a 1 GiB file; peak wasm memory and JS heap.
+// - unthrottled: one page, mode 0, 256 MiB from cdn.mjs with no rate: the
+//           client's time to a verified, stored File next to plain fetch()es
+//           of the same file in the same page (single.mjs).
+// - memory: the same for a 1 GiB file (MEMORY_SIZE): peak wasm memory and JS
+//           heap inside the page, peak RSS of every Chromium process outside.
 // - shared: issue 9's scenario (shared.mjs): N = 2, 4, 8 pages 1.5 s apart
 //           on ONE shared CDN link (cdn.mjs, SHARED_RATE bytes/s for all
 //           pages together, default 40 Mbit/s; 0 = unlimited) named by the
@@ -27,6 +31,7 @@ import { loadavg } from "node:os";
 import * as h from "../harness.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
 import { shared } from "./shared.mjs";
+import { memory, unthrottled } from "./single.mjs";
 
 const which = new Set(process.argv.slice(2));
 const want = (k) => (which.size === 0 ? k !== "webtorrent" : which.has(k));
@@ -139,44 +144,13 @@ async function swarm(browser, worker) {
   }
 }
 
-async function memory(worker) {
-  // A browser of its own with precise memory numbers.
-  const browser = await h.launchBrowser(["--enable-precise-memory-info"]);
-  const size = 1024 * h.MiB;
-  const id = `bench-mem-${Date.now()}`;
-  const pub = h.publishRandom(worker, size, 99, id);
-  const p = await h.openPage(browser, worker, `content=${id}&mode=3&autostart=1`);
-  // Sample memory inside the page every 250 ms (a measurement period), and
-  // await the page's own end-of-download event for the result.
-  await p.page.evaluate(() => {
-    window.edgeswarmPeaks = { wasm: 0, heap: 0 };
-    const sample = () => {
-      const k = window.edgeswarmPeaks;
-      k.wasm = Math.max(k.wasm, window.edgeswarmWasmMemory?.buffer.byteLength ?? 0);
-      k.heap = Math.max(k.heap, performance.memory?.usedJSHeapSize ?? 0);
-    };
-    sample();
-    window.edgeswarmSampler = setInterval(sample, 250);
-  });
-  await p.page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state),
-    null, { timeout: 0 });
-  const { wasm: peakWasm, heap: peakHeap } = await p.page.evaluate(() => {
-    clearInterval(window.edgeswarmSampler);
-    return window.edgeswarmPeaks;
-  });
-  const r = await h.result(p.page);
-  out({ bench: "memory-1GiB", ok: r.sha256 === pub.fileSha256, storage: r.stats.storage,
-    seconds: r.stats.elapsedMs / 1000, peakWasmMemoryMiB: peakWasm / h.MiB, peakJsHeapMiB: peakHeap / h.MiB,
-    load: loadavg()[0] });
-  await browser.close();
-}
-
 const worker = await h.startWorker();
 const browser = await h.launchBrowser();
 try {
   if (want("raw")) await raw(browser, worker);
   if (want("link")) await link(browser, worker);
   if (want("swarm")) await swarm(browser, worker);
+  if (want("unthrottled")) await unthrottled(worker);
   if (want("memory")) await memory(worker);
   if (want("shared")) await shared(browser, worker);
   else if (want("webtorrent")) await shared(browser, worker, ["webtorrent"]);

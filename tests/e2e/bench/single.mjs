@@ -1,0 +1,284 @@
+// One page, CDN only (mode 0), unthrottled: the browser data path at line
+// rate, and its memory (docs/bench/browser.md, "Unthrottled: one page" and
+// "Memory"). Issue 9 §2.
+//
+// - The CDN is cdn.mjs with no rate (the server the shared bench uses), named
+//   by the content policy's contentUrl; the file is published with the CLI.
+// - Each client variant gets a fresh browser (`--enable-precise-memory-info
+//   --js-flags=--expose-gc`) and one blank page of the worker's origin that
+//   imports the client package and runs `new Downloader({downloadMode: 0})`
+//   itself, so the time is the client's alone: from `start()` to its promise
+//   resolving with the `File`, i.e. every piece SHA-256-verified and stored,
+//   the whole-file SHA-256 checked. (The demo page's read-back check of the
+//   whole `File` is not in it.)
+// - Before the download, in the same page: a plain `fetch()` of the whole file
+//   (body streamed and dropped), and 1 MiB ranged fetches with 2 and 8 in
+//   flight (`arrayBuffer()` each, dropped): what HTTP alone does here.
+// - Memory, sampled during the download only: inside the page every 100 ms
+//   (`WebAssembly.Memory` byte length, `performance.memory.usedJSHeapSize`);
+//   outside, every 100 ms, VmRSS (/proc/<pid>/status) of every process under
+//   this node process whose name says chrom*: the largest single process
+//   (and its --type) and the sum.
+//
+// Env: SINGLE_SIZE (bytes, default 256 MiB), MEMORY_SIZE (default 1 GiB),
+// BENCH_PKGS ("name=/dir/of/pkg,…": extra client builds served in place of
+// www/pkg, e.g. main's, measured in the same run), BENCH_ENGINE (JSON engine
+// overrides for the Downloader, e.g. '{"httpConcurrency":8}'), BENCH_TRACE
+// (1 = performance marks, summarised; default 1 for `unthrottled`).
+//
+// Invariants: measures, never asserts; one JSON line per variant; every
+// browser, page and server is closed at the end.
+import { readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import * as h from "../harness.mjs";
+import { startSharedLinkCdn } from "./cdn.mjs";
+import { collectMarks, summarise } from "./marks.mjs";
+
+const env = process.env;
+const out = (o) => console.log(JSON.stringify(o));
+const r2 = (x) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+
+/** Deterministic bytes (harness.makeFile's xorshift32), kept in memory. */
+function makeBytes(size, seed) {
+  const buf = Buffer.alloc(size);
+  let x = (seed >>> 0) || 1;
+  for (let i = 0; i + 4 <= size; i += 4) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    buf.writeUInt32LE(x, i);
+  }
+  return buf;
+}
+
+/** Every process under `root` (this node process): pid → {ppid, comm}. */
+function descendants(root) {
+  const procs = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      procs.set(Number(d), { ppid, comm });
+    } catch { /* gone */ }
+  }
+  const under = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, p] of procs) {
+      if (!under.has(pid) && under.has(p.ppid)) { under.add(pid); grew = true; }
+    }
+  }
+  under.delete(root);
+  return [...under].map((pid) => ({ pid, comm: procs.get(pid).comm }));
+}
+
+function rssKiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function processType(pid) {
+  try {
+    const m = /--type=([a-z-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "));
+    return m ? m[1] : "browser";
+  } catch {
+    return "?";
+  }
+}
+
+/** Samples the RSS of every Chromium process under this one, every `ms`. */
+function rssSampler(ms = 100) {
+  const peak = { maxKiB: 0, maxPid: 0, sumKiB: 0 };
+  const tick = () => {
+    let sum = 0;
+    for (const { pid, comm } of descendants(process.pid)) {
+      if (!/chrom/i.test(comm)) continue;
+      const kib = rssKiB(pid);
+      sum += kib;
+      if (kib > peak.maxKiB) Object.assign(peak, { maxKiB: kib, maxPid: pid, maxType: processType(pid) });
+    }
+    peak.sumKiB = Math.max(peak.sumKiB, sum);
+  };
+  tick();
+  const timer = setInterval(tick, ms);
+  return () => {
+    clearInterval(timer);
+    tick();
+    return { largestProcessMiB: r2(peak.maxKiB / 1024), largestProcessType: peak.maxType,
+      allChromiumMiB: r2(peak.sumKiB / 1024) };
+  };
+}
+
+/** In the page: HTTP alone — one whole-body fetch, then 1 MiB ranges with c in flight. */
+async function httpBaselines(page, url, size) {
+  return page.evaluate(async ({ url, size }) => {
+    const t0 = performance.now();
+    const r = await fetch(url, { cache: "no-store" });
+    const reader = r.body.getReader();
+    let n = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      n += value.length;
+    }
+    const whole = (performance.now() - t0) / 1000;
+    const ranged = async (c) => {
+      const piece = 1 << 20;
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(Array.from({ length: c }, async () => {
+        while (next * piece < size) {
+          const at = next++ * piece;
+          const end = Math.min(size, at + piece) - 1;
+          const res = await fetch(url, { cache: "no-store", headers: { Range: `bytes=${at}-${end}` } });
+          await res.arrayBuffer();
+        }
+      }));
+      return (performance.now() - t) / 1000;
+    };
+    const r2s = await ranged(2);
+    const r8s = await ranged(8);
+    globalThis.gc?.();
+    return { bytes: n, wholeSeconds: whole, ranged2Seconds: r2s, ranged8Seconds: r8s };
+  }, { url, size });
+}
+
+/** In the page: the client's download, with in-page memory peaks. */
+async function download(page, contentId, engine, trace) {
+  return page.evaluate(async ({ contentId, engine, trace }) => {
+    const client = await import("/pkg/client_wasm.js");
+    const wasm = await client.default();
+    globalThis.gc?.();
+    const peaks = { wasm: 0, heap: 0 };
+    const sample = () => {
+      peaks.wasm = Math.max(peaks.wasm, wasm.memory.buffer.byteLength);
+      peaks.heap = Math.max(peaks.heap, performance.memory?.usedJSHeapSize ?? 0);
+    };
+    sample();
+    const timer = setInterval(sample, 100);
+    const d = new client.Downloader({ server: location.origin, contentId, downloadMode: 0,
+      fileName: contentId, trace, ...(engine ? { engine } : {}) });
+    const t0 = performance.now();
+    let file = null;
+    let error = null;
+    try {
+      file = await d.start();
+    } catch (e) {
+      error = String(e?.message ?? e);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    sample();
+    clearInterval(timer);
+    const s = d.stats();
+    globalThis.benchFile = file;
+    return { seconds, error, fileSize: file?.size ?? 0, sha256: s.sha256, verified: s.verified,
+      storage: s.storage, bytesFromHttp: s.bytesFromHttp, peakWasmBytes: peaks.wasm, peakHeapBytes: peaks.heap };
+  }, { contentId, engine, trace });
+}
+
+/** After the measurement: the delivered File hashed with WebCrypto (when it fits). */
+function readBack(page) {
+  return page.evaluate(async () => {
+    const f = globalThis.benchFile;
+    if (!f || f.size > 512 * 1024 * 1024) return null;
+    const d = await crypto.subtle.digest("SHA-256", await f.arrayBuffer());
+    return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  });
+}
+
+function variants() {
+  const list = [{ name: "this", pkg: null }];
+  for (const v of (env.BENCH_PKGS ?? "").split(",").filter(Boolean)) {
+    const [name, pkg] = v.split("=");
+    list.push({ name, pkg });
+  }
+  return list;
+}
+
+async function routePkg(page, pkg) {
+  if (!pkg) return;
+  await page.route("**/pkg/client_wasm.js", (r) =>
+    r.fulfill({ contentType: "text/javascript", body: readFileSync(join(pkg, "client_wasm.js")) }));
+  await page.route("**/pkg/client_wasm_bg.wasm", (r) =>
+    r.fulfill({ contentType: "application/wasm", body: readFileSync(join(pkg, "client_wasm_bg.wasm")) }));
+}
+
+/** One page downloads `size` bytes in mode 0 from cdn.mjs, per client variant. */
+export async function singlePage(worker, { bench, size, trace, baselines }) {
+  const cdn = await startSharedLinkCdn({ rate: 0 });
+  const dir = mkdtempSync(join(tmpdir(), "edgeswarm-single-"));
+  try {
+    const bytes = makeBytes(size, 77);
+    const path = join(dir, "content.bin");
+    writeFileSync(path, bytes);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const id = `bench-${bench}-${Date.now()}`;
+    const pub = h.publish(worker, path, id);
+    if (pub.fileSha256 !== sha256) throw new Error("the publisher's SHA-256 differs from the file's");
+    rmSync(path);
+    const contentUrl = cdn.add(`/content/${id}`, bytes);
+    const put = await fetch(`${worker.url}/do/v1/admin/content/${id}/policy`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${worker.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ p2pAllowed: true, contentUrl }),
+    });
+    if (!put.ok) throw new Error(`policy PUT: ${put.status}`);
+    const engine = env.BENCH_ENGINE ? JSON.parse(env.BENCH_ENGINE) : null;
+    for (const v of variants()) {
+      const browser = await h.launchBrowser(["--enable-precise-memory-info", "--js-flags=--expose-gc"]);
+      try {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        page.on("pageerror", (e) => console.error(`[${bench} ${v.name}] ${e.message}`));
+        await routePkg(page, v.pkg);
+        await page.goto(`${worker.url}/`);
+        const http = baselines ? await httpBaselines(page, contentUrl, size) : null;
+        const stop = rssSampler();
+        cdn.reset();
+        const r = await download(page, id, engine, trace);
+        const rss = stop();
+        const marks = trace ? summarise([await collectMarks(page)]) : null;
+        const readBackSha = await readBack(page);
+        out({
+          bench, client: v.name, fileSize: size, engine, seconds: r2(r.seconds),
+          mbPerSecond: r2(size / r.seconds / 1e6), error: r.error,
+          intact: r.sha256 === sha256 && r.verified && r.fileSize === size && (readBackSha ?? sha256) === sha256,
+          readBackChecked: readBackSha !== null, storage: r.storage, cdnCopies: r2(cdn.bytesServed() / size),
+          peakWasmMiB: r2(r.peakWasmBytes / h.MiB), peakJsHeapMiB: r2(r.peakHeapBytes / h.MiB), ...rss,
+          ...(http && {
+            fetchWholeSeconds: r2(http.wholeSeconds), fetchWholeMBps: r2(size / http.wholeSeconds / 1e6),
+            fetchRanged2MBps: r2(size / http.ranged2Seconds / 1e6),
+            fetchRanged8MBps: r2(size / http.ranged8Seconds / 1e6),
+            clientOverFetch: r2(r.seconds / http.wholeSeconds),
+          }),
+          load: r2(loadavg()[0]),
+        });
+        if (marks) out({ bench: "marks", scenario: bench, client: v.name, ...marks });
+        await context.close();
+      } finally {
+        await browser.close();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await cdn.stop();
+  }
+}
+
+export const unthrottled = (worker) => singlePage(worker, {
+  bench: "unthrottled-mode0", size: Number(env.SINGLE_SIZE ?? 256 * h.MiB),
+  trace: (env.BENCH_TRACE ?? "1") === "1", baselines: true,
+});
+
+export const memory = (worker) => singlePage(worker, {
+  bench: "memory-mode0", size: Number(env.MEMORY_SIZE ?? 1024 * h.MiB),
+  trace: env.BENCH_TRACE === "1", baselines: false,
+});
