@@ -176,7 +176,7 @@ async function fetchIdempotent(url, init) {
 }
 
 /** Publishes `bytes` as `id` and points its policy's contentUrl at the shared link. */
-async function publishOnLink(worker, cdn, path, bytes, id) {
+export async function publishOnLink(worker, cdn, path, bytes, id) {
   const pub = h.publish(worker, path, id, CONFIG.pieceSize);
   const contentUrl = cdn.add(`/content/${id}`, bytes);
   const r = await fetchIdempotent(`${worker.url}/do/v1/admin/content/${id}/policy`, {

@@ -35,6 +35,7 @@ import { join } from "node:path";
 import * as h from "../harness.mjs";
 import { startSharedLinkCdn } from "./cdn.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
+import { publishOnLink } from "./shared.mjs";
 
 const env = process.env;
 const out = (o) => console.log(JSON.stringify(o));
@@ -221,16 +222,9 @@ export async function singlePage(worker, { bench, size, trace, baselines }) {
     writeFileSync(path, bytes);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const id = `bench-${bench}-${Date.now()}`;
-    const pub = h.publish(worker, path, id);
+    const { pub, contentUrl } = await publishOnLink(worker, cdn, path, bytes, id);
     if (pub.fileSha256 !== sha256) throw new Error("the publisher's SHA-256 differs from the file's");
     rmSync(path);
-    const contentUrl = cdn.add(`/content/${id}`, bytes);
-    const put = await fetch(`${worker.url}/do/v1/admin/content/${id}/policy`, {
-      method: "PUT",
-      headers: { Authorization: `Bearer ${worker.token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ p2pAllowed: true, contentUrl }),
-    });
-    if (!put.ok) throw new Error(`policy PUT: ${put.status}`);
     const engine = env.BENCH_ENGINE ? JSON.parse(env.BENCH_ENGINE) : null;
     for (const v of variants()) {
       const browser = await h.launchBrowser(["--enable-precise-memory-info", "--js-flags=--expose-gc"]);
