@@ -31,7 +31,7 @@ import { loadavg } from "node:os";
 import * as h from "../harness.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
 import { shared } from "./shared.mjs";
-import { memory, unthrottled } from "./single.mjs";
+import { memory, routePkg, unthrottled, variants } from "./single.mjs";
 
 const which = new Set(process.argv.slice(2));
 const want = (k) => (which.size === 0 ? k !== "webtorrent" : which.has(k));
@@ -94,17 +94,22 @@ async function link(browser, worker) {
   const size = 128 * h.MiB;
   const id = `bench-link-${Date.now()}`;
   const pub = h.publishRandom(worker, size, 21, id);
-  const q = `content=${id}&mode=3&autostart=1`;
-  const seed = await h.openPage(browser, worker, q);
-  await h.result(seed.page);
-  const joiner = await h.openPage(browser, worker, q);
-  const r = await h.result(joiner.page, 600_000);
-  const s = r.stats;
-  out({ bench: "peer-link", fileSize: size, ok: r.sha256 === pub.fileSha256, seconds: s.elapsedMs / 1000,
-    bytesFromPeers: s.bytesFromPeers, bytesFromHttp: s.bytesFromHttp,
-    goodputMiBps: size / (s.elapsedMs / 1000) / h.MiB, load: loadavg()[0] });
-  await seed.context.close();
-  await joiner.context.close();
+  // Every client variant (BENCH_PKGS, single.mjs) in the same run: a seed
+  // page and a joiner of that client (the previous pair is closed first).
+  for (const v of variants()) {
+    const q = `content=${id}&mode=3&autostart=1`;
+    const beforeGoto = (page) => routePkg(page, v.pkg);
+    const seed = await h.openPage(browser, worker, q, { beforeGoto });
+    await h.result(seed.page);
+    const joiner = await h.openPage(browser, worker, q, { beforeGoto });
+    const r = await h.result(joiner.page, 600_000);
+    const s = r.stats;
+    out({ bench: "peer-link", client: v.name, fileSize: size, ok: r.sha256 === pub.fileSha256,
+      seconds: s.elapsedMs / 1000, bytesFromPeers: s.bytesFromPeers, bytesFromHttp: s.bytesFromHttp,
+      goodputMiBps: size / (s.elapsedMs / 1000) / h.MiB, load: loadavg()[0] });
+    await seed.context.close();
+    await joiner.context.close();
+  }
 }
 
 async function throttled(page, context) {

@@ -170,7 +170,7 @@ async function fetchIdempotent(url, init) {
     try {
       return await fetch(url, init);
     } catch (e) {
-      if (attempt >= 3 || e?.cause?.code !== "UND_ERR_SOCKET") throw e;
+      if (attempt >= 3 || !["UND_ERR_SOCKET", "EPIPE", "ECONNRESET"].includes(e?.cause?.code)) throw e;
     }
   }
 }

@@ -4,8 +4,9 @@
 //
 // - The CDN is cdn.mjs with no rate (the server the shared bench uses), named
 //   by the content policy's contentUrl; the file is published with the CLI.
-// - Each client variant gets a fresh browser (`--enable-precise-memory-info
-//   --js-flags=--expose-gc`) and one blank page of the worker's origin that
+// - Each client variant gets a fresh browser with a fresh profile ON DISK
+//   (an off-the-record context keeps OPFS in memory), `--enable-precise-memory-info
+//   --js-flags=--expose-gc`, and one blank page of the worker's origin that
 //   imports the client package and runs `new Downloader({downloadMode: 0})`
 //   itself, so the time is the client's alone: from `start()` to its promise
 //   resolving with the `File`, i.e. every piece SHA-256-verified and stored,
@@ -32,6 +33,7 @@ import { readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from "n
 import { createHash } from "node:crypto";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import * as h from "../harness.mjs";
 import { startSharedLinkCdn } from "./cdn.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
@@ -195,7 +197,7 @@ function readBack(page) {
   });
 }
 
-function variants() {
+export function variants() {
   const list = [{ name: "this", pkg: null }];
   for (const v of (env.BENCH_PKGS ?? "").split(",").filter(Boolean)) {
     const [name, pkg] = v.split("=");
@@ -204,7 +206,7 @@ function variants() {
   return list;
 }
 
-async function routePkg(page, pkg) {
+export async function routePkg(page, pkg) {
   if (!pkg) return;
   await page.route("**/pkg/client_wasm.js", (r) =>
     r.fulfill({ contentType: "text/javascript", body: readFileSync(join(pkg, "client_wasm.js")) }));
@@ -227,10 +229,14 @@ export async function singlePage(worker, { bench, size, trace, baselines }) {
     rmSync(path);
     const engine = env.BENCH_ENGINE ? JSON.parse(env.BENCH_ENGINE) : null;
     for (const v of variants()) {
-      const browser = await h.launchBrowser(["--enable-precise-memory-info", "--js-flags=--expose-gc"]);
+      // A profile on disk (launchPersistentContext): in an off-the-record
+      // context (browser.newContext()) Chromium keeps OPFS in memory, so
+      // the renderer's RSS would grow with the file whatever the client does.
+      const profile = mkdtempSync(join(tmpdir(), "edgeswarm-profile-"));
+      const context = await chromium.launchPersistentContext(profile, { executablePath: h.CHROMIUM,
+        headless: true, args: [...h.CHROME_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"] });
       try {
-        const context = await browser.newContext();
-        const page = await context.newPage();
+        const page = context.pages()[0] ?? await context.newPage();
         page.on("pageerror", (e) => console.error(`[${bench} ${v.name}] ${e.message}`));
         await routePkg(page, v.pkg);
         await page.goto(`${worker.url}/`);
@@ -256,9 +262,9 @@ export async function singlePage(worker, { bench, size, trace, baselines }) {
           load: r2(loadavg()[0]),
         });
         if (marks) out({ bench: "marks", scenario: bench, client: v.name, ...marks });
-        await context.close();
       } finally {
-        await browser.close();
+        await context.close();
+        rmSync(profile, { recursive: true, force: true });
       }
     }
   } finally {
