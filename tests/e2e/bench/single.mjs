@@ -79,12 +79,14 @@ function descendants(root) {
   return [...under].map((pid) => ({ pid, comm: procs.get(pid).comm }));
 }
 
+/** VmRSS and its parts (anonymous, file-backed, shared memory) in KiB. */
 function rssKiB(pid) {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : 0;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kib = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return { rss: kib("VmRSS"), anon: kib("RssAnon"), file: kib("RssFile"), shmem: kib("RssShmem") };
   } catch {
-    return 0;
+    return { rss: 0, anon: 0, file: 0, shmem: 0 };
   }
 }
 
@@ -104,9 +106,9 @@ function rssSampler(ms = 100) {
     let sum = 0;
     for (const { pid, comm } of descendants(process.pid)) {
       if (!/chrom/i.test(comm)) continue;
-      const kib = rssKiB(pid);
-      sum += kib;
-      if (kib > peak.maxKiB) Object.assign(peak, { maxKiB: kib, maxPid: pid, maxType: processType(pid) });
+      const r = rssKiB(pid);
+      sum += r.rss;
+      if (r.rss > peak.maxKiB) Object.assign(peak, { maxKiB: r.rss, maxPid: pid, maxType: processType(pid), parts: r });
     }
     peak.sumKiB = Math.max(peak.sumKiB, sum);
   };
@@ -115,8 +117,9 @@ function rssSampler(ms = 100) {
   return () => {
     clearInterval(timer);
     tick();
+    const mib = (k) => r2((peak.parts?.[k] ?? 0) / 1024);
     return { largestProcessMiB: r2(peak.maxKiB / 1024), largestProcessType: peak.maxType,
-      allChromiumMiB: r2(peak.sumKiB / 1024) };
+      largestAnonFileShmemMiB: [mib("anon"), mib("file"), mib("shmem")], allChromiumMiB: r2(peak.sumKiB / 1024) };
   };
 }
 
