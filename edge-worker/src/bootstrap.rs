@@ -191,7 +191,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(j["config"]["strikeLimit"], 2);
-        assert_eq!(j["config"]["httpDelay"]["foregroundMs"], 2000);
+        assert_eq!(j["config"]["httpDelay"]["foregroundMs"], 0);
         assert_eq!(j["config"]["array"]["maxPeers"], 512);
     }
 }

@@ -72,6 +72,9 @@ impl Default for PeerLimits {
 #[serde(rename_all = "camelCase", default)]
 pub struct HttpDelay {
     /// Interactive downloads: no HTTP before this long after the start.
+    /// Default 0, as DO's: no fixed wait on the critical path. In P2P mode
+    /// the engine still fetches from the CDN only pieces that no usable
+    /// connected peer can serve (the starving rule of `swarm::http`).
     pub foreground_ms: u64,
     /// Background downloads: no HTTP before this long after the start.
     pub background_ms: u64,
@@ -84,7 +87,7 @@ pub struct HttpDelay {
 impl Default for HttpDelay {
     fn default() -> Self {
         Self {
-            foreground_ms: 2_000,
+            foreground_ms: 0,
             background_ms: 30_000,
             min_download_bytes_per_second: 64 * 1024,
         }
