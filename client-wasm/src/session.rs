@@ -75,7 +75,9 @@ pub struct Session {
     pub(crate) report: report::Reporter,
     pub(crate) trace: Trace,
     timer: Option<(Millis, Timeout)>,
-    writes_in_flight: usize,
+    pub(crate) writes_in_flight: usize,
+    /// Chunks taken while storage was behind: their readers wait (see `ranges`).
+    pub(crate) held_chunks: Vec<oneshot::Sender<()>>,
     engine_done: bool,
     verifying: bool,
     result: Option<oneshot::Sender<Outcome>>,
@@ -132,6 +134,7 @@ impl Session {
             trace: p.trace,
             timer: None,
             writes_in_flight: 0,
+            held_chunks: Vec::new(),
             engine_done: false,
             verifying: false,
             result: Some(p.result),
@@ -198,6 +201,7 @@ impl Session {
             Ev::Http(id, part) => self.on_http_part(id, part),
             Ev::Stored(piece, r) => {
                 self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
+                self.storage_caught_up();
                 self.trace.mark("stored", piece);
                 if let Err(e) = r {
                     self.finish(Err(format!("storing piece {piece}: {e}")), Phase::Error);

@@ -6,6 +6,14 @@
 //! chunks queued for the driver, at most [`UNACKED_BYTES`] (the task waits
 //! for the driver to take them before it reads more), plus one chunk.
 //!
+//! Storage back-pressure, as a socket's: while more than [`WRITES_AHEAD`]
+//! piece writes are in flight, the driver still hands chunks to the engine
+//! but holds their acknowledgements, so every reader stops within
+//! `UNACKED_BYTES`; they go on as writes complete. Verified pieces waiting
+//! for storage are so bounded by about `WRITES_AHEAD` + one piece per
+//! request, instead of piling up when the network outruns OPFS. The engine
+//! decides what to fetch as before; only the reading pauses.
+//!
 //! Per request: Fetching → Streaming (status passed on) → Ended (end of
 //! body, failure, or the `Abort` in `Session::http` dropped: cancelled).
 //! Status and length checks are the engine's; the reader only stops past
@@ -23,6 +31,9 @@ use crate::http::{self, Abort};
 /// Most chunk bytes of one request queued for the driver before its reader
 /// waits (about one 1 MiB piece).
 pub const UNACKED_BYTES: usize = 1 << 20;
+
+/// Piece writes in flight beyond which readers wait for storage.
+pub const WRITES_AHEAD: usize = 4;
 
 /// One step of a streamed answer.
 pub enum Part {
@@ -83,9 +94,14 @@ impl Session {
         }
         Some(match part {
             Part::Head(status) => Input::HttpHead { id, status },
-            // `_ack` drops when this returns; the reader runs again only
-            // after this driver step (the engine input and its outputs).
-            Part::Data(bytes, _ack) => Input::HttpData { id, bytes },
+            Part::Data(bytes, ack) => {
+                if self.writes_in_flight > WRITES_AHEAD {
+                    self.held_chunks.push(ack);
+                }
+                // Otherwise `ack` drops here; the reader runs again only
+                // after this driver step (the engine input and its outputs).
+                Input::HttpData { id, bytes }
+            }
             Part::End => {
                 self.http.remove(&id);
                 Input::HttpEnd { id }
@@ -95,5 +111,13 @@ impl Session {
                 Input::HttpFailed { id }
             }
         })
+    }
+
+    /// A write completed: once storage is back within `WRITES_AHEAD`, the
+    /// held readers go on.
+    pub(super) fn storage_caught_up(&mut self) {
+        if self.writes_in_flight <= WRITES_AHEAD {
+            self.held_chunks.clear();
+        }
     }
 }
