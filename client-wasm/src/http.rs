@@ -2,14 +2,21 @@
 //!
 //! [`Abort`] owns an `AbortController`; dropping it aborts every fetch that
 //! was started with its signal, so a cancelled download leaves no request
-//! running. A response body is read whole ([`HttpReply::body`]): the engine
-//! asks for one piece (≤ 16 MiB) per range request, never for the whole file.
+//! running. Two ways to read a body:
+//! - whole ([`get`], [`HttpReply::body`]), for small answers (metadata, the
+//!   size probe): a ranged request never reads more than its range into
+//!   memory: a longer body (a server that ignores `Range` sends the whole
+//!   file) is cancelled and the reply is [`HttpReply::truncated`], with the
+//!   `Content-Length` of a `200` as [`HttpReply::total_size`];
+//! - streamed ([`open_range`], [`RangeBody::next`]), for the engine's range
+//!   requests, which may span many pieces: chunks as the browser hands them
+//!   over, never the whole body; past the range's length, only the range's
+//!   length + 1 bytes of the chunk are returned (so the engine sees the body
+//!   is too long) and reading stops. Each chunk's `ArrayBuffer` is detached
+//!   (freed) as soon as it is copied. Dropping a [`RangeBody`] cancels it.
+//!
 //! A status the caller did not want is not an `Err` here: the engine decides
 //! what a 404 or a 416 means. `Err` is kept for transport failures and aborts.
-//! A ranged request never reads more than its range into memory: a longer
-//! body (a server that ignores `Range` sends the whole file) is cancelled and
-//! the reply is [`HttpReply::truncated`], with the `Content-Length` of a `200`
-//! as [`HttpReply::total_size`].
 
 use std::ops::Range;
 
@@ -123,47 +130,8 @@ pub async fn get(
     range: Option<Range<u64>>,
     signal: Option<&AbortSignal>,
 ) -> Result<HttpReply, HttpError> {
-    get_with(url, range, signal, &|| {}).await
-}
-
-/// [`get`], calling `first_byte` when the first chunk of a ranged body
-/// arrives (for trace marks).
-pub async fn get_with(
-    url: &str,
-    range: Option<Range<u64>>,
-    signal: Option<&AbortSignal>,
-    first_byte: &dyn Fn(),
-) -> Result<HttpReply, HttpError> {
-    let init = RequestInit::new();
-    init.set_method("GET");
-    // Content ids can be republished: a browser-cached copy (the CDN route
-    // allows an hour) is revalidated with its ETag, never used stale, or a
-    // republished file would fail its new hashes forever.
-    init.set_cache(RequestCache::NoCache);
-    if let Some(r) = &range {
-        let headers = Headers::new().map_err(|e| HttpError::Network(js_message(&e)))?;
-        let last = r.end.saturating_sub(1).max(r.start);
-        headers
-            .set("Range", &format!("bytes={}-{}", r.start, last))
-            .map_err(|e| HttpError::Network(js_message(&e)))?;
-        init.set_headers(&headers);
-    }
-    if let Some(s) = signal {
-        init.set_signal(Some(s));
-    }
-    let fail = |e: JsValue| {
-        if is_abort(&e, signal) {
-            HttpError::Aborted
-        } else {
-            HttpError::Network(js_message(&e))
-        }
-    };
-    let resp = JsFuture::from(global_fetch(url, &init))
-        .await
-        .map_err(fail)?;
-    let resp: Response = resp
-        .dyn_into()
-        .map_err(|_| HttpError::Network("fetch did not return a Response".into()))?;
+    let fail = |e: JsValue| failure(&e, signal);
+    let resp = fetch(url, range.as_ref(), signal).await?;
     let status = resp.status();
     let header = |name: &str| resp.headers().get(name).ok().flatten();
     let mut total_size = header("Content-Range").and_then(|h| content_range_total(&h));
@@ -177,7 +145,7 @@ pub async fn get_with(
             let buf = JsFuture::from(buf).await.map_err(fail)?;
             Some(Uint8Array::new(&buf).to_vec())
         }
-        Some(r) => read_at_most(&resp, r.end.saturating_sub(r.start), &fail, first_byte).await?,
+        Some(r) => read_at_most(&resp, r.end.saturating_sub(r.start), &fail).await?,
     };
     Ok(HttpReply {
         status,
@@ -187,35 +155,162 @@ pub async fn get_with(
     })
 }
 
+fn failure(e: &JsValue, signal: Option<&AbortSignal>) -> HttpError {
+    if is_abort(e, signal) {
+        HttpError::Aborted
+    } else {
+        HttpError::Network(js_message(e))
+    }
+}
+
+/// Sends `GET url` (with a `Range` header for `range`) and waits for the
+/// response head.
+async fn fetch(
+    url: &str,
+    range: Option<&Range<u64>>,
+    signal: Option<&AbortSignal>,
+) -> Result<Response, HttpError> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    // Content ids can be republished: a browser-cached copy (the CDN route
+    // allows an hour) is revalidated with its ETag, never used stale, or a
+    // republished file would fail its new hashes forever.
+    init.set_cache(RequestCache::NoCache);
+    if let Some(r) = range {
+        let headers = Headers::new().map_err(|e| HttpError::Network(js_message(&e)))?;
+        let last = r.end.saturating_sub(1).max(r.start);
+        headers
+            .set("Range", &format!("bytes={}-{}", r.start, last))
+            .map_err(|e| HttpError::Network(js_message(&e)))?;
+        init.set_headers(&headers);
+    }
+    if let Some(s) = signal {
+        init.set_signal(Some(s));
+    }
+    let resp = JsFuture::from(global_fetch(url, &init))
+        .await
+        .map_err(|e| failure(&e, signal))?;
+    resp.dyn_into()
+        .map_err(|_| HttpError::Network("fetch did not return a Response".into()))
+}
+
+fn reader_of(resp: &Response) -> Result<Option<ReadableStreamDefaultReader>, HttpError> {
+    let Some(stream) = resp.body() else {
+        return Ok(None);
+    };
+    let reader = stream
+        .get_reader()
+        .dyn_into()
+        .map_err(|_| HttpError::Network("the body has no default reader".into()))?;
+    Ok(Some(reader))
+}
+
+/// The next chunk of `reader`, or `None` at the end of the body.
+async fn read_chunk(
+    reader: &ReadableStreamDefaultReader,
+    fail: &impl Fn(JsValue) -> HttpError,
+) -> Result<Option<Uint8Array>, HttpError> {
+    let chunk = JsFuture::from(reader.read()).await.map_err(fail)?;
+    let done = Reflect::get(&chunk, &"done".into()).map_err(fail)?;
+    if done.as_bool().unwrap_or(true) {
+        return Ok(None);
+    }
+    let value = Reflect::get(&chunk, &"value".into()).map_err(fail)?;
+    value
+        .dyn_into()
+        .map(Some)
+        .map_err(|_| HttpError::Network("a body chunk is not bytes".into()))
+}
+
+/// A ranged response's body, read chunk by chunk ([`open_range`]).
+pub struct RangeBody {
+    reader: Option<ReadableStreamDefaultReader>,
+    /// Bytes of the range not yet read.
+    left: u64,
+    signal: Option<AbortSignal>,
+}
+
+/// `GET url` with `Range: bytes=start-(end-1)`: the status, and the body to
+/// read with [`RangeBody::next`].
+pub async fn open_range(
+    url: &str,
+    range: Range<u64>,
+    signal: Option<AbortSignal>,
+) -> Result<(u16, RangeBody), HttpError> {
+    let resp = fetch(url, Some(&range), signal.as_ref()).await?;
+    let body = RangeBody {
+        reader: reader_of(&resp)?,
+        left: range.end.saturating_sub(range.start),
+        signal,
+    };
+    Ok((resp.status(), body))
+}
+
+impl RangeBody {
+    /// The next chunk, or `None` at the end. A chunk that passes the range's
+    /// length comes back cut to the length left + 1 (so the reader sees the
+    /// body is too long), and the body ends there.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
+        let Some(reader) = &self.reader else {
+            return Ok(None);
+        };
+        let signal = self.signal.as_ref();
+        let Some(bytes) = read_chunk(reader, &|e| failure(&e, signal)).await? else {
+            self.reader = None;
+            return Ok(None);
+        };
+        let len = u64::from(bytes.length());
+        let over = len > self.left;
+        let keep = u32::try_from(len.min(self.left.saturating_add(1))).unwrap_or(u32::MAX);
+        let copy = bytes.subarray(0, keep).to_vec();
+        release(&bytes.buffer());
+        if over {
+            self.cancel();
+        } else {
+            self.left -= len;
+        }
+        Ok(Some(copy))
+    }
+
+    fn cancel(&mut self) {
+        if let Some(r) = self.reader.take() {
+            let _ = r.cancel();
+        }
+    }
+}
+
+/// Detaches `buf` (`ArrayBuffer.prototype.transfer(0)`), freeing its bytes
+/// at once instead of at V8's next garbage collection, which an idle page
+/// runs rarely; a no-op where `transfer` is missing. Only for buffers this
+/// module alone reads, after the last read.
+fn release(buf: &js_sys::ArrayBuffer) {
+    let Ok(transfer) = Reflect::get(buf, &"transfer".into()) else {
+        return;
+    };
+    if let Some(f) = transfer.dyn_ref::<js_sys::Function>() {
+        // A detached buffer throws a TypeError: nothing left to free.
+        let _ = f.call1(buf, &JsValue::from(0));
+    }
+}
+
+impl Drop for RangeBody {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
 /// Reads `resp`'s body, or `None` (and cancels it) once it passes `limit` bytes.
 async fn read_at_most(
     resp: &Response,
     limit: u64,
     fail: &impl Fn(JsValue) -> HttpError,
-    first_byte: &dyn Fn(),
 ) -> Result<Option<Vec<u8>>, HttpError> {
-    let Some(stream) = resp.body() else {
+    let Some(reader) = reader_of(resp)? else {
         return Ok(Some(Vec::new()));
     };
-    let reader: ReadableStreamDefaultReader = stream
-        .get_reader()
-        .dyn_into()
-        .map_err(|_| HttpError::Network("the body has no default reader".into()))?;
-    // The range is what we asked for (at most one piece): a fair first guess.
+    // For the small answers this reads (the size probe), a fair first guess.
     let mut body = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1 << 24));
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(fail)?;
-        let done = Reflect::get(&chunk, &"done".into()).map_err(fail)?;
-        if done.as_bool().unwrap_or(true) {
-            return Ok(Some(body));
-        }
-        let value = Reflect::get(&chunk, &"value".into()).map_err(fail)?;
-        let bytes: Uint8Array = value
-            .dyn_into()
-            .map_err(|_| HttpError::Network("a body chunk is not bytes".into()))?;
-        if body.is_empty() {
-            first_byte();
-        }
+    while let Some(bytes) = read_chunk(&reader, fail).await? {
         if body.len() as u64 + u64::from(bytes.length()) > limit {
             let _ = reader.cancel();
             return Ok(None);
@@ -224,6 +319,7 @@ async fn read_at_most(
         body.resize(start + bytes.length() as usize, 0);
         bytes.copy_to(&mut body[start..]);
     }
+    Ok(Some(body))
 }
 
 /// `GET url` expecting a 2xx; returns the body.

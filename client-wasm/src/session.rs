@@ -25,7 +25,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use crate::array_ws::{ArrayEvent, ArraySocket};
 use crate::host::Battery;
-use crate::http::{self, Abort, HttpError, HttpReply};
+use crate::http::Abort;
 use crate::peers::PeerTable;
 use crate::rtc::RtcEvent;
 use crate::stats::{Phase, Shared};
@@ -38,13 +38,14 @@ mod array;
 mod events;
 mod outputs;
 mod policies;
+mod ranges;
 mod report;
 
 /// One thing that happened, queued for the driver.
 pub enum Ev {
     Array(ArrayEvent),
     Rtc(PeerKey, u64, RtcEvent),
-    Http(HttpRequestId, Result<HttpReply, HttpError>),
+    Http(HttpRequestId, ranges::Part),
     Stored(u32, Result<(), StoreError>),
     Read(u32, Result<Vec<u8>, StoreError>),
     Verified(Result<web_sys::File, String>),
@@ -74,7 +75,9 @@ pub struct Session {
     pub(crate) report: report::Reporter,
     pub(crate) trace: Trace,
     timer: Option<(Millis, Timeout)>,
-    writes_in_flight: usize,
+    pub(crate) writes_in_flight: usize,
+    /// Chunks taken while storage was behind: their readers wait (see `ranges`).
+    pub(crate) held_chunks: Vec<oneshot::Sender<()>>,
     engine_done: bool,
     verifying: bool,
     result: Option<oneshot::Sender<Outcome>>,
@@ -131,6 +134,7 @@ impl Session {
             trace: p.trace,
             timer: None,
             writes_in_flight: 0,
+            held_chunks: Vec::new(),
             engine_done: false,
             verifying: false,
             result: Some(p.result),
@@ -194,16 +198,10 @@ impl Session {
                 self.count_rtc(key, &e);
                 self.peers.on_rtc(key, generation, e, self.array.as_ref())
             }
-            Ev::Http(id, r) => self.http.remove(&id).map(|_| match r {
-                Ok(reply) => Input::HttpResponse {
-                    id,
-                    status: reply.status,
-                    body: reply.body,
-                },
-                Err(_) => Input::HttpFailed { id },
-            }),
+            Ev::Http(id, part) => self.on_http_part(id, part),
             Ev::Stored(piece, r) => {
                 self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
+                self.storage_caught_up();
                 self.trace.mark("stored", piece);
                 if let Err(e) = r {
                     self.finish(Err(format!("storing piece {piece}: {e}")), Phase::Error);
@@ -349,27 +347,6 @@ impl Session {
             let store = self.store.clone();
             spawn_local(async move { store.remove().await });
         }
-    }
-
-    pub(crate) fn start_http(&mut self, id: HttpRequestId, range: std::ops::Range<u64>) {
-        let abort = Abort::new();
-        let signal = abort.signal();
-        self.http.insert(id, abort);
-        let url = self.content_url.clone();
-        let tx = self.tx.clone();
-        let (trace, piece) = (self.trace, self.piece_at(range.start));
-        spawn_local(async move {
-            let first_byte = || trace.mark("http:first-byte", piece);
-            let r = http::get_with(&url, Some(range), signal.as_ref(), &first_byte).await;
-            trace.mark("http:last-byte", piece);
-            let _ = tx.unbounded_send(Ev::Http(id, r));
-        });
-    }
-
-    /// The piece that starts at byte `offset` (for trace marks).
-    fn piece_at(&self, offset: u64) -> u32 {
-        let size = self.engine.layout().piece_size.max(1);
-        u32::try_from(offset / size).unwrap_or(u32::MAX)
     }
 
     pub(crate) fn start_write(&mut self, piece: u32, offset: u64, bytes: std::sync::Arc<[u8]>) {

@@ -3,10 +3,15 @@
 //! `performance.mark("es:<phase>:<piece>")` at each step of a piece's path:
 //!
 //! ```text
-//! http:request → http:first-byte → http:last-byte ┐
-//! peer:request → peer:block (first bytes) ────────┴→ verified (= have: the
+//! http:request → http:first-byte ───────────────┐
+//! peer:request → peer:block (first bytes) ───────┴→ verified (= have: the
 //!   engine announces in the same step) → stored;  served: first block to a peer
 //! ```
+//!
+//! A range request spans several pieces: `http:request` of each is the
+//! request's start, `http:first-byte` the moment that piece's first bytes
+//! reached the engine (the engine's `PieceFirstBytes`); `verified` follows
+//! its last byte by one SHA-256.
 //!
 //! Invariant: with tracing off nothing is recorded, so a long download does
 //! not grow the page's performance timeline.

@@ -18,7 +18,13 @@ impl Session {
                 };
                 self.trace.mark(phase, piece);
             }
-            Event::PieceFirstBytes { piece, .. } => self.trace.mark("peer:block", piece),
+            Event::PieceFirstBytes { piece, source } => {
+                let phase = match source {
+                    Source::Http => "http:first-byte",
+                    Source::Peer(_) => "peer:block",
+                };
+                self.trace.mark(phase, piece);
+            }
             Event::PieceServed { piece, .. } => self.trace.mark("served", piece),
             Event::PieceVerified { piece, source } => {
                 // The engine announces (Have) in the step that verifies.

@@ -24,6 +24,12 @@ pub struct EngineConfig {
     pub pipeline_ms: u64,
     /// Most concurrent CDN range requests when no peer can help. Default 2.
     pub http_concurrency: usize,
+    /// HTTP-only mode: most consecutive missing pieces one CDN range request
+    /// covers (its body is verified and stored piece by piece as it streams,
+    /// so memory stays about one piece per request). Requests shrink towards
+    /// the end so that every slot stays busy. P2P mode and simple mode ask
+    /// one piece (chunk) per request. Default 16; 0 counts as 1.
+    pub http_max_range_pieces: usize,
     /// When peers are connected but none can serve anything useful, wait a
     /// random time of up to this many ms per connected peer before asking the
     /// CDN (so that one copy, not one per peer, comes from HTTP). Default 100.
@@ -116,6 +122,7 @@ impl Default for EngineConfig {
             max_requests_per_peer: 8,
             pipeline_ms: 1000,
             http_concurrency: 2,
+            http_max_range_pieces: 16,
             http_patience_ms_per_peer: 100,
             http_backoff_ms: 500,
             http_backoff_max_ms: 30_000,

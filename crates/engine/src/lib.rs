@@ -31,7 +31,14 @@
 //! - `DisconnectPeer`: close it; the engine already forgot the peer (a later
 //!   `PeerGone` is harmless). A banned peer is refused if it comes back.
 //! - `HttpRequest`: GET the content URL with `Range: bytes=start-(end-1)`;
-//!   answer `HttpResponse` (status and body, 206 expected) or `HttpFailed`.
+//!   answer `HttpResponse` (status and body, 206 expected) or `HttpFailed`;
+//!   or stream the answer: `HttpHead` (status), then the body as it arrives
+//!   in `HttpData` chunks (any sizes, in order), then `HttpEnd` — or
+//!   `HttpFailed` at any point. A range may span several pieces (HTTP-only
+//!   mode, `httpMaxRangePieces`): the engine verifies and stores each piece
+//!   as soon as its bytes are in, so the glue never buffers a body. Stop
+//!   reading a body once it passes the range's length (the engine has
+//!   failed the request by then).
 //! - `StorePiece`: write the (verified) bytes at `offset`. `ReadPiece`: read
 //!   them back and answer `PieceRead` (or `PieceReadFailed`).
 //! - `Event::Done`: every piece is verified and handed to storage, with the
@@ -46,6 +53,7 @@
 
 pub mod config;
 pub mod engine;
+mod range_body;
 mod retry;
 mod simple;
 mod swarm;

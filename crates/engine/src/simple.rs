@@ -12,6 +12,10 @@
 //! tells storage where each one goes (a tiny configured chunk size grows so
 //! that chunk numbers fit a u32).
 //!
+//! Answers come whole (`HttpResponse`) or streamed (`HttpHead`, `HttpData`…,
+//! `HttpEnd`): a streamed chunk is assembled by a [`RangeBody`], which
+//! refuses bytes past the chunk's length before keeping them.
+//!
 //! States: Downloading → Done | Failed (hash mismatch). Failed requests are
 //! retried with the shared [`HttpRetry`] policy (exponential backoff; a
 //! request unanswered after `slow_piece_timeout_ms`, doubled per consecutive
@@ -23,6 +27,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::config::EngineConfig;
+use crate::range_body::RangeBody;
 use crate::retry::HttpRetry;
 use crate::types::{Event, HttpRequestId, Input, Layout, Millis, Output, Source, Stats};
 
@@ -38,6 +43,8 @@ pub(crate) struct Simple {
     next_new: u32,
     /// Request → (chunk, deadline).
     in_flight: BTreeMap<HttpRequestId, (u32, Millis)>,
+    /// Streamed answers whose status was accepted: their bodies so far.
+    streaming: BTreeMap<HttpRequestId, RangeBody>,
     next_id: u64,
     early: BTreeMap<u32, Arc<[u8]>>,
     next_to_hash: u32,
@@ -70,6 +77,7 @@ impl Simple {
             again: BTreeSet::new(),
             next_new: 0,
             in_flight: BTreeMap::new(),
+            streaming: BTreeMap::new(),
             next_id: 0,
             early: BTreeMap::new(),
             next_to_hash: 0,
@@ -105,11 +113,11 @@ impl Simple {
         match input {
             Input::PeerConnected { peer } => self.out.push_back(Output::DisconnectPeer { peer }),
             Input::HttpResponse { id, status, body } => {
+                self.streaming.remove(&id);
                 if let Some((c, _)) = self.in_flight.remove(&id) {
                     self.stats.bytes_from_http += body.len() as u64;
                     let r = self.range(c);
-                    let ok = (status == 206 || (status == 200 && self.chunks == 1))
-                        && body.len() as u64 == r.end - r.start;
+                    let ok = self.status_ok(status) && body.len() as u64 == r.end - r.start;
                     if ok {
                         self.retry.succeeded();
                         self.accept(c, body.into());
@@ -118,14 +126,59 @@ impl Simple {
                     }
                 }
             }
-            Input::HttpFailed { id } => {
-                if let Some((c, _)) = self.in_flight.remove(&id) {
-                    self.retry_later(c);
-                }
-            }
+            Input::HttpHead { id, status } => self.on_head(id, status),
+            Input::HttpData { id, bytes } => self.on_data(id, bytes),
+            Input::HttpEnd { id } | Input::HttpFailed { id } => self.fail(id),
             _ => {}
         }
         self.tick();
+    }
+
+    fn status_ok(&self, status: u16) -> bool {
+        status == 206 || (status == 200 && self.chunks == 1)
+    }
+
+    /// A streamed answer's status: accepted, or the request failed.
+    fn on_head(&mut self, id: HttpRequestId, status: u16) {
+        let Some(&(c, _)) = self.in_flight.get(&id) else {
+            return;
+        };
+        if self.status_ok(status) && !self.streaming.contains_key(&id) {
+            let r = self.range(c);
+            let len = r.end - r.start;
+            self.streaming.insert(id, RangeBody::new(len, len));
+        } else {
+            self.fail(id);
+        }
+    }
+
+    /// The next bytes of a streamed chunk (its one piece comes out whole).
+    fn on_data(&mut self, id: HttpRequestId, bytes: Vec<u8>) {
+        let Some(&(c, _)) = self.in_flight.get(&id) else {
+            return;
+        };
+        self.stats.bytes_from_http += bytes.len() as u64;
+        let fed = self.streaming.get_mut(&id).map(|b| b.feed(bytes, |_| true));
+        match fed {
+            Some(Ok(fed)) => {
+                if let Some((_, bytes)) = fed.done.into_iter().next() {
+                    self.in_flight.remove(&id);
+                    self.streaming.remove(&id);
+                    self.retry.succeeded();
+                    self.accept(c, bytes.into());
+                }
+            }
+            // Bytes before the status, or past the chunk's length.
+            None | Some(Err(_)) => self.fail(id),
+        }
+    }
+
+    /// The request ended without its whole chunk (or failed).
+    fn fail(&mut self, id: HttpRequestId) {
+        self.streaming.remove(&id);
+        if let Some((c, _)) = self.in_flight.remove(&id) {
+            self.retry_later(c);
+        }
     }
 
     fn retry_later(&mut self, c: u32) {
@@ -163,9 +216,7 @@ impl Simple {
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
-            if let Some((c, _)) = self.in_flight.remove(&id) {
-                self.retry_later(c);
-            }
+            self.fail(id);
         }
     }
 

@@ -67,7 +67,20 @@ pub enum Input {
         status: u16,
         body: Vec<u8>,
     },
-    /// The HTTP request failed without a response (network error, abort).
+    /// Streamed answer to [`Output::HttpRequest`], first part: the status.
+    /// `HttpData` chunks follow, then `HttpEnd`; together they mean what one
+    /// `HttpResponse` with the whole body means.
+    HttpHead { id: HttpRequestId, status: u16 },
+    /// The next bytes of a streamed body (after `HttpHead`, in order). A
+    /// body longer than the range asked for fails the request, checked
+    /// before any byte is kept.
+    HttpData { id: HttpRequestId, bytes: Vec<u8> },
+    /// A streamed body ended; bytes missing from the range fail only the
+    /// pieces they belong to.
+    HttpEnd { id: HttpRequestId },
+    /// The HTTP request failed without a (whole) response (network error,
+    /// abort), possibly after `HttpHead` and some `HttpData`: pieces already
+    /// complete stay verified.
     HttpFailed { id: HttpRequestId },
     /// Answer to [`Output::ReadPiece`]: the stored bytes of a verified piece.
     PieceRead { piece: u32, bytes: Vec<u8> },
@@ -224,7 +237,8 @@ pub enum Event {
         piece: u32,
         source: Source,
     },
-    /// The first bytes of a requested piece arrived from a peer.
+    /// The first bytes of a requested piece arrived (a peer's first block,
+    /// or the piece's first bytes in a streamed HTTP range).
     PieceFirstBytes {
         piece: u32,
         source: Source,

@@ -1,5 +1,11 @@
-//! The CDN side: HTTP range requests, one piece per request, verified like
-//! peer bytes.
+//! The CDN side: when to send HTTP range requests, and for which pieces;
+//! their answers are handled in [`http_stream`](super::http_stream).
+//!
+//! Ranges: in P2P mode one piece per request, the rarest the policy below
+//! allows. In HTTP-only mode pieces are asked in file order, a run of up to
+//! `http_max_range_pieces` consecutive missing pieces per request (fewer
+//! near the end: `missing / http_concurrency`, so every slot stays busy),
+//! streamed and verified piece by piece.
 //!
 //! Policy (P2P mode):
 //! - nothing before `http_delay_secs` after start (DO's "delay download from
@@ -42,6 +48,7 @@ use std::collections::{BTreeMap, VecDeque};
 use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
+use super::http_stream::Attempt;
 use super::rate::{DownloadRate, SAMPLE_MS};
 use super::Swarm;
 use crate::retry::HttpRetry;
@@ -50,26 +57,21 @@ use crate::types::{Event, HttpRequestId, Millis, Output, Source};
 #[derive(Debug)]
 pub(super) struct HttpState {
     /// In-flight requests.
-    in_flight: BTreeMap<HttpRequestId, Attempt>,
+    pub in_flight: BTreeMap<HttpRequestId, Attempt>,
     next_id: u64,
     allowed_at: Millis,
     /// P2P mode: until the first `PeerCandidates` input (or this time), the
     /// engine does not know whether peers exist, so the CDN waits.
     pub discovery_until: Option<Millis>,
-    retry: HttpRetry,
+    pub retry: HttpRetry,
+    /// HTTP-only mode: the in-order scan for missing pieces starts here
+    /// (lowered when a piece becomes missing again; the scan wraps around,
+    /// so this is only a shortcut, never a correctness matter).
+    pub scan_from: u32,
     patience_until: Option<Millis>,
     /// Bytes received (peers + CDN) over time, for the minimum-QoS rule and
     /// the background share.
     pub rate: DownloadRate,
-}
-
-/// One range request the glue is carrying out.
-#[derive(Debug)]
-struct Attempt {
-    /// None once the piece was verified elsewhere.
-    piece: Option<PieceIndex>,
-    /// Given up (timed out) at this time.
-    deadline: Millis,
 }
 
 impl HttpState {
@@ -80,35 +82,47 @@ impl HttpState {
             allowed_at,
             discovery_until,
             retry: HttpRetry::default(),
+            scan_from: 0,
             patience_until: None,
             rate: DownloadRate::new(start),
         }
     }
 
-    /// Forgets the requests for `p`: one whose output is still queued in
-    /// `out` is taken back (never carried out), one already polled is
-    /// abandoned (its answer will be ignored).
-    pub fn withdraw_piece(&mut self, p: PieceIndex, out: &mut VecDeque<Output>) {
+    /// Forgets the requests for `p`: a request for it whose output is
+    /// still queued in `out` is taken back (never carried out) and the other
+    /// pieces of its range are returned (the caller ends their attempts, and
+    /// they are asked again); in a request already polled, the bytes of `p`
+    /// are ignored.
+    pub fn withdraw_piece(&mut self, p: PieceIndex, out: &mut VecDeque<Output>) -> Vec<PieceIndex> {
         let ids: Vec<HttpRequestId> = self
             .in_flight
             .iter()
-            .filter(|(_, a)| a.piece == Some(p))
+            .filter(|(_, a)| a.pieces.contains(&Some(p)))
             .map(|(id, _)| *id)
             .collect();
+        let mut freed = Vec::new();
         for id in ids {
             let before = out.len();
             out.retain(|o| !matches!(o, Output::HttpRequest { id: i, .. } if *i == id));
             if out.len() < before {
-                self.in_flight.remove(&id);
+                if let Some(a) = self.in_flight.remove(&id) {
+                    freed.extend(a.pieces.into_iter().flatten().filter(|q| *q != p));
+                }
             }
         }
+        if let Some(low) = freed.iter().map(|q| q.get()).min() {
+            self.scan_from = self.scan_from.min(low);
+        }
         self.abandon_piece(p);
+        freed
     }
 
     pub fn abandon_piece(&mut self, p: PieceIndex) {
         for a in self.in_flight.values_mut() {
-            if a.piece == Some(p) {
-                a.piece = None;
+            for slot in &mut a.pieces {
+                if *slot == Some(p) {
+                    *slot = None;
+                }
             }
         }
     }
@@ -208,44 +222,87 @@ impl Swarm {
         }
         let slow = self.slow_peers();
         while self.http.in_flight.len() < limit {
-            let (peers, pieces) = (&self.peers, &self.pieces);
-            // Pieces only slow peers can serve, or hold, are the CDN's too.
-            let eligible = |p| {
-                let served = peers
-                    .iter()
-                    .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k));
-                let skip = stuck_only && pieces.is_missing(p);
-                !served && !skip
+            let run = if self.p2p {
+                let (peers, pieces) = (&self.peers, &self.pieces);
+                // Pieces only slow peers can serve, or hold, are the CDN's too.
+                let eligible = |p| {
+                    let served = peers
+                        .iter()
+                        .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k));
+                    let skip = stuck_only && pieces.is_missing(p);
+                    !served && !skip
+                };
+                let reclaim = |sources: &[Source]| {
+                    sources.iter().all(|s| match s {
+                        Source::Peer(k) => slow.contains(k),
+                        Source::Http => false,
+                    })
+                };
+                let picked = self.pieces.pick_rarest_reclaiming(
+                    &self.meta,
+                    &mut self.rng,
+                    eligible,
+                    reclaim,
+                );
+                picked.into_iter().collect()
+            } else {
+                self.in_order_run(limit)
             };
-            let reclaim = |sources: &[Source]| {
-                sources.iter().all(|s| match s {
-                    Source::Peer(k) => slow.contains(k),
-                    Source::Http => false,
-                })
-            };
-            let Some(p) =
-                self.pieces
-                    .pick_rarest_reclaiming(&self.meta, &mut self.rng, eligible, reclaim)
-            else {
+            let (Some(&first), Some(&last)) = (run.first(), run.last()) else {
                 break;
             };
-            self.pieces.start(p, Source::Http);
             self.http.patience_until = None;
             let id = HttpRequestId(self.http.next_id);
             self.http.next_id += 1;
             let timeout = self.http.retry.request_timeout(&self.cfg);
-            let attempt = Attempt {
-                piece: Some(p),
-                deadline: now.plus(timeout),
-            };
+            let range = self.meta.piece_range(first).start..self.meta.piece_range(last).end;
+            let whole_file = range.start == 0 && range.end == self.meta.file_size();
+            for &p in &run {
+                self.pieces.start(p, Source::Http);
+            }
+            let len = range.end - range.start;
+            let attempt = Attempt::new(run.clone(), len, whole_file, now.plus(timeout));
             self.http.in_flight.insert(id, attempt);
-            let range = self.meta.piece_range(p);
             self.out.push_back(Output::HttpRequest { id, range });
-            self.event(Event::PieceRequested {
-                piece: p.get(),
-                source: Source::Http,
-            });
+            for p in run {
+                self.event(Event::PieceRequested {
+                    piece: p.get(),
+                    source: Source::Http,
+                });
+            }
         }
+    }
+
+    /// HTTP-only mode: the first missing piece in file order and the missing
+    /// pieces right after it, at most `http_max_range_pieces` and at most
+    /// the missing pieces shared among `slots` requests.
+    fn in_order_run(&mut self, slots: usize) -> Vec<PieceIndex> {
+        let missing = self.pieces.missing();
+        if missing == 0 {
+            return Vec::new();
+        }
+        let max = self.cfg.http_max_range_pieces.max(1);
+        let k = missing.div_ceil(slots.max(1)).clamp(1, max);
+        let n = self.pieces.len();
+        let from = self.http.scan_from.min(n);
+        let Some(first) = (from..n)
+            .chain(0..from)
+            .filter_map(|i| self.meta.piece(i))
+            .find(|&p| self.pieces.is_missing(p))
+        else {
+            return Vec::new();
+        };
+        let mut run = vec![first];
+        let mut next = first.get().saturating_add(1);
+        while run.len() < k {
+            match self.meta.piece(next) {
+                Some(p) if self.pieces.is_missing(p) => run.push(p),
+                _ => break,
+            }
+            next = next.saturating_add(1);
+        }
+        self.http.scan_from = next;
+        run
     }
 
     pub(super) fn http_deadline(&self) -> Option<Millis> {
@@ -272,35 +329,5 @@ impl Swarm {
     fn qos_recheck(&self) -> Option<Millis> {
         let free = self.http.in_flight.len() < self.cfg.http_concurrency.max(1);
         (self.p2p && self.cfg.min_download_bps > 0 && free).then(|| self.now.plus(SAMPLE_MS))
-    }
-
-    pub(super) fn on_http_response(&mut self, id: HttpRequestId, status: u16, body: Vec<u8>) {
-        let Some(attempt) = self.http.in_flight.remove(&id) else {
-            return;
-        };
-        self.stats.bytes_from_http += body.len() as u64;
-        let Some(p) = attempt.piece else { return };
-        let whole_file = self.meta.piece_count() == 1;
-        let status_ok = status == 206 || (status == 200 && whole_file);
-        if !status_ok || body.len() != self.meta.piece_len(p) as usize {
-            self.pieces.end_attempt(p, Source::Http);
-            return self.http_failure();
-        }
-        self.http.retry.succeeded();
-        self.piece_complete(p, Source::Http, body);
-    }
-
-    pub(super) fn on_http_failed(&mut self, id: HttpRequestId) {
-        let Some(attempt) = self.http.in_flight.remove(&id) else {
-            return;
-        };
-        if let Some(p) = attempt.piece {
-            self.pieces.end_attempt(p, Source::Http);
-        }
-        self.http_failure();
-    }
-
-    pub(super) fn http_failure(&mut self) {
-        self.http.retry.failed(&self.cfg, self.now);
     }
 }

@@ -71,7 +71,9 @@ impl Swarm {
     }
 
     fn withdraw_http(&mut self, p: edgeswarm_protocol::PieceIndex) {
-        self.http.withdraw_piece(p, &mut self.out);
+        for q in self.http.withdraw_piece(p, &mut self.out) {
+            self.pieces.end_attempt(q, Source::Http);
+        }
     }
 
     /// Updates the peak rate and whether new requests wait (before the

@@ -5,17 +5,17 @@
 //! Submodules, one concern each: [`pieces`] (piece states, rarest-first
 //! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
-//! [`rate`] (download-rate meter for the minimum-QoS rule),
-//! [`slots`] (who may hold a connection slot),
-//! [`upload`] (serving verified pieces fairly under a rate cap), [`local`]
-//! (pieces from the local cache, the host's upload budget, the background
-//! share).
+//! [`http_stream`] (its answers, piece by piece), [`rate`] (download-rate
+//! meter for the minimum-QoS rule), [`slots`] (who may hold a connection
+//! slot), [`upload`] (serving verified pieces fairly under a rate cap),
+//! [`local`] (the local cache, the upload budget, the background share).
 //!
 //! Every input runs `tick` afterwards, which checks stalls and fills request
 //! pipelines, HTTP slots and uploads; so outputs always reflect the latest state.
 
 mod download;
 mod http;
+mod http_stream;
 mod inbound;
 mod local;
 mod peer;
@@ -25,7 +25,6 @@ mod slots;
 mod upload;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
-
 use std::sync::Arc;
 
 use edgeswarm_protocol::wire::{self, Bitfield, Message, PROTOCOL_VERSION};
@@ -142,7 +141,9 @@ impl Swarm {
                 self.remove_peer(peer);
             }
             Input::HttpResponse { id, status, body } => self.on_http_response(id, status, body),
-            Input::HttpFailed { id } => self.on_http_failed(id),
+            Input::HttpHead { id, status } => self.on_http_head(id, status),
+            Input::HttpData { id, bytes } => self.on_http_data(id, bytes),
+            Input::HttpEnd { id } | Input::HttpFailed { id } => self.on_http_end(id),
             Input::PieceRead { piece, bytes } => self.on_piece_read(piece, bytes),
             Input::PieceReadFailed { piece } => self.on_piece_read_failed(piece),
             Input::PiecesFromCache { pieces } => self.on_cached(pieces),
