@@ -38,19 +38,30 @@
 //!   elsewhere (a second, separately verified attempt); the first verified copy
 //!   wins and the other request is cancelled. This also routes around slow holders.
 
-use std::collections::BTreeSet;
-
 use edgeswarm_protocol::wire::{Message, MAX_OUTSTANDING_REQUESTS};
 use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
-use super::peer::{Download, Phase};
+use super::peer::{Download, Phase, PieceBuf};
 use super::Swarm;
 use crate::types::{BanReason, Event, Millis, PeerKey, Source};
+
+/// The peers too slow to count on, in key order (usually none: then
+/// nothing is allocated).
+pub(super) struct SlowPeers(Vec<PeerKey>);
+
+impl SlowPeers {
+    pub fn contains(&self, k: &PeerKey) -> bool {
+        self.0.binary_search(k).is_ok()
+    }
+}
 
 impl Swarm {
     pub(super) fn check_stalls(&mut self) {
         let now = self.now;
+        if !self.stall_check_due() {
+            return;
+        }
         let silent: Vec<PeerKey> = self
             .peers
             .iter()
@@ -76,6 +87,27 @@ impl Swarm {
         }
         self.cancel_slow_pieces();
         self.close_slow_windows();
+    }
+
+    /// True when some peer is due for one of `check_stalls`' actions: a
+    /// handshake timeout, a stall, a slow request or a closing window. None
+    /// of those actions makes another one due, so when this is false
+    /// `check_stalls` would change nothing (one pass over the peers instead
+    /// of four on every input).
+    fn stall_check_due(&self) -> bool {
+        let now = self.now;
+        let cfg = &self.cfg;
+        self.peers.values().any(|p| {
+            (p.phase != Phase::Ready && now.since(p.connected_at) >= cfg.connect_timeout_ms)
+                || p.silent_since()
+                    .is_some_and(|t| now.since(t) >= cfg.stall_timeout_ms)
+                || p.downloads
+                    .values()
+                    .any(|d| now.since(d.since) >= cfg.slow_piece_timeout_ms)
+                || p.window
+                    .start
+                    .is_some_and(|t| now.since(t) >= cfg.slow_window_ms.max(1))
+        })
     }
 
     /// Cancels every request to `k` (they go elsewhere; we never ask `k`
@@ -174,13 +206,15 @@ impl Swarm {
     }
 
     /// Peers too slow to count on right now (see the module doc).
-    pub(super) fn slow_peers(&self) -> BTreeSet<PeerKey> {
+    pub(super) fn slow_peers(&self) -> SlowPeers {
         let (floor, grace) = (self.cfg.min_request_bps, self.slow_grace());
-        self.peers
-            .iter()
-            .filter(|(_, p)| p.slow(floor, grace))
-            .map(|(k, _)| *k)
-            .collect()
+        SlowPeers(
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.slow(floor, grace))
+                .map(|(k, _)| *k)
+                .collect(),
+        )
     }
 
     pub(super) fn schedule_peers(&mut self) {
@@ -275,7 +309,7 @@ impl Swarm {
         peer.window.open(now);
         // The buffer is allocated when the first block arrives: a deep
         // pipeline of large pieces must not reserve memory up front.
-        let buf = Vec::new();
+        let buf = PieceBuf::default();
         peer.downloads.insert(p, Download { buf, since: now });
         self.send(k, &Message::Request { piece: p.get() });
         self.event(Event::PieceRequested {

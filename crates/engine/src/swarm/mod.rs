@@ -340,14 +340,18 @@ impl Swarm {
     }
 
     /// All bytes of piece `p` from `source` are in: verify, then store,
-    /// announce and count — or discard and strike.
-    fn piece_complete(&mut self, p: PieceIndex, source: Source, bytes: Vec<u8>) {
+    /// announce and count — or discard and strike. A piece received from a
+    /// peer arrives as the `Arc` it was built in (never copied again).
+    fn piece_complete<B>(&mut self, p: PieceIndex, source: Source, bytes: B)
+    where
+        B: AsRef<[u8]> + Into<Arc<[u8]>>,
+    {
         if self.pieces.is_verified(p) {
             return;
         }
         self.all_dirty = true;
         let piece = p.get();
-        if !self.meta.verify_piece(p, &bytes) {
+        if !self.meta.verify_piece(p, bytes.as_ref()) {
             self.pieces.end_attempt(p, source);
             self.stats.pieces_rejected += 1;
             self.event(Event::PieceRejected { piece, source });
