@@ -98,12 +98,13 @@ impl Swarm {
         let now = self.now;
         let cfg = &self.cfg;
         self.peers.values().any(|p| {
+            // A request is slow iff the oldest one is.
+            let oldest = p.oldest_request();
             (p.phase != Phase::Ready && now.since(p.connected_at) >= cfg.connect_timeout_ms)
-                || p.silent_since()
-                    .is_some_and(|t| now.since(t) >= cfg.stall_timeout_ms)
-                || p.downloads
-                    .values()
-                    .any(|d| now.since(d.since) >= cfg.slow_piece_timeout_ms)
+                || oldest.is_some_and(|o| {
+                    now.since(o) >= cfg.slow_piece_timeout_ms
+                        || now.since(p.silent_since_given(o)) >= cfg.stall_timeout_ms
+                })
                 || p.window
                     .start
                     .is_some_and(|t| now.since(t) >= cfg.slow_window_ms.max(1))
@@ -325,9 +326,11 @@ impl Swarm {
         self.peers
             .values()
             .flat_map(|p| {
-                let stall = p.silent_since().map(|t| t.plus(self.cfg.stall_timeout_ms));
+                let oldest = p.oldest_request();
+                let stall = oldest
+                    .map(|o| p.silent_since_given(o))
+                    .map(|t| t.plus(self.cfg.stall_timeout_ms));
                 let snub = (p.snubbed_until > now).then_some(p.snubbed_until);
-                let oldest = p.downloads.values().map(|d| d.since).min();
                 let slow = oldest.map(|t| t.plus(self.cfg.slow_piece_timeout_ms));
                 let handshake = (p.phase != Phase::Ready)
                     .then(|| p.connected_at.plus(self.cfg.connect_timeout_ms));

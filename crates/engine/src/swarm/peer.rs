@@ -196,8 +196,17 @@ impl Peer {
     /// that ended otherwise — cancelled, rejected, verified elsewhere — do not
     /// count against the peer).
     pub fn silent_since(&self) -> Option<Millis> {
-        let oldest = self.downloads.values().map(|d| d.since).min()?;
-        Some(self.last_progress.max(oldest))
+        Some(self.silent_since_given(self.oldest_request()?))
+    }
+
+    /// `silent_since` for a known oldest request (saves a second walk).
+    pub fn silent_since_given(&self, oldest: Millis) -> Millis {
+        self.last_progress.max(oldest)
+    }
+
+    /// When our oldest outstanding request to this peer went out.
+    pub fn oldest_request(&self) -> Option<Millis> {
+        self.downloads.values().map(|d| d.since).min()
     }
 
     /// True when the peer takes new requests now at all.
