@@ -54,6 +54,10 @@ impl SlowPeers {
     pub fn contains(&self, k: &PeerKey) -> bool {
         self.0.binary_search(k).is_ok()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Swarm {
@@ -273,12 +277,20 @@ impl Swarm {
                             Source::Http => false,
                         })
                 };
-                let mut pick = self.pieces.pick_rarest_reclaiming(
-                    &self.meta,
-                    &mut self.rng,
-                    |p| peer.can_serve(p, now),
-                    reclaim,
-                );
+                // Without a slow peer to reclaim from, only missing pieces
+                // are open: the bitwise picker gives the same choice.
+                let mut pick = if (slow.is_empty() || !proven) && peer.usable(now) {
+                    let (has, excluded) = (peer.has.as_bytes(), peer.given_up.as_bytes());
+                    self.pieces
+                        .pick_rarest_of(&self.meta, &mut self.rng, has, excluded)
+                } else {
+                    self.pieces.pick_rarest_reclaiming(
+                        &self.meta,
+                        &mut self.rng,
+                        |p| peer.can_serve(p, now),
+                        reclaim,
+                    )
+                };
                 let endgame = self.pieces.missing() == 0
                     && self.pieces.in_flight() <= self.cfg.endgame_pieces;
                 if pick.is_none() && endgame {

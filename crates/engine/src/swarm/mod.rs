@@ -6,7 +6,7 @@
 //! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
 //! [`rate`] (download-rate meter for the minimum-QoS rule),
-//! [`slots`] (who may hold a connection slot),
+//! [`slots`] (whom to dial, who may hold a connection slot),
 //! [`upload`] (serving verified pieces fairly under a rate cap), [`local`]
 //! (pieces from the local cache, the host's upload budget, the background
 //! share).
@@ -228,39 +228,6 @@ impl Swarm {
             peer,
             bytes: wire::encode(msg),
         });
-    }
-
-    fn on_candidates(&mut self, list: Vec<PeerKey>) {
-        if !self.p2p {
-            return;
-        }
-        self.http.discovery_until = None;
-        for k in list {
-            let known = self.peers.contains_key(&k)
-                || self.dialing.contains_key(&k)
-                || self.candidates.contains(&k);
-            if !known && !self.banned.contains(&k) && !self.evicted.contains(&k) {
-                self.candidates.push_back(k);
-            }
-        }
-    }
-
-    /// Emits `ConnectPeer` hints while below `max_peers`.
-    fn dial(&mut self) {
-        // A dial the glue never answered stops counting after the timeout.
-        let (now, timeout) = (self.now, self.cfg.connect_timeout_ms);
-        self.dialing.retain(|_, since| now.since(*since) < timeout);
-        while self.p2p && self.peers.len() + self.dialing.len() < self.cfg.max_peers {
-            let Some(k) = self.candidates.pop_front() else {
-                break;
-            };
-            if self.peers.contains_key(&k) || self.banned.contains(&k) || self.evicted.contains(&k)
-            {
-                continue;
-            }
-            self.dialing.insert(k, self.now);
-            self.out.push_back(Output::ConnectPeer { peer: k });
-        }
     }
 
     fn on_connected(&mut self, k: PeerKey) {

@@ -107,6 +107,11 @@ impl PieceSet {
     pub fn insert(&mut self, p: PieceIndex) {
         self.0.set(p.get());
     }
+
+    /// The set in the wire bitfield's layout.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl Extend<PieceIndex> for PieceSet {
