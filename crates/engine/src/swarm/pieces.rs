@@ -57,7 +57,7 @@ pub struct PieceTable {
 impl PieceTable {
     pub fn new(count: u32) -> Self {
         let mut missing_bits = vec![0xff; count.div_ceil(8) as usize];
-        if let Some(last) = missing_bits.last_mut().filter(|_| count % 8 != 0) {
+        if let Some(last) = missing_bits.last_mut().filter(|_| !count.is_multiple_of(8)) {
             *last = 0xff << (8 - count % 8);
         }
         Self {
