@@ -42,7 +42,7 @@ use edgeswarm_protocol::wire::{Message, MAX_OUTSTANDING_REQUESTS};
 use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
-use super::peer::{Download, Phase, PieceBuf};
+use super::peer::Phase;
 use super::Swarm;
 use crate::types::{BanReason, Event, Millis, PeerKey, Source};
 
@@ -322,8 +322,7 @@ impl Swarm {
         peer.window.open(now);
         // The buffer is allocated when the first block arrives: a deep
         // pipeline of large pieces must not reserve memory up front.
-        let buf = PieceBuf::default();
-        peer.downloads.insert(p, Download { buf, since: now });
+        peer.downloads.insert(p, now);
         self.send(k, &Message::Request { piece: p.get() });
         self.event(Event::PieceRequested {
             piece: p.get(),

@@ -15,7 +15,7 @@ use edgeswarm_protocol::wire::{
 };
 use edgeswarm_protocol::PieceIndex;
 
-use super::peer::{Download, Phase, Upload};
+use super::peer::{Phase, Upload};
 use super::Swarm;
 use crate::types::{BanReason, Event, PeerKey, Source};
 
@@ -198,7 +198,7 @@ impl Swarm {
         let Some(peer) = self.peers.get_mut(&k) else {
             return;
         };
-        let Some(Download { buf, .. }) = peer.downloads.get_mut(&piece) else {
+        let Some(buf) = peer.downloads.buf_mut(&piece) else {
             if peer.given_up.contains(&piece) {
                 return; // late blocks of a cancelled request
             }

@@ -3,7 +3,8 @@
 //! served.
 //!
 //! Submodules, one concern each: [`pieces`] (piece states, rarest-first
-//! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
+//! picker), [`peer`] (per-peer state), [`downloads`] (our requests to a
+//! peer and their receive buffers), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
 //! [`rate`] (download-rate meter for the minimum-QoS rule),
 //! [`slots`] (whom to dial, who may hold a connection slot),
@@ -15,6 +16,7 @@
 //! pipelines, HTTP slots and uploads; so outputs always reflect the latest state.
 
 mod download;
+mod downloads;
 mod http;
 mod inbound;
 mod local;

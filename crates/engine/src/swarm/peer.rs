@@ -14,12 +14,12 @@
 //!                                 after connecting─────────────▶ removed (not banned)
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
 
 use edgeswarm_protocol::wire::Bitfield;
 use edgeswarm_protocol::PieceIndex;
 
+use super::downloads::Downloads;
 use crate::types::Millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,67 +27,6 @@ pub enum Phase {
     AwaitHandshake,
     AwaitBitfield,
     Ready,
-}
-
-/// One whole-piece request of ours to this peer.
-#[derive(Debug)]
-pub struct Download {
-    /// The bytes received so far (blocks arrive in offset order).
-    pub buf: PieceBuf,
-    /// When we sent the request.
-    pub since: Millis,
-}
-
-/// The bytes of one piece being received, written in place into the
-/// `Arc<[u8]>` that is then verified, stored, cached and served: a complete
-/// piece is never copied again.
-///
-/// Invariants: nothing is allocated before the first block; then exactly
-/// the piece's length (a bound the caller takes from the metadata, not from
-/// the wire), and `len <= ` that length. The `Arc` is never cloned before the
-/// piece is complete, so it is always uniquely owned while it is written.
-#[derive(Debug, Default)]
-pub struct PieceBuf {
-    bytes: Option<Arc<[u8]>>,
-    len: usize,
-}
-
-impl PieceBuf {
-    /// Bytes received so far.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Appends `data` to a piece of `piece_len` bytes; false (and no
-    /// change) when it would run past the end.
-    pub fn push(&mut self, data: &[u8], piece_len: usize) -> bool {
-        let Some(end) = self.len.checked_add(data.len()).filter(|e| *e <= piece_len) else {
-            return false;
-        };
-        let bytes = self
-            .bytes
-            .get_or_insert_with(|| std::iter::repeat_n(0u8, piece_len).collect());
-        let Some(dst) = Arc::get_mut(bytes).and_then(|b| b.get_mut(self.len..end)) else {
-            return false;
-        };
-        dst.copy_from_slice(data);
-        self.len = end;
-        true
-    }
-
-    /// The piece, once every byte is in.
-    pub fn complete(&self) -> bool {
-        self.bytes.as_ref().is_some_and(|b| b.len() == self.len)
-    }
-
-    /// The bytes (`None` before the first block).
-    pub fn into_bytes(self) -> Option<Arc<[u8]>> {
-        self.bytes
-    }
 }
 
 /// A set of pieces of one download (a bit per piece, allocated up front:
@@ -137,7 +76,7 @@ pub struct Peer {
     /// When the channel opened (a peer not `Ready` soon after is dropped).
     pub connected_at: Millis,
     /// Our in-flight whole-piece requests to this peer.
-    pub downloads: BTreeMap<PieceIndex, Download>,
+    pub downloads: Downloads,
     /// Pieces we cancelled, were refused, or got bad bytes for from this peer:
     /// late blocks for them are ignored and we never ask this peer for them again.
     pub given_up: PieceSet,
@@ -169,7 +108,7 @@ impl Peer {
             has: Bitfield::new(piece_count),
             strikes: 0,
             connected_at: now,
-            downloads: BTreeMap::new(),
+            downloads: Downloads::default(),
             given_up: PieceSet::new(piece_count),
             last_progress: now,
             snubbed_until: Millis(0),
@@ -211,7 +150,7 @@ impl Peer {
 
     /// When our oldest outstanding request to this peer went out.
     pub fn oldest_request(&self) -> Option<Millis> {
-        self.downloads.values().map(|d| d.since).min()
+        self.downloads.oldest()
     }
 
     /// True when the peer takes new requests now at all.
@@ -332,18 +271,6 @@ impl PeerThroughput {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_piece_is_built_in_place_and_never_overruns() {
-        let mut b = PieceBuf::default();
-        assert!(b.is_empty() && !b.complete());
-        assert!(b.push(&[1, 2], 5));
-        assert!(!b.push(&[9; 4], 5), "past the end");
-        assert_eq!(b.len(), 2);
-        assert!(b.push(&[3, 4, 5], 5));
-        assert!(b.complete());
-        assert_eq!(b.into_bytes().as_deref(), Some(&[1, 2, 3, 4, 5][..]));
-    }
 
     #[test]
     fn pipeline_depth_follows_throughput() {
