@@ -25,7 +25,7 @@ mod splitter;
 mod tests;
 
 pub use bitfield::Bitfield;
-pub use codec::{decode, encode, encode_into, encode_piece_data};
+pub use codec::{decode, decode_borrowed, encode, encode_into, encode_piece_data, Decoded};
 pub use splitter::FrameSplitter;
 
 use crate::ids::ContentId;

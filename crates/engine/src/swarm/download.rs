@@ -38,19 +38,34 @@
 //!   elsewhere (a second, separately verified attempt); the first verified copy
 //!   wins and the other request is cancelled. This also routes around slow holders.
 
-use std::collections::BTreeSet;
-
 use edgeswarm_protocol::wire::{Message, MAX_OUTSTANDING_REQUESTS};
 use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
-use super::peer::{Download, Phase};
+use super::peer::Phase;
 use super::Swarm;
 use crate::types::{BanReason, Event, Millis, PeerKey, Source};
+
+/// The peers too slow to count on, in key order (usually none: then
+/// nothing is allocated).
+pub(super) struct SlowPeers(Vec<PeerKey>);
+
+impl SlowPeers {
+    pub fn contains(&self, k: &PeerKey) -> bool {
+        self.0.binary_search(k).is_ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 impl Swarm {
     pub(super) fn check_stalls(&mut self) {
         let now = self.now;
+        if !self.stall_check_due() {
+            return;
+        }
         let silent: Vec<PeerKey> = self
             .peers
             .iter()
@@ -76,6 +91,28 @@ impl Swarm {
         }
         self.cancel_slow_pieces();
         self.close_slow_windows();
+    }
+
+    /// True when some peer is due for one of `check_stalls`' actions: a
+    /// handshake timeout, a stall, a slow request or a closing window. None
+    /// of those actions makes another one due, so when this is false
+    /// `check_stalls` would change nothing (one pass over the peers instead
+    /// of four on every input).
+    fn stall_check_due(&self) -> bool {
+        let now = self.now;
+        let cfg = &self.cfg;
+        self.peers.values().any(|p| {
+            // A request is slow iff the oldest one is.
+            let oldest = p.oldest_request();
+            (p.phase != Phase::Ready && now.since(p.connected_at) >= cfg.connect_timeout_ms)
+                || oldest.is_some_and(|o| {
+                    now.since(o) >= cfg.slow_piece_timeout_ms
+                        || now.since(p.silent_since_given(o)) >= cfg.stall_timeout_ms
+                })
+                || p.window
+                    .start
+                    .is_some_and(|t| now.since(t) >= cfg.slow_window_ms.max(1))
+        })
     }
 
     /// Cancels every request to `k` (they go elsewhere; we never ask `k`
@@ -174,13 +211,15 @@ impl Swarm {
     }
 
     /// Peers too slow to count on right now (see the module doc).
-    pub(super) fn slow_peers(&self) -> BTreeSet<PeerKey> {
+    pub(super) fn slow_peers(&self) -> SlowPeers {
         let (floor, grace) = (self.cfg.min_request_bps, self.slow_grace());
-        self.peers
-            .iter()
-            .filter(|(_, p)| p.slow(floor, grace))
-            .map(|(k, _)| *k)
-            .collect()
+        SlowPeers(
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.slow(floor, grace))
+                .map(|(k, _)| *k)
+                .collect(),
+        )
     }
 
     pub(super) fn schedule_peers(&mut self) {
@@ -238,12 +277,20 @@ impl Swarm {
                             Source::Http => false,
                         })
                 };
-                let mut pick = self.pieces.pick_rarest_reclaiming(
-                    &self.meta,
-                    &mut self.rng,
-                    |p| peer.can_serve(p, now),
-                    reclaim,
-                );
+                // Without a slow peer to reclaim from, only missing pieces
+                // are open: the bitwise picker gives the same choice.
+                let mut pick = if (slow.is_empty() || !proven) && peer.usable(now) {
+                    let (has, excluded) = (peer.has.as_bytes(), peer.given_up.as_bytes());
+                    self.pieces
+                        .pick_rarest_of(&self.meta, &mut self.rng, has, excluded)
+                } else {
+                    self.pieces.pick_rarest_reclaiming(
+                        &self.meta,
+                        &mut self.rng,
+                        |p| peer.can_serve(p, now),
+                        reclaim,
+                    )
+                };
                 let endgame = self.pieces.missing() == 0
                     && self.pieces.in_flight() <= self.cfg.endgame_pieces;
                 if pick.is_none() && endgame {
@@ -275,8 +322,7 @@ impl Swarm {
         peer.window.open(now);
         // The buffer is allocated when the first block arrives: a deep
         // pipeline of large pieces must not reserve memory up front.
-        let buf = Vec::new();
-        peer.downloads.insert(p, Download { buf, since: now });
+        peer.downloads.insert(p, now);
         self.send(k, &Message::Request { piece: p.get() });
         self.event(Event::PieceRequested {
             piece: p.get(),
@@ -291,9 +337,11 @@ impl Swarm {
         self.peers
             .values()
             .flat_map(|p| {
-                let stall = p.silent_since().map(|t| t.plus(self.cfg.stall_timeout_ms));
+                let oldest = p.oldest_request();
+                let stall = oldest
+                    .map(|o| p.silent_since_given(o))
+                    .map(|t| t.plus(self.cfg.stall_timeout_ms));
                 let snub = (p.snubbed_until > now).then_some(p.snubbed_until);
-                let oldest = p.downloads.values().map(|d| d.since).min();
                 let slow = oldest.map(|t| t.plus(self.cfg.slow_piece_timeout_ms));
                 let handshake = (p.phase != Phase::Ready)
                     .then(|| p.connected_at.plus(self.cfg.connect_timeout_ms));

@@ -11,11 +11,11 @@
 //! uncounted, so junk cannot make a slow download look fast.
 
 use edgeswarm_protocol::wire::{
-    self, Bitfield, Message, RejectReason, MAX_OUTSTANDING_REQUESTS, PROTOCOL_VERSION,
+    self, Bitfield, Decoded, Message, RejectReason, MAX_OUTSTANDING_REQUESTS, PROTOCOL_VERSION,
 };
 use edgeswarm_protocol::PieceIndex;
 
-use super::peer::{Download, Phase, Upload};
+use super::peer::{Phase, Upload};
 use super::Swarm;
 use crate::types::{BanReason, Event, PeerKey, Source};
 
@@ -24,8 +24,18 @@ impl Swarm {
         let Some(phase) = self.peers.get(&k).map(|p| p.phase) else {
             return; // gone or banned: late bytes are ignored
         };
-        let msg = match wire::decode(bytes) {
-            Ok(m) => m,
+        // A data block is borrowed from the frame and copied once, into the
+        // piece it belongs to.
+        let msg = match wire::decode_borrowed(bytes) {
+            Ok(Decoded::Block {
+                piece,
+                offset,
+                data,
+            }) if phase == Phase::Ready => return self.on_block_frame(k, piece, offset, data),
+            Ok(Decoded::Block { .. }) => {
+                return self.ban(k, BanReason::ProtocolViolation("message out of order"))
+            }
+            Ok(Decoded::Other(m)) => m,
             Err(e) => return self.ban(k, BanReason::malformed(&e)),
         };
         match (phase, msg) {
@@ -72,6 +82,14 @@ impl Swarm {
         }
     }
 
+    /// A data block (borrowed from its frame) from a `Ready` peer.
+    fn on_block_frame(&mut self, k: PeerKey, raw: u32, offset: u32, data: &[u8]) {
+        let Some(piece) = self.meta.piece(raw) else {
+            return self.ban(k, BanReason::ProtocolViolation("piece number out of range"));
+        };
+        self.on_block(k, piece, offset, data);
+    }
+
     fn on_ready_message(&mut self, k: PeerKey, msg: Message) {
         let raw = match &msg {
             Message::Have { piece }
@@ -106,7 +124,7 @@ impl Swarm {
                 }
             }
             Message::Reject { reason, .. } => self.on_reject(k, piece, reason),
-            Message::PieceData { offset, data, .. } => self.on_block(k, piece, offset, data),
+            Message::PieceData { offset, data, .. } => self.on_block(k, piece, offset, &data),
             Message::Handshake { .. } | Message::Bitfield(_) => {}
         }
     }
@@ -174,13 +192,13 @@ impl Swarm {
         }
     }
 
-    fn on_block(&mut self, k: PeerKey, piece: PieceIndex, offset: u32, data: Vec<u8>) {
+    fn on_block(&mut self, k: PeerKey, piece: PieceIndex, offset: u32, data: &[u8]) {
         let now = self.now;
         let piece_len = self.meta.piece_len(piece) as usize;
         let Some(peer) = self.peers.get_mut(&k) else {
             return;
         };
-        let Some(Download { buf, .. }) = peer.downloads.get_mut(&piece) else {
+        let Some(buf) = peer.downloads.buf_mut(&piece) else {
             if peer.given_up.contains(&piece) {
                 return; // late blocks of a cancelled request
             }
@@ -189,14 +207,10 @@ impl Swarm {
                 BanReason::ProtocolViolation("data that was not requested"),
             );
         };
-        if offset as usize != buf.len() || buf.len() + data.len() > piece_len {
+        let first = buf.is_empty();
+        if offset as usize != buf.len() || !buf.push(data, piece_len) {
             return self.ban(k, BanReason::ProtocolViolation("block at the wrong offset"));
         }
-        let first = buf.is_empty();
-        if first {
-            buf.reserve_exact(piece_len);
-        }
-        buf.extend_from_slice(&data);
         // Only accepted bytes (for a live request, at the right offset)
         // count: toward the minimum-QoS rate and the drip floor.
         self.stats.bytes_from_peers += data.len() as u64;
@@ -205,8 +219,13 @@ impl Swarm {
         peer.last_progress = now;
         peer.throughput.record(now, data.len() as u64);
         self.dirty.insert(k);
-        let complete = (buf.len() == piece_len)
-            .then(|| peer.downloads.remove(&piece).map(|d| d.buf))
+        let complete = buf
+            .complete()
+            .then(|| {
+                peer.downloads
+                    .remove(&piece)
+                    .and_then(|d| d.buf.into_bytes())
+            })
             .flatten();
         if complete.is_some() {
             peer.pieces_delivered += 1;

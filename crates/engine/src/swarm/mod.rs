@@ -3,17 +3,19 @@
 //! served.
 //!
 //! Submodules, one concern each: [`pieces`] (piece states, rarest-first
-//! picker), [`peer`] (per-peer state), [`inbound`] (messages from peers),
+//! picker), [`peer`] (per-peer state), [`downloads`] (our requests to a
+//! peer and their receive buffers), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
 //! [`http_stream`] (its answers, piece by piece), [`rate`] (download-rate
-//! meter for the minimum-QoS rule), [`slots`] (who may hold a connection
-//! slot), [`upload`] (serving verified pieces fairly under a rate cap),
-//! [`local`] (the local cache, the upload budget, the background share).
+//! meter for the minimum-QoS rule), [`slots`] (whom to dial, who may hold a
+//! connection slot), [`upload`] (serving verified pieces fairly under a rate
+//! cap), [`local`] (the local cache, the upload budget, the background share).
 //!
 //! Every input runs `tick` afterwards, which checks stalls and fills request
 //! pipelines, HTTP slots and uploads; so outputs always reflect the latest state.
 
 mod download;
+mod downloads;
 mod http;
 mod http_stream;
 mod inbound;
@@ -231,39 +233,6 @@ impl Swarm {
         });
     }
 
-    fn on_candidates(&mut self, list: Vec<PeerKey>) {
-        if !self.p2p {
-            return;
-        }
-        self.http.discovery_until = None;
-        for k in list {
-            let known = self.peers.contains_key(&k)
-                || self.dialing.contains_key(&k)
-                || self.candidates.contains(&k);
-            if !known && !self.banned.contains(&k) && !self.evicted.contains(&k) {
-                self.candidates.push_back(k);
-            }
-        }
-    }
-
-    /// Emits `ConnectPeer` hints while below `max_peers`.
-    fn dial(&mut self) {
-        // A dial the glue never answered stops counting after the timeout.
-        let (now, timeout) = (self.now, self.cfg.connect_timeout_ms);
-        self.dialing.retain(|_, since| now.since(*since) < timeout);
-        while self.p2p && self.peers.len() + self.dialing.len() < self.cfg.max_peers {
-            let Some(k) = self.candidates.pop_front() else {
-                break;
-            };
-            if self.peers.contains_key(&k) || self.banned.contains(&k) || self.evicted.contains(&k)
-            {
-                continue;
-            }
-            self.dialing.insert(k, self.now);
-            self.out.push_back(Output::ConnectPeer { peer: k });
-        }
-    }
-
     fn on_connected(&mut self, k: PeerKey) {
         let dialed = self.dialing.remove(&k).is_some();
         if self.peers.contains_key(&k) {
@@ -341,14 +310,18 @@ impl Swarm {
     }
 
     /// All bytes of piece `p` from `source` are in: verify, then store,
-    /// announce and count — or discard and strike.
-    fn piece_complete(&mut self, p: PieceIndex, source: Source, bytes: Vec<u8>) {
+    /// announce and count — or discard and strike. A piece received from a
+    /// peer arrives as the `Arc` it was built in (never copied again).
+    fn piece_complete<B>(&mut self, p: PieceIndex, source: Source, bytes: B)
+    where
+        B: AsRef<[u8]> + Into<Arc<[u8]>>,
+    {
         if self.pieces.is_verified(p) {
             return;
         }
         self.all_dirty = true;
         let piece = p.get();
-        if !self.meta.verify_piece(p, &bytes) {
+        if !self.meta.verify_piece(p, bytes.as_ref()) {
             self.pieces.end_attempt(p, source);
             self.stats.pieces_rejected += 1;
             self.event(Event::PieceRejected { piece, source });

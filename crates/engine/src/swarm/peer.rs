@@ -14,11 +14,12 @@
 //!                                 after connecting─────────────▶ removed (not banned)
 //! ```
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use edgeswarm_protocol::wire::Bitfield;
 use edgeswarm_protocol::PieceIndex;
 
+use super::downloads::Downloads;
 use crate::types::Millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +29,36 @@ pub enum Phase {
     Ready,
 }
 
-/// One whole-piece request of ours to this peer.
+/// A set of pieces of one download (a bit per piece, allocated up front:
+/// no larger than the peer's `has` bitfield).
 #[derive(Debug)]
-pub struct Download {
-    /// The bytes received so far (blocks arrive in offset order).
-    pub buf: Vec<u8>,
-    /// When we sent the request.
-    pub since: Millis,
+pub struct PieceSet(Bitfield);
+
+impl PieceSet {
+    pub fn new(piece_count: u32) -> Self {
+        Self(Bitfield::new(piece_count))
+    }
+
+    pub fn contains(&self, p: &PieceIndex) -> bool {
+        self.0.get(p.get())
+    }
+
+    pub fn insert(&mut self, p: PieceIndex) {
+        self.0.set(p.get());
+    }
+
+    /// The set in the wire bitfield's layout.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl Extend<PieceIndex> for PieceSet {
+    fn extend<I: IntoIterator<Item = PieceIndex>>(&mut self, iter: I) {
+        for p in iter {
+            self.insert(p);
+        }
+    }
 }
 
 /// One request of theirs that we serve: piece and the next byte offset to send.
@@ -52,10 +76,10 @@ pub struct Peer {
     /// When the channel opened (a peer not `Ready` soon after is dropped).
     pub connected_at: Millis,
     /// Our in-flight whole-piece requests to this peer.
-    pub downloads: BTreeMap<PieceIndex, Download>,
+    pub downloads: Downloads,
     /// Pieces we cancelled, were refused, or got bad bytes for from this peer:
     /// late blocks for them are ignored and we never ask this peer for them again.
-    pub given_up: HashSet<PieceIndex>,
+    pub given_up: PieceSet,
     /// Last time this peer sent us piece bytes (or we started asking it).
     pub last_progress: Millis,
     /// No new requests to this peer before this time.
@@ -84,8 +108,8 @@ impl Peer {
             has: Bitfield::new(piece_count),
             strikes: 0,
             connected_at: now,
-            downloads: BTreeMap::new(),
-            given_up: HashSet::new(),
+            downloads: Downloads::default(),
+            given_up: PieceSet::new(piece_count),
             last_progress: now,
             snubbed_until: Millis(0),
             throughput: PeerThroughput::default(),
@@ -116,8 +140,17 @@ impl Peer {
     /// that ended otherwise — cancelled, rejected, verified elsewhere — do not
     /// count against the peer).
     pub fn silent_since(&self) -> Option<Millis> {
-        let oldest = self.downloads.values().map(|d| d.since).min()?;
-        Some(self.last_progress.max(oldest))
+        Some(self.silent_since_given(self.oldest_request()?))
+    }
+
+    /// `silent_since` for a known oldest request (saves a second walk).
+    pub fn silent_since_given(&self, oldest: Millis) -> Millis {
+        self.last_progress.max(oldest)
+    }
+
+    /// When our oldest outstanding request to this peer went out.
+    pub fn oldest_request(&self) -> Option<Millis> {
+        self.downloads.oldest()
     }
 
     /// True when the peer takes new requests now at all.

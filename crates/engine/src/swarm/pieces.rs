@@ -1,5 +1,5 @@
-//! The piece table: per-piece download state and availability, and the
-//! rarest-first picker.
+//! The piece table: per-piece download state and availability (the
+//! pickers over it are in [`picker`]).
 //!
 //! Piece states and transitions (one row per piece, indexed by piece number):
 //!
@@ -25,11 +25,11 @@
 //! the caller obtained from the same metadata (`Metadata::piece` validates a
 //! peer's number once, at the wire boundary), so no index is out of range.
 
-use edgeswarm_protocol::{Metadata, PieceIndex};
-use rand_chacha::ChaCha8Rng;
-use rand_core::Rng;
+use edgeswarm_protocol::PieceIndex;
 
 use crate::types::Source;
+
+mod picker;
 
 /// Most simultaneous attempts at one piece (2 = endgame duplicate).
 pub const MAX_ATTEMPTS: usize = 2;
@@ -44,6 +44,10 @@ pub enum PieceState {
 #[derive(Debug)]
 pub struct PieceTable {
     states: Vec<PieceState>,
+    /// Bit `i` set iff piece `i` is `Missing`, in the wire bitfield's layout
+    /// (byte `i / 8`, mask `0x80 >> (i % 8)`), so the picker can AND it with
+    /// a peer's bitfield a byte at a time.
+    missing_bits: Vec<u8>,
     availability: Vec<u32>,
     missing: usize,
     in_flight: usize,
@@ -52,8 +56,13 @@ pub struct PieceTable {
 
 impl PieceTable {
     pub fn new(count: u32) -> Self {
+        let mut missing_bits = vec![0xff; count.div_ceil(8) as usize];
+        if let Some(last) = missing_bits.last_mut().filter(|_| !count.is_multiple_of(8)) {
+            *last = 0xff << (8 - count % 8);
+        }
         Self {
             states: vec![PieceState::Missing; count as usize],
+            missing_bits,
             availability: vec![0; count as usize],
             missing: count as usize,
             in_flight: 0,
@@ -114,6 +123,7 @@ impl PieceTable {
                 *state = PieceState::InFlight(vec![source]);
                 self.missing -= 1;
                 self.in_flight += 1;
+                self.mark_missing(p, false);
                 true
             }
             PieceState::InFlight(v) if v.len() < MAX_ATTEMPTS && !v.contains(&source) => {
@@ -135,7 +145,16 @@ impl PieceTable {
                 *state = PieceState::Missing;
                 self.in_flight -= 1;
                 self.missing += 1;
+                self.mark_missing(p, true);
             }
+        }
+    }
+
+    fn mark_missing(&mut self, p: PieceIndex, missing: bool) {
+        let i = p.as_usize();
+        if let Some(b) = self.missing_bits.get_mut(i / 8) {
+            let mask = 0x80u8 >> (i % 8);
+            *b = if missing { *b | mask } else { *b & !mask };
         }
     }
 
@@ -160,6 +179,7 @@ impl PieceTable {
         let attempts = match std::mem::replace(state, PieceState::Verified) {
             PieceState::Missing => {
                 self.missing -= 1;
+                self.mark_missing(p, false);
                 Vec::new()
             }
             PieceState::InFlight(v) => {
@@ -171,87 +191,13 @@ impl PieceTable {
         self.verified += 1;
         Some(attempts)
     }
-
-    /// Rarest missing piece of `meta` (the metadata this table was built
-    /// for) for which `eligible` holds; ties broken at random.
-    #[cfg(test)]
-    pub fn pick_rarest(
-        &self,
-        meta: &Metadata,
-        rng: &mut ChaCha8Rng,
-        eligible: impl Fn(PieceIndex) -> bool,
-    ) -> Option<PieceIndex> {
-        self.pick_rarest_reclaiming(meta, rng, eligible, |_| false)
-    }
-
-    /// Like `pick_rarest`, but an in-flight piece that can take another
-    /// attempt and whose attempts all satisfy `reclaim` (their sources are
-    /// too slow to count on) competes as if it were missing.
-    pub fn pick_rarest_reclaiming(
-        &self,
-        meta: &Metadata,
-        rng: &mut ChaCha8Rng,
-        eligible: impl Fn(PieceIndex) -> bool,
-        reclaim: impl Fn(&[Source]) -> bool,
-    ) -> Option<PieceIndex> {
-        let mut best: Option<(u32, PieceIndex)> = None; // (availability, piece)
-        let mut ties = 0u64;
-        for i in meta.pieces() {
-            let open = match self.states.get(i.as_usize()) {
-                Some(PieceState::Missing) => true,
-                Some(PieceState::InFlight(v)) => v.len() < MAX_ATTEMPTS && reclaim(v),
-                _ => false,
-            };
-            if !open || !eligible(i) {
-                continue;
-            }
-            let a = self.availability.get(i.as_usize()).copied().unwrap_or(0);
-            match best {
-                Some((ba, _)) if a > ba => {}
-                Some((ba, _)) if a == ba => {
-                    ties += 1;
-                    if rng.next_u64().is_multiple_of(ties) {
-                        best = Some((a, i));
-                    }
-                }
-                _ => {
-                    best = Some((a, i));
-                    ties = 1;
-                }
-            }
-        }
-        best.map(|(_, i)| i)
-    }
-
-    /// A random in-flight piece of `meta` that can take another attempt and
-    /// satisfies `eligible`.
-    pub fn pick_endgame(
-        &self,
-        meta: &Metadata,
-        rng: &mut ChaCha8Rng,
-        eligible: impl Fn(PieceIndex, &[Source]) -> bool,
-    ) -> Option<PieceIndex> {
-        let mut chosen = None;
-        let mut seen = 0u64;
-        for i in meta.pieces() {
-            if let Some(PieceState::InFlight(v)) = self.states.get(i.as_usize()) {
-                if v.len() < MAX_ATTEMPTS && eligible(i, v) {
-                    seen += 1;
-                    if rng.next_u64().is_multiple_of(seen) {
-                        chosen = Some(i);
-                    }
-                }
-            }
-        }
-        chosen
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::types::PeerKey;
-    use rand_core::SeedableRng;
+    use edgeswarm_protocol::Metadata;
 
     fn meta(pieces: u32) -> Metadata {
         let size = u64::from(pieces) * 16384;
@@ -294,21 +240,5 @@ mod tests {
         assert_eq!(t.set_verified(foreign, Source::Http), None);
         assert!(!t.is_verified(foreign));
         assert_eq!((t.missing(), t.in_flight(), t.verified()), (3, 0, 0));
-    }
-
-    #[test]
-    fn picks_rarest_and_breaks_ties_randomly() {
-        let m = meta(4);
-        let mut t = PieceTable::new(4);
-        for p in [0, 0, 1, 2, 2, 3] {
-            t.add_availability(m.piece(p).unwrap());
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut seen = [false; 4];
-        for _ in 0..50 {
-            seen[t.pick_rarest(&m, &mut rng, |_| true).unwrap().as_usize()] = true;
-        }
-        assert_eq!(seen, [false, true, false, true]);
-        assert_eq!(t.pick_rarest(&m, &mut rng, |p| p.get() == 2), m.piece(2));
     }
 }

@@ -1,5 +1,6 @@
-//! Connection slots: who may hold one of the `max_peers` slots, and who
-//! must give one up.
+//! Connection slots: whom to dial (candidates from the glue, `ConnectPeer`
+//! hints while below `max_peers`), who may hold one of the `max_peers`
+//! slots, and who must give one up.
 //!
 //! Rules:
 //! - `dialed_peer_slots` (at most half of `max_peers`) are reserved for
@@ -22,7 +23,7 @@ use std::collections::VecDeque;
 
 use super::peer::Phase;
 use super::Swarm;
-use crate::types::{Millis, PeerKey};
+use crate::types::{Millis, Output, PeerKey};
 
 /// How many evicted peers are remembered (oldest forgotten first).
 pub const EVICTED_MEMORY: usize = 256;
@@ -158,5 +159,38 @@ impl Swarm {
             .filter_map(|k| self.idle_for(*k))
             .map(|t| self.now.plus(self.cfg.idle_peer_ms.saturating_sub(t)))
             .min()
+    }
+
+    pub(super) fn on_candidates(&mut self, list: Vec<PeerKey>) {
+        if !self.p2p {
+            return;
+        }
+        self.http.discovery_until = None;
+        for k in list {
+            let known = self.peers.contains_key(&k)
+                || self.dialing.contains_key(&k)
+                || self.candidates.contains(&k);
+            if !known && !self.banned.contains(&k) && !self.evicted.contains(&k) {
+                self.candidates.push_back(k);
+            }
+        }
+    }
+
+    /// Emits `ConnectPeer` hints while below `max_peers`.
+    pub(super) fn dial(&mut self) {
+        // A dial the glue never answered stops counting after the timeout.
+        let (now, timeout) = (self.now, self.cfg.connect_timeout_ms);
+        self.dialing.retain(|_, since| now.since(*since) < timeout);
+        while self.p2p && self.peers.len() + self.dialing.len() < self.cfg.max_peers {
+            let Some(k) = self.candidates.pop_front() else {
+                break;
+            };
+            if self.peers.contains_key(&k) || self.banned.contains(&k) || self.evicted.contains(&k)
+            {
+                continue;
+            }
+            self.dialing.insert(k, self.now);
+            self.out.push_back(Output::ConnectPeer { peer: k });
+        }
     }
 }

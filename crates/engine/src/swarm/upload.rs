@@ -124,23 +124,20 @@ impl Swarm {
     }
 
     /// The next requester after the last one served whose head piece is in
-    /// the cache; issues reads for heads that are not.
+    /// the cache; issues reads for heads that are not (walks the peers in
+    /// round-robin order without collecting them: this runs once per block).
     fn next_upload(&mut self) -> Option<(PeerKey, PieceIndex, u32, Arc<[u8]>)> {
-        let after = self.upload.last_served;
-        let order: Vec<(PeerKey, PieceIndex, u32)> = match after {
-            Some(a) => self
-                .peers
-                .range((Bound::Excluded(a), Bound::Unbounded))
-                .chain(self.peers.range(..=a))
-                .filter_map(|(k, p)| p.uploads.front().map(|u| (*k, u.piece, u.offset)))
-                .collect(),
-            None => self
-                .peers
-                .iter()
-                .filter_map(|(k, p)| p.uploads.front().map(|u| (*k, u.piece, u.offset)))
-                .collect(),
+        let (first, second) = match self.upload.last_served {
+            Some(a) => (
+                self.peers.range((Bound::Excluded(a), Bound::Unbounded)),
+                self.peers.range(..=a),
+            ),
+            None => (self.peers.range(..), self.peers.range(..PeerKey(0))),
         };
-        for (k, piece, offset) in order {
+        let heads = first
+            .chain(second)
+            .filter_map(|(k, p)| p.uploads.front().map(|u| (*k, u.piece, u.offset)));
+        for (k, piece, offset) in heads {
             if let Some(bytes) = self.upload.cache_get(piece) {
                 return Some((k, piece, offset, bytes));
             }

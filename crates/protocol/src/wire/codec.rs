@@ -86,8 +86,39 @@ pub fn encode(msg: &Message) -> Vec<u8> {
     out
 }
 
+/// A decoded frame that borrows a data block instead of copying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    /// A [`Message::PieceData`]; `data` is the tail of the frame.
+    Block {
+        piece: u32,
+        offset: u32,
+        data: &'a [u8],
+    },
+    /// Any other message (owned: none of them carries bulk bytes that a
+    /// receiver keeps, except a bitfield, which it converts anyway).
+    Other(Message),
+}
+
 /// Decodes exactly one frame (length prefix included) from untrusted bytes.
 pub fn decode(frame: &[u8]) -> Result<Message, WireError> {
+    Ok(match decode_borrowed(frame)? {
+        Decoded::Block {
+            piece,
+            offset,
+            data,
+        } => Message::PieceData {
+            piece,
+            offset,
+            data: data.to_vec(),
+        },
+        Decoded::Other(m) => m,
+    })
+}
+
+/// Like [`decode`] (same checks, same errors), but a data block stays in
+/// `frame`: a receiver that owns the frame keeps it without copying.
+pub fn decode_borrowed(frame: &[u8]) -> Result<Decoded<'_>, WireError> {
     let body_len = frame_body_len(frame)?.ok_or(WireError::Truncated {
         needed: LEN_PREFIX,
         available: frame.len(),
@@ -102,7 +133,7 @@ pub fn decode(frame: &[u8]) -> Result<Message, WireError> {
     if frame.len() > total {
         return Err(WireError::TrailingBytes(frame.len() - total));
     }
-    decode_body(&frame[LEN_PREFIX..])
+    decode_body_borrowed(&frame[LEN_PREFIX..])
 }
 
 /// Reads and checks the length prefix: `Ok(None)` when fewer than 4 bytes are present.
@@ -124,6 +155,22 @@ pub(super) fn frame_body_len(bytes: &[u8]) -> Result<Option<usize>, WireError> {
 
 /// Decodes a frame body: type byte + payload.
 pub(super) fn decode_body(body: &[u8]) -> Result<Message, WireError> {
+    Ok(match decode_body_borrowed(body)? {
+        Decoded::Block {
+            piece,
+            offset,
+            data,
+        } => Message::PieceData {
+            piece,
+            offset,
+            data: data.to_vec(),
+        },
+        Decoded::Other(m) => m,
+    })
+}
+
+/// Decodes a frame body, borrowing a data block.
+fn decode_body_borrowed(body: &[u8]) -> Result<Decoded<'_>, WireError> {
     let (&ty, p) = body.split_first().ok_or(WireError::EmptyFrame)?;
     let check = |min: usize, max: usize| {
         if (min..=max).contains(&p.len()) {
@@ -158,24 +205,24 @@ pub(super) fn decode_body(body: &[u8]) -> Result<Message, WireError> {
             }
             let id = std::str::from_utf8(id).map_err(|_| WireError::BadContentId)?;
             let content_id = ContentId::new(id).map_err(|_| WireError::BadContentId)?;
-            Ok(Message::Handshake {
+            Ok(Decoded::Other(Message::Handshake {
                 version,
                 content_id,
                 metadata_sha256,
-            })
+            }))
         }
         kind::BITFIELD => {
             check(0, MAX_BITFIELD_LEN)?;
-            Ok(Message::Bitfield(p.to_vec()))
+            Ok(Decoded::Other(Message::Bitfield(p.to_vec())))
         }
         kind::HAVE | kind::REQUEST | kind::CANCEL => {
             check(4, 4)?;
             let piece = read_u32(p, 0);
-            Ok(match ty {
+            Ok(Decoded::Other(match ty {
                 kind::HAVE => Message::Have { piece },
                 kind::REQUEST => Message::Request { piece },
                 _ => Message::Cancel { piece },
-            })
+            }))
         }
         kind::REJECT => {
             check(5, 5)?;
@@ -184,17 +231,17 @@ pub(super) fn decode_body(body: &[u8]) -> Result<Message, WireError> {
                 2 => RejectReason::Busy,
                 other => return Err(WireError::BadRejectReason(other)),
             };
-            Ok(Message::Reject {
+            Ok(Decoded::Other(Message::Reject {
                 piece: read_u32(p, 0),
                 reason,
-            })
+            }))
         }
         kind::PIECE_DATA => {
             check(8 + 1, 8 + MAX_BLOCK_LEN)?;
-            Ok(Message::PieceData {
+            Ok(Decoded::Block {
                 piece: read_u32(p, 0),
                 offset: read_u32(p, 4),
-                data: p[8..].to_vec(),
+                data: &p[8..],
             })
         }
         other => Err(WireError::UnknownType(other)),

@@ -43,6 +43,37 @@ fn every_message_round_trips() {
 }
 
 #[test]
+fn borrowed_decode_keeps_the_block_in_the_frame() {
+    for m in samples() {
+        let f = encode(&m);
+        match (decode_borrowed(&f), &m) {
+            (
+                Ok(Decoded::Block {
+                    piece,
+                    offset,
+                    data,
+                }),
+                Message::PieceData {
+                    piece: p,
+                    offset: o,
+                    data: d,
+                },
+            ) => {
+                assert_eq!((piece, offset, data), (*p, *o, &d[..]));
+                // The block is the frame's tail: a receiver owning the
+                // frame keeps it, no copy.
+                assert_eq!(data.as_ptr(), f[f.len() - d.len()..].as_ptr());
+            }
+            (Ok(Decoded::Other(got)), _) => assert_eq!(got, m),
+            (other, _) => panic!("{m:?} decoded as {other:?}"),
+        }
+    }
+    let mut bad = encode(&samples()[8]);
+    bad.push(0);
+    assert_eq!(decode_borrowed(&bad), Err(WireError::TrailingBytes(1)));
+}
+
+#[test]
 fn oversized_block_is_rejected() {
     let m = Message::PieceData {
         piece: 1,
