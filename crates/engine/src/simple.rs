@@ -12,7 +12,12 @@
 //! tells storage where each one goes (a tiny configured chunk size grows so
 //! that chunk numbers fit a u32).
 //!
-//! States: Downloading → Done | Failed (hash mismatch). Failed requests are
+//! Storage back-pressure ([`StoreGate`]): no new range starts while
+//! `max_unstored_bytes` of stored-but-unconfirmed chunks are pending, and
+//! `Done` waits for every chunk's `PieceStored`.
+//!
+//! States: Downloading → Hashed (every chunk hashed, writes pending) → Done
+//! | Failed (hash mismatch, or a failed write: `StoreFailed`). Failed requests are
 //! retried with the shared [`HttpRetry`] policy (exponential backoff; a
 //! request unanswered after `slow_piece_timeout_ms`, doubled per consecutive
 //! failure, counts as failed and a late answer to it is ignored).
@@ -24,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::EngineConfig;
 use crate::retry::HttpRetry;
+use crate::store_gate::StoreGate;
 use crate::types::{Event, HttpRequestId, Input, Layout, Millis, Output, Source, Stats};
 
 pub(crate) struct Simple {
@@ -42,6 +48,9 @@ pub(crate) struct Simple {
     early: BTreeMap<u32, Arc<[u8]>>,
     next_to_hash: u32,
     hasher: Sha256,
+    /// The whole-file hash once every chunk is hashed (Hashed state).
+    digest: Option<[u8; 32]>,
+    store: StoreGate,
     retry: HttpRetry,
     out: VecDeque<Output>,
     stats: Stats,
@@ -61,6 +70,7 @@ impl Simple {
         let chunk =
             u64::from(cfg.simple_chunk_size.max(1)).max(file_size.div_ceil(u64::from(u32::MAX)));
         let chunks = u32::try_from(file_size.div_ceil(chunk)).unwrap_or(u32::MAX);
+        let store = StoreGate::new(cfg.max_unstored_bytes);
         let mut s = Self {
             cfg,
             file_size,
@@ -74,6 +84,8 @@ impl Simple {
             early: BTreeMap::new(),
             next_to_hash: 0,
             hasher: Sha256::new(),
+            digest: None,
+            store,
             retry: HttpRetry::default(),
             out: VecDeque::new(),
             stats: Stats {
@@ -123,6 +135,17 @@ impl Simple {
                     self.retry_later(c);
                 }
             }
+            Input::PieceStored { piece } => {
+                self.store.stored(piece);
+            }
+            // A failed write ends the download (see `store_gate`).
+            Input::PieceStoreFailed { piece }
+                if self.store.store_failed(piece) && !self.finished =>
+            {
+                self.finished = true;
+                self.out
+                    .push_back(Output::Event(Event::StoreFailed { piece }));
+            }
             _ => {}
         }
         self.tick();
@@ -137,6 +160,7 @@ impl Simple {
         let r = self.range(c);
         self.stats.bytes_left = self.stats.bytes_left.saturating_sub(bytes.len() as u64);
         self.stats.pieces_verified += 1;
+        self.store.handed(c, bytes.len() as u64);
         self.out.push_back(Output::StorePiece {
             piece: c,
             offset: r.start,
@@ -175,15 +199,24 @@ impl Simple {
         }
         self.expire();
         if self.next_to_hash == self.chunks {
-            self.finished = true;
-            let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+            let digest = match self.digest {
+                Some(d) => d,
+                None => {
+                    let d: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+                    self.digest = Some(d);
+                    d
+                }
+            };
             let event = match self.file_sha256 {
                 Some(want) if want != digest => Event::FileHashMismatch,
+                // Done only once every chunk's write is confirmed.
+                _ if !self.store.drained() => return,
                 known => Event::Done {
                     sha256: digest,
                     verified: known.is_some(),
                 },
             };
+            self.finished = true;
             self.out.push_back(Output::Event(event));
             return;
         }
@@ -195,7 +228,7 @@ impl Simple {
         // run further ahead than twice the concurrency.
         let window = u32::try_from(2 * concurrency).unwrap_or(u32::MAX);
         let limit = self.next_to_hash.saturating_add(window).min(self.chunks);
-        while self.in_flight.len() < concurrency {
+        while self.in_flight.len() < concurrency && !self.store.holds() {
             let c = match self.again.pop_first() {
                 Some(c) => c,
                 None if self.next_new < limit => {
