@@ -175,7 +175,11 @@ pub async fn get_with(
         None => {
             let buf = resp.array_buffer().map_err(fail)?;
             let buf = JsFuture::from(buf).await.map_err(fail)?;
-            Some(Uint8Array::new(&buf).to_vec())
+            let bytes = Uint8Array::new(&buf).to_vec();
+            if let Some(b) = buf.dyn_ref() {
+                crate::buffers::release(b);
+            }
+            Some(bytes)
         }
         Some(r) => read_at_most(&resp, r.end.saturating_sub(r.start), &fail, first_byte).await?,
     };
@@ -223,6 +227,8 @@ async fn read_at_most(
         let start = body.len();
         body.resize(start + bytes.length() as usize, 0);
         bytes.copy_to(&mut body[start..]);
+        // The chunk is ours alone and copied: free it now, not at the next GC.
+        crate::buffers::release(&bytes.buffer());
     }
 }
 
