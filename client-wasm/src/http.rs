@@ -175,11 +175,7 @@ pub async fn get_with(
         None => {
             let buf = resp.array_buffer().map_err(fail)?;
             let buf = JsFuture::from(buf).await.map_err(fail)?;
-            let bytes = Uint8Array::new(&buf).to_vec();
-            if let Some(b) = buf.dyn_ref() {
-                crate::buffers::release(b);
-            }
-            Some(bytes)
+            Some(Uint8Array::new(&buf).to_vec())
         }
         Some(r) => read_at_most(&resp, r.end.saturating_sub(r.start), &fail, first_byte).await?,
     };
@@ -227,8 +223,6 @@ async fn read_at_most(
         let start = body.len();
         body.resize(start + bytes.length() as usize, 0);
         bytes.copy_to(&mut body[start..]);
-        // The chunk is ours alone and copied: free it now, not at the next GC.
-        crate::buffers::release(&bytes.buffer());
     }
 }
 

@@ -27,7 +27,6 @@ pub mod time;
 pub mod trace;
 
 mod array_ws;
-mod buffers;
 mod downloader;
 mod options;
 mod peers;

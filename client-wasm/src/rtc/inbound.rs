@@ -22,8 +22,6 @@ pub(super) fn event(data: &JsValue, copied: &Cell<u64>) -> RtcEvent {
         }
         Some(buf) => {
             let bytes = Uint8Array::new(buf).to_vec();
-            // Copied: free the message's buffer now (crate::buffers).
-            crate::buffers::release(buf);
             copied.set(copied.get() + bytes.len() as u64);
             RtcEvent::Message(bytes)
         }

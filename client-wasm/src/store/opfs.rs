@@ -171,7 +171,6 @@ impl OpfsPieces {
         JsFuture::from(stream.close())
             .await
             .map_err(StoreError::js)?;
-        crate::buffers::release(&copy.buffer());
         Ok(())
     }
 
@@ -184,11 +183,7 @@ impl OpfsPieces {
         let buf = JsFuture::from(file.array_buffer())
             .await
             .map_err(StoreError::js)?;
-        let bytes = Uint8Array::new(&buf).to_vec();
-        if let Some(b) = buf.dyn_ref() {
-            crate::buffers::release(b);
-        }
-        Ok(bytes)
+        Ok(Uint8Array::new(&buf).to_vec())
     }
 
     pub async fn to_file(&self, name: &str, pieces: u32) -> Result<web_sys::File, StoreError> {

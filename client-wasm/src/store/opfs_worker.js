@@ -15,7 +15,6 @@
 //   and is deleted when the store is opened again;
 // - writes run concurrently (each its own file); the answer of each comes
 //   after its rename, or with the error;
-// - the piece's buffer is detached (freed) once its write is answered;
 // - without sync access handles, the same steps use `createWritable`;
 //   without `move`, `createWritable` on `name` itself (it commits on close).
 let dir = null;
@@ -84,7 +83,5 @@ self.onmessage = async (event) => {
   } catch (e) {
     error = String(e?.message ?? e);
   }
-  // Written (or failed): free the piece's bytes now, not at the worker's next GC.
-  try { m.buf.transfer?.(0); } catch { /* already detached */ }
   self.postMessage({ id: m.id, error });
 };
