@@ -20,7 +20,7 @@
 //!   session answers each `StorePiece` with `PieceStored` only once the
 //!   worker acknowledged it, and the engine starts no new request while
 //!   `maxUnstoredBytes` (8 MiB) are unconfirmed (`edgeswarm_engine`'s
-//!   `store_gate`). Unbounded, the backlog reached 1 GiB of renderer RSS;
+//!   `store_gate`);
 //! - dropping the writer terminates the worker (a write in progress leaves
 //!   at most a `.part` file) and revokes its Blob URL. The message handlers
 //!   are owned here, never forgotten.
