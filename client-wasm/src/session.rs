@@ -7,9 +7,11 @@
 //! re-arms the engine's timer from `poll_timeout()`. Nothing re-enters the
 //! engine from inside a callback.
 //!
-//! Session states: `Downloading` (engine running) → `Verifying` (engine said
-//! `Done` with the file's SHA-256, waiting for the last writes, then building
-//! the `File`; the glue hashes nothing itself) →
+//! Session states: `Downloading` (engine running; every completed write is
+//! reported to the engine, which holds new requests back while too many are
+//! pending) → `Verifying` (engine said `Done`: every piece verified and
+//! stored, with the file's SHA-256; building the `File`; the glue hashes
+//! nothing itself) →
 //! `Seeding` (the caller has its `File`; the session keeps serving peers until
 //! `cancel()`). Errors and cancellation end the loop from any state.
 
@@ -75,10 +77,11 @@ pub struct Session {
     pub(crate) report: report::Reporter,
     pub(crate) trace: Trace,
     timer: Option<(Millis, Timeout)>,
-    pub(crate) writes_in_flight: usize,
     /// Chunks taken while storage was behind: their readers wait (see `ranges`).
     pub(crate) held_chunks: Vec<oneshot::Sender<()>>,
     engine_done: bool,
+    /// The storage error behind the engine's `StoreFailed`, for the user.
+    store_error: Option<String>,
     verifying: bool,
     result: Option<oneshot::Sender<Outcome>>,
     /// A verified `File` went to the caller: its stored pieces must stay.
@@ -133,9 +136,9 @@ impl Session {
             report: p.report,
             trace: p.trace,
             timer: None,
-            writes_in_flight: 0,
             held_chunks: Vec::new(),
             engine_done: false,
+            store_error: None,
             verifying: false,
             result: Some(p.result),
             delivered: false,
@@ -199,16 +202,17 @@ impl Session {
                 self.peers.on_rtc(key, generation, e, self.array.as_ref())
             }
             Ev::Http(id, part) => self.on_http_part(id, part),
+            // The engine decides: back-pressure, `Done`, or failing the
+            // download on a failed write (`Event::StoreFailed`).
             Ev::Stored(piece, r) => {
-                self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
-                self.storage_caught_up();
                 self.trace.mark("stored", piece);
-                if let Err(e) = r {
-                    self.finish(Err(format!("storing piece {piece}: {e}")), Phase::Error);
-                    return false;
-                }
-                self.maybe_verify();
-                None
+                Some(match r {
+                    Ok(()) => Input::PieceStored { piece },
+                    Err(e) => {
+                        self.store_error = Some(format!("storing piece {piece}: {e}"));
+                        Input::PieceStoreFailed { piece }
+                    }
+                })
             }
             Ev::Read(piece, r) => Some(match r {
                 Ok(bytes) => Input::PieceRead { piece, bytes },
@@ -224,6 +228,7 @@ impl Session {
         };
         if let Some(input) = input {
             self.engine.handle_input(now(), input);
+            self.storage_caught_up();
         }
         true
     }
@@ -350,7 +355,6 @@ impl Session {
     }
 
     pub(crate) fn start_write(&mut self, piece: u32, offset: u64, bytes: std::sync::Arc<[u8]>) {
-        self.writes_in_flight += 1;
         let store = self.store.clone();
         let tx = self.tx.clone();
         spawn_local(async move {

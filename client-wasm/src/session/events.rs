@@ -94,12 +94,19 @@ impl Session {
                     "the file does not match its SHA-256".into(),
                 )));
             }
+            Event::StoreFailed { piece } => {
+                let why = self
+                    .store_error
+                    .take()
+                    .unwrap_or_else(|| format!("storing piece {piece} failed"));
+                let _ = self.tx.unbounded_send(Ev::Verified(Err(why)));
+            }
         }
     }
 
-    /// Once the engine is done and every write landed: the `File`.
+    /// Once the engine is done (every piece verified and stored): the `File`.
     pub(super) fn maybe_verify(&mut self) {
-        if !self.engine_done || self.writes_in_flight > 0 || self.verifying {
+        if !self.engine_done || self.verifying {
             return;
         }
         self.verifying = true;

@@ -6,13 +6,14 @@
 //! chunks queued for the driver, at most [`UNACKED_BYTES`] (the task waits
 //! for the driver to take them before it reads more), plus one chunk.
 //!
-//! Storage back-pressure, as a socket's: while more than [`WRITES_AHEAD`]
-//! piece writes are in flight, the driver still hands chunks to the engine
-//! but holds their acknowledgements, so every reader stops within
-//! `UNACKED_BYTES`; they go on as writes complete. Verified pieces waiting
-//! for storage are so bounded by about `WRITES_AHEAD` + one piece per
-//! request, instead of piling up when the network outruns OPFS. The engine
-//! decides what to fetch as before; only the reading pauses.
+//! Storage back-pressure, as a socket's: while the engine says storage is
+//! behind ([`edgeswarm_engine::Engine::storage_holds`]: its
+//! `maxUnstoredBytes` of verified pieces await `PieceStored`), the driver
+//! still hands chunks to the engine but holds their acknowledgements, so
+//! every reader stops within `UNACKED_BYTES`; they go on once the engine's
+//! gate opens. Verified pieces waiting for storage are so bounded by
+//! `maxUnstoredBytes` + one piece per request, instead of piling up when the
+//! network outruns OPFS. The engine decides; the glue only pauses reading.
 //!
 //! Per request: Fetching → Streaming (status passed on) → Ended (end of
 //! body, failure, or the `Abort` in `Session::http` dropped: cancelled).
@@ -31,9 +32,6 @@ use crate::http::{self, Abort};
 /// Most chunk bytes of one request queued for the driver before its reader
 /// waits (about one 1 MiB piece).
 pub const UNACKED_BYTES: usize = 1 << 20;
-
-/// Piece writes in flight beyond which readers wait for storage.
-pub const WRITES_AHEAD: usize = 4;
 
 /// One step of a streamed answer.
 pub enum Part {
@@ -95,7 +93,7 @@ impl Session {
         Some(match part {
             Part::Head(status) => Input::HttpHead { id, status },
             Part::Data(bytes, ack) => {
-                if self.writes_in_flight > WRITES_AHEAD {
+                if self.engine.storage_holds() {
                     self.held_chunks.push(ack);
                 }
                 // Otherwise `ack` drops here; the reader runs again only
@@ -113,10 +111,10 @@ impl Session {
         })
     }
 
-    /// A write completed: once storage is back within `WRITES_AHEAD`, the
+    /// After an input: once the engine's storage gate is open again, the
     /// held readers go on.
     pub(super) fn storage_caught_up(&mut self) {
-        if self.writes_in_flight <= WRITES_AHEAD {
+        if !self.held_chunks.is_empty() && !self.engine.storage_holds() {
             self.held_chunks.clear();
         }
     }

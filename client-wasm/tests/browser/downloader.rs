@@ -49,10 +49,19 @@ fn bad_options_throw() {
 }
 
 async fn simple_download(data: &[u8], sha: &str) -> (Result<JsValue, JsValue>, JsValue) {
+    simple_download_with(data, sha, "").await
+}
+
+/// `engine`: more engine overrides, e.g. `,"maxUnstoredBytes":65536`.
+async fn simple_download_with(
+    data: &[u8],
+    sha: &str,
+    engine: &str,
+) -> (Result<JsValue, JsValue>, JsValue) {
     let url = blob_url(data);
     let opts = format!(
         r#"{{"server":"","contentId":"blob-test","downloadMode":99,"contentUrl":"{url}",
-            "fileSha256":"{sha}","engine":{{"simpleChunkSize":65536}}}}"#
+            "fileSha256":"{sha}","engine":{{"simpleChunkSize":65536{engine}}}}}"#
     );
     let d = Downloader::new(options(&opts).unchecked_into()).expect("valid options");
     let promise: js_sys::Promise = d.start().unchecked_into();
@@ -77,6 +86,23 @@ async fn simple_mode_delivers_a_verified_file() {
     assert_eq!(field(&stats, "verified").as_bool(), Some(true));
     assert_eq!(field(&stats, "bytesFromHttp").as_f64(), Some(300_000.0));
     assert_eq!(field(&stats, "sha256").as_string(), Some(sha));
+}
+
+/// Storage back-pressure at one chunk: the engine asks for the next range
+/// only once the glue reported the last write done (`PieceStored`), and
+/// says `Done` once every write is; the file still arrives whole.
+#[wasm_bindgen_test]
+async fn one_unstored_chunk_at_a_time_still_delivers_the_file() {
+    let data: Vec<u8> = (0..400_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let sha = hex::encode(Sha256::digest(&data));
+    let (result, stats) = simple_download_with(&data, &sha, r#","maxUnstoredBytes":65536"#).await;
+    let file: web_sys::File = result.expect("start() resolves").unchecked_into();
+    let buf = JsFuture::from(file.array_buffer())
+        .await
+        .expect("arrayBuffer");
+    assert_eq!(js_sys::Uint8Array::new(&buf).to_vec(), data);
+    assert_eq!(field(&stats, "state").as_string().as_deref(), Some("done"));
+    assert_eq!(field(&stats, "bytesFromHttp").as_f64(), Some(400_000.0));
 }
 
 #[wasm_bindgen_test]

@@ -145,3 +145,105 @@ async fn without_opfs_small_files_fall_back_to_memory_and_large_ones_fail() {
     })
     .await;
 }
+
+/// The names in `edgeswarm/tmp/<name>` (OPFS), sorted, comma-separated.
+async fn tmp_dir_names(name: &str) -> String {
+    let list = js_sys::Function::new_with_args(
+        "name",
+        "return (async () => {
+            let d = await navigator.storage.getDirectory();
+            for (const n of ['edgeswarm', 'tmp', name]) d = await d.getDirectoryHandle(n);
+            const names = [];
+            for await (const [n] of d.entries()) names.push(n);
+            return names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(',');
+        })()",
+    );
+    let p: js_sys::Promise = list
+        .call1(&wasm_bindgen::JsValue::NULL, &name.into())
+        .expect("list")
+        .into();
+    JsFuture::from(p).await.expect("names").as_string().unwrap()
+}
+
+/// All pieces written at once, as the session does: they go through the
+/// worker's sync access handles, land whole, and leave no `.part` file.
+#[wasm_bindgen_test]
+async fn concurrent_writes_go_through_the_worker_and_land_whole() {
+    let data = file_bytes(8 * PIECE as usize + 7);
+    let layout = Layout {
+        file_size: data.len() as u64,
+        piece_size: PIECE,
+    };
+    let store = PieceStore::open("test-concurrent", layout, 0)
+        .await
+        .expect("OPFS");
+    assert!(
+        store.writes_in_worker(),
+        "a worker with sync access handles"
+    );
+    let writes = (0..layout.piece_count()).map(|i| {
+        let start = (u64::from(i) * PIECE) as usize;
+        let end = (start + PIECE as usize).min(data.len());
+        store.write_piece(i, start as u64, Arc::from(&data[start..end]))
+    });
+    for r in futures_util::future::join_all(writes).await {
+        r.expect("write");
+    }
+    assert!(store.writes_in_worker(), "the worker did not fail");
+    assert_eq!(
+        tmp_dir_names("test-concurrent").await,
+        "0,1,2,3,4,5,6,7,8",
+        "one file per piece, no leftovers"
+    );
+    let file = store.to_file("out.bin").await.expect("to_file");
+    assert_eq!(file_contents(&file).await, data);
+    store.remove().await;
+}
+
+/// Without `Worker` (some embedders), pieces are written on this thread.
+#[wasm_bindgen_test]
+async fn without_workers_pieces_are_written_on_this_thread() {
+    let global = js_sys::global();
+    let key = wasm_bindgen::JsValue::from_str("Worker");
+    let original = js_sys::Reflect::get(&global, &key).expect("Worker");
+    assert!(js_sys::Reflect::delete_property(&global.clone(), &key).unwrap());
+    let data = file_bytes(3 * PIECE as usize);
+    let layout = Layout {
+        file_size: data.len() as u64,
+        piece_size: PIECE,
+    };
+    let opened = PieceStore::open("test-no-worker", layout, 0).await;
+    js_sys::Reflect::set(&global, &key, &original).expect("restore Worker");
+    let store = opened.expect("OPFS");
+    assert!(!store.writes_in_worker(), "no worker could start");
+    round_trip(store, &data).await;
+}
+
+/// A piece is servable the moment its write starts: a read racing the
+/// worker's write gets the bytes (from the pending map), and the same bytes
+/// after the write landed (from OPFS).
+#[wasm_bindgen_test]
+async fn a_piece_is_readable_while_its_worker_write_is_pending() {
+    let data = file_bytes(2 * PIECE as usize);
+    let layout = Layout {
+        file_size: data.len() as u64,
+        piece_size: PIECE,
+    };
+    let store = PieceStore::open("test-pending", layout, 0)
+        .await
+        .expect("OPFS");
+    assert!(store.writes_in_worker());
+    let piece = &data[PIECE as usize..];
+    let write = store.write_piece(1, PIECE, Arc::from(piece));
+    let read = async { store.read_piece(1).await };
+    // `join` polls the write first: it is pending when the read runs.
+    let (written, during) = futures_util::future::join(write, read).await;
+    written.expect("write");
+    assert_eq!(during.expect("read during the write"), piece);
+    assert_eq!(store.read_piece(1).await.expect("read after"), piece);
+    assert!(matches!(
+        store.read_piece(0).await,
+        Err(StoreError::Missing(0))
+    ));
+    store.remove().await;
+}

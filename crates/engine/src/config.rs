@@ -110,6 +110,12 @@ pub struct EngineConfig {
     /// bytes, nor asked us for a piece is disconnected (not banned) and not
     /// dialled again. Default 3000.
     pub idle_peer_ms: u64,
+    /// Storage back-pressure: while verified pieces handed to storage
+    /// (`StorePiece`) and not yet confirmed (`PieceStored`) add up to this
+    /// many bytes, no new peer or CDN request starts (bytes already in
+    /// flight still arrive). Bounds the memory a slow disk lets pile up.
+    /// 0 = no limit. Default 8 MiB.
+    pub max_unstored_bytes: u64,
 }
 
 impl Default for EngineConfig {
@@ -142,6 +148,7 @@ impl Default for EngineConfig {
             slow_window_ms: 10_000,
             dialed_peer_slots: 8,
             idle_peer_ms: 3_000,
+            max_unstored_bytes: 8 * 1024 * 1024,
         }
     }
 }

@@ -172,6 +172,17 @@ impl Engine {
         }
     }
 
+    /// True while storage is behind: verified bytes awaiting `PieceStored`
+    /// reach `max_unstored_bytes` (or a write failed), so the engine starts
+    /// no new request. A glue that streams HTTP bodies pauses reading them
+    /// while this holds, as a socket's flow control: the engine decided.
+    pub fn storage_holds(&self) -> bool {
+        match &self.inner {
+            Inner::Swarm(s) => s.storage_holds(),
+            Inner::Simple(s) => s.storage_holds(),
+        }
+    }
+
     /// True once every piece is verified and stored (or, in simple mode, the
     /// download ended either way).
     pub fn is_finished(&self) -> bool {

@@ -39,12 +39,17 @@
 //!   as soon as its bytes are in, so the glue never buffers a body. Stop
 //!   reading a body once it passes the range's length (the engine has
 //!   failed the request by then).
-//! - `StorePiece`: write the (verified) bytes at `offset`. `ReadPiece`: read
+//! - `StorePiece`: write the (verified) bytes at `offset`, and answer
+//!   `PieceStored` when the write completed (`PieceStoreFailed` if it did
+//!   not: the download then fails with `Event::StoreFailed`). Unanswered
+//!   writes hold new requests back at `maxUnstoredBytes` (see
+//!   `store_gate`); keep the piece servable meanwhile. `ReadPiece`: read
 //!   them back and answer `PieceRead` (or `PieceReadFailed`).
-//! - `Event::Done`: every piece is verified and handed to storage, with the
-//!   file's SHA-256 (the only whole-file hash: the glue does not hash again);
-//!   keep the engine running to serve peers. In simple mode
-//!   `FileHashMismatch` ends it instead.
+//! - `Event::Done`: every piece is verified and stored (every write
+//!   answered), with the file's SHA-256 (the only whole-file hash: the glue
+//!   does not hash again); keep the engine running to serve peers. In
+//!   simple mode `FileHashMismatch` ends it instead; `StoreFailed` ends any
+//!   mode.
 //!
 //! Nothing that arrives from the network can make the engine panic or return
 //! an error: remote misbehaviour becomes an [`Event`] (a rejected piece, a
@@ -56,6 +61,7 @@ pub mod engine;
 mod range_body;
 mod retry;
 mod simple;
+mod store_gate;
 mod swarm;
 pub mod types;
 

@@ -16,7 +16,12 @@
 //! `HttpEnd`): a streamed chunk is assembled by a [`RangeBody`], which
 //! refuses bytes past the chunk's length before keeping them.
 //!
-//! States: Downloading → Done | Failed (hash mismatch). Failed requests are
+//! Storage back-pressure ([`StoreGate`]): no new range starts while
+//! `max_unstored_bytes` of stored-but-unconfirmed chunks are pending, and
+//! `Done` waits for every chunk's `PieceStored`.
+//!
+//! States: Downloading → Hashed (every chunk hashed, writes pending) → Done
+//! | Failed (hash mismatch, or a failed write: `StoreFailed`). Failed requests are
 //! retried with the shared [`HttpRetry`] policy (exponential backoff; a
 //! request unanswered after `slow_piece_timeout_ms`, doubled per consecutive
 //! failure, counts as failed and a late answer to it is ignored).
@@ -29,6 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::config::EngineConfig;
 use crate::range_body::RangeBody;
 use crate::retry::HttpRetry;
+use crate::store_gate::StoreGate;
 use crate::types::{Event, HttpRequestId, Input, Layout, Millis, Output, Source, Stats};
 
 pub(crate) struct Simple {
@@ -49,6 +55,9 @@ pub(crate) struct Simple {
     early: BTreeMap<u32, Arc<[u8]>>,
     next_to_hash: u32,
     hasher: Sha256,
+    /// The whole-file hash once every chunk is hashed (Hashed state).
+    digest: Option<[u8; 32]>,
+    store: StoreGate,
     retry: HttpRetry,
     out: VecDeque<Output>,
     stats: Stats,
@@ -68,6 +77,7 @@ impl Simple {
         let chunk =
             u64::from(cfg.simple_chunk_size.max(1)).max(file_size.div_ceil(u64::from(u32::MAX)));
         let chunks = u32::try_from(file_size.div_ceil(chunk)).unwrap_or(u32::MAX);
+        let store = StoreGate::new(cfg.max_unstored_bytes);
         let mut s = Self {
             cfg,
             file_size,
@@ -82,6 +92,8 @@ impl Simple {
             early: BTreeMap::new(),
             next_to_hash: 0,
             hasher: Sha256::new(),
+            digest: None,
+            store,
             retry: HttpRetry::default(),
             out: VecDeque::new(),
             stats: Stats {
@@ -129,6 +141,17 @@ impl Simple {
             Input::HttpHead { id, status } => self.on_head(id, status),
             Input::HttpData { id, bytes } => self.on_data(id, bytes),
             Input::HttpEnd { id } | Input::HttpFailed { id } => self.fail(id),
+            Input::PieceStored { piece } => {
+                self.store.stored(piece);
+            }
+            // A failed write ends the download (see `store_gate`).
+            Input::PieceStoreFailed { piece }
+                if self.store.store_failed(piece) && !self.finished =>
+            {
+                self.finished = true;
+                self.out
+                    .push_back(Output::Event(Event::StoreFailed { piece }));
+            }
             _ => {}
         }
         self.tick();
@@ -190,6 +213,7 @@ impl Simple {
         let r = self.range(c);
         self.stats.bytes_left = self.stats.bytes_left.saturating_sub(bytes.len() as u64);
         self.stats.pieces_verified += 1;
+        self.store.handed(c, bytes.len() as u64);
         self.out.push_back(Output::StorePiece {
             piece: c,
             offset: r.start,
@@ -226,15 +250,24 @@ impl Simple {
         }
         self.expire();
         if self.next_to_hash == self.chunks {
-            self.finished = true;
-            let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+            let digest = match self.digest {
+                Some(d) => d,
+                None => {
+                    let d: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+                    self.digest = Some(d);
+                    d
+                }
+            };
             let event = match self.file_sha256 {
                 Some(want) if want != digest => Event::FileHashMismatch,
+                // Done only once every chunk's write is confirmed.
+                _ if !self.store.drained() => return,
                 known => Event::Done {
                     sha256: digest,
                     verified: known.is_some(),
                 },
             };
+            self.finished = true;
             self.out.push_back(Output::Event(event));
             return;
         }
@@ -246,7 +279,7 @@ impl Simple {
         // run further ahead than twice the concurrency.
         let window = u32::try_from(2 * concurrency).unwrap_or(u32::MAX);
         let limit = self.next_to_hash.saturating_add(window).min(self.chunks);
-        while self.in_flight.len() < concurrency {
+        while self.in_flight.len() < concurrency && !self.store.holds() {
             let c = match self.again.pop_first() {
                 Some(c) => c,
                 None if self.next_new < limit => {
@@ -284,5 +317,10 @@ impl Simple {
 
     pub fn is_done(&self) -> bool {
         self.finished
+    }
+
+    /// Storage is behind (the gate holds): no new range starts.
+    pub fn storage_holds(&self) -> bool {
+        self.store.holds()
     }
 }

@@ -86,6 +86,13 @@ pub enum Input {
     PieceRead { piece: u32, bytes: Vec<u8> },
     /// Storage could not read the piece back.
     PieceReadFailed { piece: u32 },
+    /// Answer to [`Output::StorePiece`]: the write of `piece` completed.
+    /// Until it comes the piece's bytes count against
+    /// `EngineConfig::max_unstored_bytes`, and `Event::Done` waits for it.
+    PieceStored { piece: u32 },
+    /// Answer to [`Output::StorePiece`]: the write of `piece` failed. The
+    /// download fails (`Event::StoreFailed`); see `store_gate`.
+    PieceStoreFailed { piece: u32 },
     /// Pieces the glue's cache already holds from an earlier session of the
     /// same content and metadata (each written only after it was verified,
     /// so they count as verified without a download). Given once, before
@@ -120,7 +127,9 @@ pub enum Output {
     /// Close the channel to `peer` and send it nothing more.
     DisconnectPeer { peer: PeerKey },
     /// Write verified bytes at `offset` of the output file (piece `piece`;
-    /// `offset` is the engine's [`Layout::offset`] of it).
+    /// `offset` is the engine's [`Layout::offset`] of it), then answer
+    /// `PieceStored` (or `PieceStoreFailed`). The piece must stay servable
+    /// (`ReadPiece`) from the moment this output is taken.
     StorePiece {
         piece: u32,
         offset: u64,
@@ -269,8 +278,8 @@ pub enum Event {
         mode: Mode,
         reason: HttpOnlyReason,
     },
-    /// Every piece is verified and handed to storage (the engine keeps
-    /// serving peers). `sha256` is the whole file's: with metadata, the
+    /// Every piece is verified and stored (every `StorePiece` answered with
+    /// `PieceStored`; the engine keeps serving peers). `sha256` is the whole file's: with metadata, the
     /// metadata's (every piece matched it, so the file does); in simple
     /// mode, the hash of the bytes received, and `verified` says whether it
     /// matched a trusted value. This is the only whole-file hash.
@@ -280,6 +289,11 @@ pub enum Event {
     },
     /// Simple mode only: the assembled file does not match its known SHA-256.
     FileHashMismatch,
+    /// Storage could not write `piece` (`Input::PieceStoreFailed`): the
+    /// download has failed; no `Done` follows and nothing more is requested.
+    StoreFailed {
+        piece: u32,
+    },
 }
 
 /// Counters for the UI and the array service report.

@@ -63,12 +63,17 @@ impl Run {
         while let Some(o) = self.node.engine.poll_output() {
             match o {
                 Output::HttpRequest { id, range } => self.http.push_back((id, range)),
-                Output::StorePiece { offset, bytes, .. } => {
+                Output::StorePiece {
+                    piece,
+                    offset,
+                    bytes,
+                } => {
                     let at = offset as usize;
                     if self.file.get(at..at + bytes.len()) != Some(&bytes[..]) {
                         self.bad_stores += 1;
                     }
                     self.node.stored[at..at + bytes.len()].copy_from_slice(&bytes);
+                    self.node.input(Input::PieceStored { piece });
                 }
                 Output::ReadPiece { piece } => {
                     let at = piece as usize * PIECE;

@@ -135,17 +135,24 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
     while !a.is_finished() {
         let mut fed = false;
         while let Some(o) = a.poll_output() {
-            if let Output::HttpRequest { id, range } = o {
-                let body = file[range.start as usize..range.end as usize].to_vec();
-                a.handle_input(
-                    Millis(0),
-                    Input::HttpResponse {
-                        id,
-                        status: 206,
-                        body,
-                    },
-                );
-                fed = true;
+            match o {
+                Output::HttpRequest { id, range } => {
+                    let body = file[range.start as usize..range.end as usize].to_vec();
+                    a.handle_input(
+                        Millis(0),
+                        Input::HttpResponse {
+                            id,
+                            status: 206,
+                            body,
+                        },
+                    );
+                    fed = true;
+                }
+                Output::StorePiece { piece, .. } => {
+                    a.handle_input(Millis(0), Input::PieceStored { piece });
+                    fed = true;
+                }
+                _ => {}
             }
         }
         if !fed {
@@ -190,10 +197,15 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
                     a.handle_input(Millis(t), Input::PeerData { peer: b_key, bytes });
                     moved = true;
                 }
-                Output::StorePiece { offset, bytes, .. } => {
+                Output::StorePiece {
+                    piece,
+                    offset,
+                    bytes,
+                } => {
                     let at = offset as usize;
                     intact &= file.get(at..at + bytes.len()) == Some(&bytes[..]);
                     stored += bytes.len() as u64;
+                    b.handle_input(Millis(t), Input::PieceStored { piece });
                 }
                 _ => {}
             }

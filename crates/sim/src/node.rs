@@ -2,8 +2,9 @@
 //! Storage keeps no bytes: each stored piece is compared with the original
 //! file on the spot and only the verdict is kept (reads are served from the
 //! original file, which is what intact storage would return). Writes take
-//! `Costs::store_us` each, one after another; the peer has finished when
-//! its engine is done and its last write has completed.
+//! `Costs::store_us` each, one after another, and the engine is told
+//! (`PieceStored`) when each completes; the peer has finished when its
+//! engine is done (which now implies its last write has completed).
 
 use std::collections::BTreeMap;
 
@@ -45,11 +46,12 @@ impl Honest {
         }
     }
 
-    pub fn store(&mut self, piece: u32, intact: bool, now: Micros, store_us: u64) {
+    /// A write of `piece` starts; returns when it completes.
+    pub fn store(&mut self, piece: u32, intact: bool, now: Micros, store_us: u64) -> Micros {
         self.store_free = self.store_free.max(now) + store_us;
         if !intact {
             self.corrupt_stored += 1;
-            return;
+            return self.store_free;
         }
         if let Some(s) = self.stored.get_mut(piece as usize) {
             if !*s {
@@ -57,6 +59,7 @@ impl Honest {
                 self.stored_count += 1;
             }
         }
+        self.store_free
     }
 
     pub fn rejected_from(&mut self, k: usize) {

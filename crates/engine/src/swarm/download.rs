@@ -227,7 +227,7 @@ impl Swarm {
             self.dirty.clear();
             return;
         }
-        if self.background.hold {
+        if self.background.hold || self.store.holds() {
             return;
         }
         let now = self.now;

@@ -169,6 +169,7 @@ impl Swarm {
         self.http.rate.record(now, total);
         if self.done
             || self.background.hold
+            || self.store.holds()
             || now < self.http.allowed_at
             || now < self.http.retry.backoff_until()
         {

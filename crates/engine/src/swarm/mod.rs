@@ -24,6 +24,7 @@ mod peer;
 mod pieces;
 mod rate;
 mod slots;
+mod stored;
 mod upload;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -35,6 +36,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 use crate::config::EngineConfig;
+use crate::store_gate::StoreGate;
 use crate::types::{BanReason, Event, Input, Layout, Millis, Output, PeerKey, Source, Stats};
 use peer::{Peer, Phase};
 use pieces::PieceTable;
@@ -63,6 +65,8 @@ pub(crate) struct Swarm {
     upload_budget: Option<u64>,
     /// Background share of the download rate (`Input::Background`).
     background: local::Background,
+    /// Verified pieces storage has not confirmed (back-pressure, `Done`).
+    store: StoreGate,
     rng: ChaCha8Rng,
     out: VecDeque<Output>,
     stats: Stats,
@@ -98,6 +102,7 @@ impl Swarm {
             upload: upload::UploadState::new(now),
             upload_budget: None,
             background: local::Background::default(),
+            store: StoreGate::new(cfg.max_unstored_bytes),
             cfg,
             meta,
             meta_sha256,
@@ -116,15 +121,20 @@ impl Swarm {
             done: false,
             now,
         };
-        if s.pieces.all_verified() {
-            s.finish();
-        }
+        s.finish();
         s.tick();
         s
     }
 
     pub fn handle(&mut self, now: Millis, input: Input) {
+        let later = now > self.now;
         self.now = self.now.max(now);
+        // A write's answer that releases no request changes no decision.
+        if let Input::PieceStored { piece } = input {
+            if !self.on_stored(piece) && !later {
+                return;
+            }
+        }
         self.account_windows();
         // Block and Have messages only concern their sender's pipeline
         // (inbound marks it); everything else may change any pipeline.
@@ -148,6 +158,8 @@ impl Swarm {
             Input::HttpEnd { id } | Input::HttpFailed { id } => self.on_http_end(id),
             Input::PieceRead { piece, bytes } => self.on_piece_read(piece, bytes),
             Input::PieceReadFailed { piece } => self.on_piece_read_failed(piece),
+            Input::PieceStored { .. } => {}
+            Input::PieceStoreFailed { piece } => self.on_store_failed(piece),
             Input::PiecesFromCache { pieces } => self.on_cached(pieces),
             Input::UploadBudget { bytes } => self.set_upload_budget(bytes),
             Input::Background { on } => self.background.on = on,
@@ -171,7 +183,7 @@ impl Swarm {
     }
 
     pub fn is_done(&self) -> bool {
-        self.done
+        self.done || self.store.failed()
     }
 
     pub fn layout(&self) -> Layout {
@@ -179,16 +191,6 @@ impl Swarm {
             file_size: self.meta.file_size(),
             piece_size: u64::from(self.meta.piece_size().get()),
         }
-    }
-
-    /// Every piece is verified: the file is the metadata's, whose whole-file
-    /// hash is the one to report.
-    fn finish(&mut self) {
-        self.done = true;
-        self.event(Event::Done {
-            sha256: *self.meta.file_sha256(),
-            verified: true,
-        });
     }
 
     /// Earliest future time at which a timer-driven decision is due.
@@ -355,6 +357,7 @@ impl Swarm {
         let len = bytes.len() as u64;
         self.stats.pieces_verified += 1;
         self.stats.bytes_left = self.stats.bytes_left.saturating_sub(len);
+        self.store.handed(piece, len);
         self.out.push_back(Output::StorePiece {
             piece,
             offset: self.meta.piece_offset(p),
@@ -366,8 +369,6 @@ impl Swarm {
             self.send(k, &Message::Have { piece });
         }
         self.event(Event::PieceVerified { piece, source });
-        if self.pieces.all_verified() && !self.done {
-            self.finish();
-        }
+        self.finish();
     }
 }

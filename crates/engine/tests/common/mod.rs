@@ -41,6 +41,10 @@ pub struct Node {
     /// Bytes written by StorePiece, at their offsets.
     pub stored: Vec<u8>,
     pub events: Vec<Event>,
+    /// Answer every `StorePiece` with `PieceStored` at once (default); when
+    /// false, written pieces wait in `unacked` for the test to answer.
+    pub auto_ack: bool,
+    pub unacked: Vec<u32>,
 }
 
 impl Node {
@@ -50,6 +54,8 @@ impl Node {
             now: 0,
             stored: vec![0; file_len],
             events: Vec::new(),
+            auto_ack: true,
+            unacked: Vec::new(),
         }
     }
 
@@ -62,9 +68,18 @@ impl Node {
         let mut rest = Vec::new();
         while let Some(o) = self.engine.poll_output() {
             match o {
-                Output::StorePiece { offset, bytes, .. } => {
+                Output::StorePiece {
+                    piece,
+                    offset,
+                    bytes,
+                } => {
                     let at = offset as usize;
                     self.stored[at..at + bytes.len()].copy_from_slice(&bytes);
+                    if self.auto_ack {
+                        self.input(Input::PieceStored { piece });
+                    } else {
+                        self.unacked.push(piece);
+                    }
                 }
                 Output::Event(e) => self.events.push(e),
                 other => rest.push(other),

@@ -1,6 +1,8 @@
 //! What an honest engine's outputs do in the simulated world: messages go on
 //! links, HTTP requests go to the CDN, stored pieces are checked against the
-//! original file, and events are tallied for the report.
+//! original file and confirmed to the engine (`PieceStored`) when the write
+//! completes (`Costs::store_us` after the previous write; at once when 0),
+//! and events are tallied for the report.
 
 use edgeswarm_engine::{Event, Input, Output, Source};
 
@@ -36,9 +38,22 @@ impl World {
                 let start = offset as usize;
                 let intact = self.file.get(start..start + bytes.len()) == Some(&bytes[..]);
                 let (now, store_us) = (self.now, self.cfg.costs.store_us);
-                if let Node::Honest(h) = &mut self.nodes[i] {
-                    h.store(piece, intact, now, store_us);
+                let Node::Honest(h) = &mut self.nodes[i] else {
+                    return None;
+                };
+                let at = h.store(piece, intact, now, store_us);
+                // The engine hears of the write when it completes.
+                let input = Input::PieceStored { piece };
+                if store_us == 0 {
+                    return Some(input);
                 }
+                let ev = Ev::Input {
+                    node: i,
+                    other: i,
+                    gen: None,
+                    input,
+                };
+                self.queue.push(at, ev);
             }
             Output::ReadPiece { piece } => return self.read_piece(i, piece),
             Output::Event(e) => self.record(i, e),
