@@ -5,7 +5,8 @@
 // Protocol (postMessage):
 //   in:  {op: "init", dir: FileSystemDirectoryHandle}      — once, first
 //   in:  {op: "write", id, name, buf: ArrayBuffer (transferred)}
-//   out: {id, error: null | string}                        — one per write
+//   out: {id, error: null | string, buf}                   — one per write;
+//        `buf` (the written bytes' ArrayBuffer) is transferred back for reuse
 //
 // Invariants:
 // - a piece file `name` appears only once its bytes are written whole and
@@ -83,5 +84,5 @@ self.onmessage = async (event) => {
   } catch (e) {
     error = String(e?.message ?? e);
   }
-  self.postMessage({ id: m.id, error });
+  self.postMessage({ id: m.id, error, buf: m.buf }, [m.buf]);
 };

@@ -5,9 +5,12 @@
 //! whose swap-file commit went through the browser process.
 //!
 //! Invariants:
-//! - the piece's bytes are copied once out of wasm memory into a fresh
+//! - the piece's bytes are copied once out of wasm memory into an
 //!   `ArrayBuffer`, which is *transferred* to the worker (not copied again)
-//!   and is garbage once written: nothing of a written piece stays on the page;
+//!   and transferred back once written, into a pool of at most
+//!   [`POOL_BUFFERS`] buffers that later writes of the same length reuse:
+//!   after the first few pieces a download allocates no piece buffers, so
+//!   nothing waits for a garbage collection to give memory back;
 //! - a piece file appears under its index only once its bytes are written
 //!   whole and flushed (the worker writes `<index>.<random>.part`, then renames
 //!   it), so [`crate::cache`]'s rule "a piece file of the right length is a
@@ -30,7 +33,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, BlobPropertyBag, FileSystemDirectoryHandle, MessageEvent, Url, Worker};
@@ -46,12 +49,19 @@ pub struct WriterGone;
 
 type Waiting = Rc<RefCell<HashMap<u32, oneshot::Sender<Result<(), String>>>>>;
 
+/// Most written-piece buffers kept for reuse (more than the engine's
+/// default `maxUnstoredBytes` of 1 MiB pieces, so steady state allocates none).
+pub const POOL_BUFFERS: usize = 16;
+
+type Pool = Rc<RefCell<Vec<ArrayBuffer>>>;
+
 /// One worker writing the pieces of one download directory.
 pub struct PieceWriter {
     worker: Worker,
     url: String,
     waiting: Waiting,
     broken: Rc<Cell<bool>>,
+    pool: Pool,
     next_id: Cell<u32>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
@@ -81,10 +91,19 @@ impl PieceWriter {
         };
         let waiting: Waiting = Rc::default();
         let broken = Rc::new(Cell::new(false));
+        let pool: Pool = Rc::default();
         let on_message = {
-            let waiting = waiting.clone();
+            let (waiting, pool) = (waiting.clone(), pool.clone());
             Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
                 let data = e.data();
+                if let Ok(buf) = Reflect::get(&data, &"buf".into())
+                    .and_then(|b| b.dyn_into::<ArrayBuffer>().map_err(JsValue::from))
+                {
+                    let mut pool = pool.borrow_mut();
+                    if pool.len() < POOL_BUFFERS {
+                        pool.push(buf);
+                    }
+                }
                 let Some(id) = Reflect::get(&data, &"id".into())
                     .ok()
                     .and_then(|v| v.as_f64())
@@ -119,6 +138,7 @@ impl PieceWriter {
             url,
             waiting,
             broken,
+            pool,
             next_id: Cell::new(0),
             _on_message: on_message,
             _on_error: on_error,
@@ -145,9 +165,8 @@ impl PieceWriter {
         let Ok(len) = u32::try_from(bytes.len()) else {
             return Ok(Err(StoreError::Js("a piece larger than 4 GiB".into())));
         };
-        let array = Uint8Array::new_with_length(len);
-        array.copy_from(bytes);
-        let buf = array.buffer();
+        let buf = self.buffer(len);
+        Uint8Array::new(&buf).copy_from(bytes);
         let msg = Object::new();
         let filled = set(&msg, "op", &"write".into())
             .and_then(|()| set(&msg, "id", &id.into()))
@@ -172,6 +191,17 @@ impl PieceWriter {
     }
 }
 
+impl PieceWriter {
+    /// A pooled buffer of exactly `len` bytes, or a new one.
+    fn buffer(&self, len: u32) -> ArrayBuffer {
+        let mut pool = self.pool.borrow_mut();
+        match pool.iter().position(|b| b.byte_length() == len) {
+            Some(i) => pool.swap_remove(i),
+            None => ArrayBuffer::new(len),
+        }
+    }
+}
+
 impl Drop for PieceWriter {
     fn drop(&mut self) {
         self.worker.set_onmessage(None);
@@ -180,5 +210,6 @@ impl Drop for PieceWriter {
         self.worker.terminate();
         let _ = Url::revoke_object_url(&self.url);
         self.waiting.borrow_mut().clear();
+        self.pool.borrow_mut().clear();
     }
 }
