@@ -4,10 +4,8 @@
 //!
 //! Invariants:
 //! - a piece file exists only once its verified bytes were written whole
-//!   (the store's worker renames a flushed `.part` file to the piece's name;
-//!   without it, `createWritable` commits on `close()`), so on resume a
-//!   piece file of the right length is a verified piece (the cheap check of
-//!   issue 12);
+//!   (`createWritable` commits on `close()`), so on resume a piece file of
+//!   the right length is a verified piece (the cheap check of issue 12);
 //! - a record whose metadata hash or layout differs from the content's
 //!   current one (republished) makes the whole item stale: it is deleted
 //!   before anything is counted;

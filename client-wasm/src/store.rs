@@ -8,9 +8,6 @@
 //! - a piece can be read back as soon as its write has *started*: until the
 //!   backend has it, the bytes are served from a small pending map, so a peer's
 //!   request that races the write is still answered;
-//! - writes in progress are bounded by the engine (the session reports each
-//!   completed write as `PieceStored`; at `maxUnstoredBytes` the engine
-//!   requests nothing more), not by this store;
 //! - the whole file is never held in memory with the OPFS backend:
 //!   [`PieceStore::to_file`] composes a `File` from the disk-backed pieces.
 //!
@@ -25,7 +22,6 @@
 
 mod memory;
 pub(crate) mod opfs;
-mod writer;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -204,12 +200,6 @@ impl PieceStore {
             Backend::Opfs(_) => StoreKind::Opfs,
             Backend::Memory(_) => StoreKind::Memory,
         }
-    }
-
-    /// Whether pieces are written by the OPFS worker (sync access handles)
-    /// rather than on this thread.
-    pub fn writes_in_worker(&self) -> bool {
-        matches!(&self.backend, Backend::Opfs(o) if o.writes_in_worker())
     }
 
     pub fn layout(&self) -> Layout {

@@ -3,17 +3,11 @@
 //! downloads that are not kept).
 //!
 //! One file per piece (named by its index) instead of one file written at
-//! offsets: a fresh small file per piece makes each write O(piece), a piece
-//! file's existence says it is stored (the cache's resume rule), and `File`
-//! objects from `getFile()` can be composed into one disk-backed `File` for
-//! the caller without reading the data into memory.
-//!
-//! Writes go to a dedicated worker with sync access handles
-//! ([`super::writer`]); when it cannot run, on this thread with one
-//! `createWritable()` per piece (its `close()` commits the file whole).
-//! Leftover `.part` files of an interrupted worker write are deleted when the
-//! store is opened again (once they are a minute old, so a second tab's write
-//! in progress is left alone).
+//! offsets: a `createWritable()` on an existing file copies it to a swap file
+//! first, which would make each write cost O(file size). A fresh small file per
+//! piece makes each write O(piece), needs no worker for sync access handles,
+//! and `File` objects from `getFile()` can be composed into one disk-backed
+//! `File` for the caller without reading the data into memory.
 
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -23,11 +17,7 @@ use web_sys::{
     FileSystemGetFileOptions, FileSystemRemoveOptions, FileSystemWritableFileStream,
 };
 
-use super::writer::PieceWriter;
 use super::StoreError;
-
-/// A `.part` file older than this is a leftover of an interrupted write.
-const STALE_PART_MS: f64 = 60_000.0;
 
 /// The top-level OPFS directory everything of edgeswarm lives under.
 pub(crate) const ROOT_DIR: &str = "edgeswarm";
@@ -37,8 +27,6 @@ pub struct OpfsPieces {
     parent: FileSystemDirectoryHandle,
     dir: FileSystemDirectoryHandle,
     name: String,
-    /// None when the worker could not be started.
-    writer: Option<PieceWriter>,
 }
 
 pub(crate) fn storage() -> Result<web_sys::StorageManager, StoreError> {
@@ -88,18 +76,11 @@ impl OpfsPieces {
         let create = FileSystemGetDirectoryOptions::new();
         create.set_create(true);
         let dir = await_js(parent.get_directory_handle_with_options(name, &create)).await?;
-        let writer = PieceWriter::start(&dir).ok();
         Ok(Self {
             parent,
             dir,
             name: name.to_owned(),
-            writer,
         })
-    }
-
-    /// Whether the worker writes the pieces (it started and has not failed).
-    pub fn writes_in_worker(&self) -> bool {
-        self.writer.as_ref().is_some_and(|w| !w.is_broken())
     }
 
     /// The download's directory (the cache keeps its record there).
@@ -107,16 +88,12 @@ impl OpfsPieces {
         &self.dir
     }
 
-    /// The pieces stored here: (index, size) of every file named by a
-    /// number. Deletes stale `.part` leftovers on the way.
+    /// The pieces stored here: (index, size) of every file named by a number.
     pub async fn stored(&self) -> Result<Vec<(u32, u64)>, StoreError> {
         let mut out = Vec::new();
-        let now = js_sys::Date::now();
         for (name, file) in dir_files(&self.dir).await? {
             if let Ok(i) = name.parse::<u32>() {
                 out.push((i, file.size() as u64));
-            } else if name.ends_with(".part") && now - file.last_modified() > STALE_PART_MS {
-                let _ = JsFuture::from(self.dir.remove_entry(&name)).await;
             }
         }
         Ok(out)
@@ -137,18 +114,7 @@ impl OpfsPieces {
         .await
     }
 
-    /// Stores piece `index`: through the worker, or on this thread when it is gone.
     pub async fn write(&self, index: u32, bytes: &[u8]) -> Result<(), StoreError> {
-        if let Some(w) = self.writer.as_ref().filter(|w| !w.is_broken()) {
-            if let Ok(result) = w.write(&index.to_string(), bytes).await {
-                return result;
-            }
-        }
-        self.write_here(index, bytes).await
-    }
-
-    /// One `createWritable()` per piece on this thread (committed on `close()`).
-    async fn write_here(&self, index: u32, bytes: &[u8]) -> Result<(), StoreError> {
         let handle = self.file(index, true).await?;
         let stream: FileSystemWritableFileStream = await_js(handle.create_writable()).await?;
         // A copy, not a view: the write completes asynchronously and wasm memory may move.
