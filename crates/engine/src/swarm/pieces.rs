@@ -199,7 +199,7 @@ mod tests {
     use crate::types::PeerKey;
     use edgeswarm_protocol::Metadata;
 
-    fn meta(pieces: u32) -> Metadata {
+    pub(super) fn meta(pieces: u32) -> Metadata {
         let size = u64::from(pieces) * 16384;
         let id = edgeswarm_protocol::ContentId::new("t").unwrap();
         let piece = edgeswarm_protocol::PieceSize::new(16384).unwrap();

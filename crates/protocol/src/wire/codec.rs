@@ -100,20 +100,27 @@ pub enum Decoded<'a> {
     Other(Message),
 }
 
+impl Decoded<'_> {
+    /// The message, a data block copied out of its frame.
+    pub fn into_owned(self) -> Message {
+        match self {
+            Decoded::Block {
+                piece,
+                offset,
+                data,
+            } => Message::PieceData {
+                piece,
+                offset,
+                data: data.to_vec(),
+            },
+            Decoded::Other(m) => m,
+        }
+    }
+}
+
 /// Decodes exactly one frame (length prefix included) from untrusted bytes.
 pub fn decode(frame: &[u8]) -> Result<Message, WireError> {
-    Ok(match decode_borrowed(frame)? {
-        Decoded::Block {
-            piece,
-            offset,
-            data,
-        } => Message::PieceData {
-            piece,
-            offset,
-            data: data.to_vec(),
-        },
-        Decoded::Other(m) => m,
-    })
+    decode_borrowed(frame).map(Decoded::into_owned)
 }
 
 /// Like [`decode`] (same checks, same errors), but a data block stays in
@@ -155,18 +162,7 @@ pub(super) fn frame_body_len(bytes: &[u8]) -> Result<Option<usize>, WireError> {
 
 /// Decodes a frame body: type byte + payload.
 pub(super) fn decode_body(body: &[u8]) -> Result<Message, WireError> {
-    Ok(match decode_body_borrowed(body)? {
-        Decoded::Block {
-            piece,
-            offset,
-            data,
-        } => Message::PieceData {
-            piece,
-            offset,
-            data: data.to_vec(),
-        },
-        Decoded::Other(m) => m,
-    })
+    decode_body_borrowed(body).map(Decoded::into_owned)
 }
 
 /// Decodes a frame body, borrowing a data block.

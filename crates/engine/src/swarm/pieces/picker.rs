@@ -142,12 +142,7 @@ mod tests {
     use super::*;
     use rand_core::SeedableRng;
 
-    fn meta(pieces: u32) -> Metadata {
-        let size = u64::from(pieces) * 16384;
-        let id = edgeswarm_protocol::ContentId::new("t").unwrap();
-        let piece = edgeswarm_protocol::PieceSize::new(16384).unwrap();
-        Metadata::new(id, piece, size, [0; 32], vec![[0; 32]; pieces as usize]).unwrap()
-    }
+    use super::super::tests::meta;
 
     #[test]
     fn the_bitwise_picker_chooses_as_the_general_one_does() {
