@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use edgeswarm_engine::{BanReason, EngineConfig, Event, Input, PeerKey};
+use edgeswarm_engine::{BanReason, Event, Input, PeerKey};
 use edgeswarm_protocol::wire::{self, Message};
 
 const A: PeerKey = PeerKey(1);
@@ -14,17 +14,7 @@ const A: PeerKey = PeerKey(1);
 /// A node connected to `A`, which has every piece; returns the node and
 /// the piece it asked `A` for first.
 fn asking_a(f: &[u8]) -> (Node, u32) {
-    let (meta, mb) = metadata(f);
-    let cfg = EngineConfig {
-        http_delay_secs: 3600,
-        ..EngineConfig::default()
-    };
-    let mut n = Node::new(cfg, content(&mb, true), f.len());
-    n.input(Input::PeerCandidates(vec![A]));
-    n.input(Input::PeerConnected { peer: A });
-    for fr in hello(&meta, &mb, vec![0xf0]) {
-        n.input(Input::PeerData { peer: A, bytes: fr });
-    }
+    let mut n = greeted_by(f, A, vec![0xf0]);
     let piece = frames_to(&n.drain(), A)
         .into_iter()
         .find_map(|m| match m {

@@ -86,17 +86,7 @@ fn a_peer_serves_verified_pieces_to_another() {
 #[test]
 fn corrupt_pieces_are_rejected_and_the_sender_banned() {
     let f = file(4 * PIECE);
-    let (meta, mb) = metadata(&f);
-    let cfg = EngineConfig {
-        http_delay_secs: 3600,
-        ..EngineConfig::default()
-    };
-    let mut n = Node::new(cfg, content(&mb, true), f.len());
-    n.input(Input::PeerCandidates(vec![A]));
-    n.input(Input::PeerConnected { peer: A });
-    for fr in hello(&meta, &mb, vec![0xf0]) {
-        n.input(Input::PeerData { peer: A, bytes: fr });
-    }
+    let mut n = greeted_by(&f, A, vec![0xf0]);
     let mut served = 0;
     while let Some(piece) = frames_to(&n.drain(), A).into_iter().find_map(|m| match m {
         Message::Request { piece } => Some(piece),

@@ -136,6 +136,23 @@ pub fn hello(meta: &Metadata, meta_bytes: &[u8], bits: Vec<u8>) -> Vec<Vec<u8>> 
     ]
 }
 
+/// A P2P node (CDN held back for an hour) whose only peer `peer` connected
+/// and said hello with the bitfield `bits`.
+pub fn greeted_by(f: &[u8], peer: PeerKey, bits: Vec<u8>) -> Node {
+    let (meta, mb) = metadata(f);
+    let cfg = EngineConfig {
+        http_delay_secs: 3600,
+        ..EngineConfig::default()
+    };
+    let mut n = Node::new(cfg, content(&mb, true), f.len());
+    n.input(Input::PeerCandidates(vec![peer]));
+    n.input(Input::PeerConnected { peer });
+    for fr in hello(&meta, &mb, bits) {
+        n.input(Input::PeerData { peer, bytes: fr });
+    }
+    n
+}
+
 pub fn frames_to(outs: &[Output], peer: PeerKey) -> Vec<Message> {
     outs.iter()
         .filter_map(|o| match o {
