@@ -35,25 +35,7 @@ fn a_peer_serves_verified_pieces_to_another() {
     assert!(b.drain().contains(&Output::ConnectPeer { peer: A }));
     a.input(Input::PeerConnected { peer: B });
     b.input(Input::PeerConnected { peer: A });
-    // Shuttle frames until both are quiet.
-    let (mut to_a, mut to_b) = (b.drain(), a.drain());
-    for _ in 0..1000 {
-        if to_a.is_empty() && to_b.is_empty() {
-            break;
-        }
-        for o in std::mem::take(&mut to_a) {
-            if let Output::SendToPeer { bytes, .. } = o {
-                a.input(Input::PeerData { peer: B, bytes });
-                to_b.extend(a.drain());
-            }
-        }
-        for o in std::mem::take(&mut to_b) {
-            if let Output::SendToPeer { bytes, .. } = o {
-                b.input(Input::PeerData { peer: A, bytes });
-                to_a.extend(b.drain());
-            }
-        }
-    }
+    shuttle(&mut a, A, &mut b, B, &f);
     assert!(b.stored == f, "stored bytes differ from the file");
     assert!(b.events.iter().any(|e| matches!(e, Event::Done { .. })));
     // Every piece's path is traceable (the browser turns these into

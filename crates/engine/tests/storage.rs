@@ -181,37 +181,7 @@ fn unconfirmed_writes_hold_peer_requests_back_until_answered() {
     b.drain();
     a.input(Input::PeerConnected { peer: B });
     b.input(Input::PeerConnected { peer: A });
-    let shuttle = |a: &mut Node, b: &mut Node| {
-        let (mut to_a, mut to_b) = (b.drain(), a.drain());
-        for _ in 0..10_000 {
-            if to_a.is_empty() && to_b.is_empty() {
-                return;
-            }
-            for o in std::mem::take(&mut to_a) {
-                if let Output::SendToPeer { bytes, .. } = o {
-                    a.input(Input::PeerData { peer: B, bytes });
-                    to_b.extend(a.drain());
-                }
-            }
-            for o in std::mem::take(&mut to_b) {
-                match o {
-                    Output::SendToPeer { bytes, .. } => {
-                        b.input(Input::PeerData { peer: A, bytes });
-                        to_a.extend(b.drain());
-                    }
-                    Output::ReadPiece { piece } => {
-                        let at = piece as usize * PIECE;
-                        let bytes = f[at..(at + PIECE).min(f.len())].to_vec();
-                        a.input(Input::PieceRead { piece, bytes });
-                        to_b.extend(a.drain());
-                    }
-                    _ => {}
-                }
-            }
-        }
-        panic!("the peers never went quiet");
-    };
-    shuttle(&mut a, &mut b);
+    shuttle(&mut a, A, &mut b, B, &f);
     let held = b.unacked.len();
     let max_in_flight = EngineConfig::default().max_requests_per_peer;
     assert!(held >= 3, "held at {held}");
@@ -225,7 +195,7 @@ fn unconfirmed_writes_hold_peer_requests_back_until_answered() {
     for piece in std::mem::take(&mut b.unacked) {
         b.input(Input::PieceStored { piece });
     }
-    shuttle(&mut a, &mut b);
+    shuttle(&mut a, A, &mut b, B, &f);
     assert!(b.engine.is_finished());
     assert!(b.stored == f, "stored bytes differ from the file");
     let s = b.engine.stats();

@@ -153,6 +153,39 @@ pub fn greeted_by(f: &[u8], peer: PeerKey, bits: Vec<u8>) -> Node {
     n
 }
 
+/// Carries frames between `a` (peer `ka` to `b`) and `b` (peer `kb` to
+/// `a`) until both are quiet; `a`'s `ReadPiece`s are answered from `f`.
+pub fn shuttle(a: &mut Node, ka: PeerKey, b: &mut Node, kb: PeerKey, f: &[u8]) {
+    let (mut to_a, mut to_b) = (b.drain(), a.drain());
+    for _ in 0..10_000 {
+        if to_a.is_empty() && to_b.is_empty() {
+            return;
+        }
+        for o in std::mem::take(&mut to_a) {
+            if let Output::SendToPeer { bytes, .. } = o {
+                a.input(Input::PeerData { peer: kb, bytes });
+                to_b.extend(a.drain());
+            }
+        }
+        for o in std::mem::take(&mut to_b) {
+            match o {
+                Output::SendToPeer { bytes, .. } => {
+                    b.input(Input::PeerData { peer: ka, bytes });
+                    to_a.extend(b.drain());
+                }
+                Output::ReadPiece { piece } => {
+                    let at = piece as usize * PIECE;
+                    let bytes = f[at..(at + PIECE).min(f.len())].to_vec();
+                    a.input(Input::PieceRead { piece, bytes });
+                    to_b.extend(a.drain());
+                }
+                _ => {}
+            }
+        }
+    }
+    panic!("the peers never went quiet");
+}
+
 pub fn frames_to(outs: &[Output], peer: PeerKey) -> Vec<Message> {
     outs.iter()
         .filter_map(|o| match o {
