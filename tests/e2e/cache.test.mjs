@@ -37,7 +37,7 @@ async function pageIn(context, query, rate) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`[page ${query}] ${e.message}`));
   if (rate) await throttle(page, context, rate);
-  await page.goto(`${env.worker.url}/?${query}`);
+  await h.visit(page, `${env.worker.url}/?${query}`);
   return page;
 }
 
@@ -215,7 +215,7 @@ test("the monthly upload cap holds in this and later sessions until the month tu
     const now = Date.now;
     Date.now = () => now() + 32 * 24 * 3600 * 1000;
   });
-  await later.goto(`${env.worker.url}/?uploadCap=${cap}`);
+  await h.visit(later, `${env.worker.url}/?uploadCap=${cap}`);
   await later.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
   const third = await leecher();
   const snap3 = await uploaded(later);
@@ -234,7 +234,7 @@ test("on battery below the minimum level a seeding page uploads nothing, and ser
     window.fakeBattery = { level: 0.1, charging: false };
     navigator.getBattery = async () => window.fakeBattery;
   });
-  await seeder.goto(`${env.worker.url}/?minBattery=50`);
+  await h.visit(seeder, `${env.worker.url}/?minBattery=50`);
   await seeder.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
   const low = await leech(id, pub, 2 * h.MiB);
   assert.equal(low.bytesFromPeers, 0, "nothing uploaded on a low battery");

@@ -210,8 +210,20 @@ export async function openPage(browser, worker, query, { malicious = false, init
     cdn += Number(res.headers()["content-length"] ?? 0);
   });
   if (beforeGoto) await beforeGoto(page, context);
-  await page.goto(`${worker.url}/?${query}`);
+  await visit(page, `${worker.url}/?${query}`);
   return { page, context, cdnBytes: () => cdn };
+}
+
+/**
+ * Navigates `page` to `url` and returns once its DOM is parsed (so
+ * `document.body` exists). Tests then wait for the page's own signals
+ * (`document.body.dataset.state`, `.seeding`), each with its own timeout. The
+ * `load` event is not waited for: it adds nothing those signals don't say, and
+ * on a loaded shared machine one CI run spent over Playwright's 30 s default
+ * waiting for it on a page of the mode tests.
+ */
+export async function visit(page, url) {
+  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 120_000 });
 }
 
 /** Waits until the page's download ended; returns window.edgeswarmResult. */

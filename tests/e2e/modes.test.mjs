@@ -34,7 +34,7 @@ test("metadata tampered at the CDN: simple mode, file still intact over HTTP", a
     body[body.length - 1] ^= 0x01; // one flipped bit in the last piece hash
     await route.fulfill({ response: real, body });
   });
-  await page.goto(`${env.worker.url}/?${q}`);
+  await h.visit(page, `${env.worker.url}/?${q}`);
   const r = await h.result(page);
   assert.equal(r.state, "done", r.error);
   assert.equal(r.sha256, pub.fileSha256);

@@ -107,7 +107,7 @@ async function openPortal(origin, page, query) {
   const p = await context.newPage();
   p.on("pageerror", (e) => console.error(`[${origin}/${page}] ${e.message}`));
   p.on("console", (m) => { if (m.type() === "error") console.error(`[${origin}/${page}] ${m.text()}`); });
-  await p.goto(`${origin}/${page}?${query}`);
+  await h.visit(p, `${origin}/${page}?${query}`);
   return { page: p, context };
 }
 
