@@ -9,6 +9,11 @@
 // - raw:    RTCDataChannel throughput between two pages of the same browser,
 //           64 KiB messages, 256 KiB high-water mark (the client's).
 // - link:   one seed, one joiner: the joiner's goodput over one peer link.
+//           LINK_PROFILE=dir also CPU-profiles both pages during the transfer
+//           (cpuprofile.mjs): .cpuprofile files in dir, top self times printed.
+//           raw and link print the CPU seconds every Chromium thread used
+//           (per process type and thread), and per GiB moved; LINK_REPS=n
+//           alternates raw and link n times.
 // - swarm:  N = 2, 4, 8 pages start together with every page's HTTP throttled
 //           (CDP Network.emulateNetworkConditions, CDN_RATE bytes/s per page;
 //           as found on 2026-12-02, this also slows data channels: BENCHMARKS.md); completion time and CDN copies, next to
@@ -27,16 +32,21 @@
 // - webtorrent: only the WebTorrent column of `shared`.
 // After the swarm and shared runs, any `es:` performance marks the pages set
 // are summarised per step (marks.mjs).
+import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import * as h from "../harness.mjs";
+import { startProfile, selfTimes, threadCpu } from "./cpuprofile.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
 import { shared } from "./shared.mjs";
-import { memory, routePkg, unthrottled, variants } from "./single.mjs";
+import { descendants, memory, processType, routePkg, unthrottled, variants } from "./single.mjs";
 
 const which = new Set(process.argv.slice(2));
 const want = (k) => (which.size === 0 ? k !== "webtorrent" : which.has(k));
 const CDN_RATE = Number(process.env.CDN_RATE ?? 4 * h.MiB);
 const out = (o) => console.log(JSON.stringify(o));
+const PROFILE = process.env.LINK_PROFILE;
+if (PROFILE) mkdirSync(PROFILE, { recursive: true });
 
 async function raw(browser, worker) {
   // Two pages (two renderers, like two peers), signalled through this script.
@@ -60,6 +70,7 @@ async function raw(browser, worker) {
   const answer = await b.evaluate(setup, offer);
   await a.evaluate((ans) => window.pc.setRemoteDescription(ans), answer);
   const total = 256 * h.MiB;
+  const cpu = threadCpu(descendants, processType);
   const received = b.evaluate((total) => new Promise((resolve) => {
     let got = 0, t0 = 0;
     window.dc.onmessage = (e) => {
@@ -83,9 +94,11 @@ async function raw(browser, worker) {
     if (dc.readyState === "open") go(); else dc.onopen = go;
   }), total);
   const seconds = await received;
+  const used = cpu();
   await ca.close();
   await cb.close();
-  const r = { bytes: total, seconds, mibPerSecond: total / seconds / h.MiB };
+  const r = { bytes: total, seconds, mibPerSecond: total / seconds / h.MiB,
+    cpuSecondsPerGiB: used.cpuSeconds / (total / 1024 / h.MiB), ...used };
   out({ bench: "raw-rtcdatachannel", ...r, load: loadavg()[0] });
   return r;
 }
@@ -101,12 +114,23 @@ async function link(browser, worker) {
     const beforeGoto = (page) => routePkg(page, v.pkg);
     const seed = await h.openPage(browser, worker, q, { beforeGoto });
     await h.result(seed.page);
+    // LINK_PROFILE=dir: CPU profiles of both pages during the transfer.
+    const stopSeed = PROFILE && await startProfile(seed.context, seed.page);
+    const cpu = threadCpu(descendants, processType);
     const joiner = await h.openPage(browser, worker, q, { beforeGoto });
+    const stopJoiner = PROFILE && await startProfile(joiner.context, joiner.page);
     const r = await h.result(joiner.page, 600_000);
+    const used = cpu();
     const s = r.stats;
     out({ bench: "peer-link", client: v.name, fileSize: size, ok: r.sha256 === pub.fileSha256,
       seconds: s.elapsedMs / 1000, bytesFromPeers: s.bytesFromPeers, bytesFromHttp: s.bytesFromHttp,
-      goodputMiBps: size / (s.elapsedMs / 1000) / h.MiB, load: loadavg()[0] });
+      goodputMiBps: size / (s.elapsedMs / 1000) / h.MiB, load: loadavg()[0],
+      cpuSecondsPerGiB: used.cpuSeconds / (size / 1024 / h.MiB), ...used });
+    for (const [side, stop] of PROFILE ? [["seed", stopSeed], ["joiner", stopJoiner]] : []) {
+      const profile = await stop();
+      writeFileSync(join(PROFILE, `link-${v.name}-${side}.cpuprofile`), JSON.stringify(profile));
+      out({ bench: "peer-link-profile", client: v.name, side, ...selfTimes(profile) });
+    }
     await seed.context.close();
     await joiner.context.close();
   }
@@ -152,8 +176,11 @@ async function swarm(browser, worker) {
 const worker = await h.startWorker();
 const browser = await h.launchBrowser();
 try {
-  if (want("raw")) await raw(browser, worker);
-  if (want("link")) await link(browser, worker);
+  // LINK_REPS=n: raw and link alternate n times (same run, interleaved).
+  for (let i = 0; i < Number(process.env.LINK_REPS ?? 1); i += 1) {
+    if (want("raw")) await raw(browser, worker);
+    if (want("link")) await link(browser, worker);
+  }
   if (want("swarm")) await swarm(browser, worker);
   if (want("unthrottled")) await unthrottled(worker);
   if (want("memory")) await memory(worker);
