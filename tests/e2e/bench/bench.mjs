@@ -8,9 +8,9 @@
 //
 // - raw:    RTCDataChannel throughput between two pages of the same browser,
 //           64 KiB messages, 256 KiB high-water mark (the client's).
-// - link:   one seed, one joiner: the joiner's goodput over one peer link.
-//           LINK_PROFILE=dir also CPU-profiles both pages during the transfer
-//           (cpuprofile.mjs): .cpuprofile files in dir, top self times printed.
+// - link:   one seed, one joiner: the joiner's goodput over one peer link,
+//           in the demo page and in a page running only the client (link.mjs;
+//           LINK_PROFILE, LINK_TRACE, LINK_PAGES there).
 //           raw and link print the CPU seconds every Chromium thread used
 //           (per process type and thread), and per GiB moved; LINK_REPS=n
 //           alternates raw and link n times.
@@ -32,21 +32,18 @@
 // - webtorrent: only the WebTorrent column of `shared`.
 // After the swarm and shared runs, any `es:` performance marks the pages set
 // are summarised per step (marks.mjs).
-import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { join } from "node:path";
 import * as h from "../harness.mjs";
-import { startProfile, selfTimes, threadCpu } from "./cpuprofile.mjs";
+import { threadCpu } from "./cpuprofile.mjs";
+import { link } from "./link.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
 import { shared } from "./shared.mjs";
-import { descendants, memory, processType, routePkg, unthrottled, variants } from "./single.mjs";
+import { descendants, memory, processType, unthrottled } from "./single.mjs";
 
 const which = new Set(process.argv.slice(2));
 const want = (k) => (which.size === 0 ? k !== "webtorrent" : which.has(k));
 const CDN_RATE = Number(process.env.CDN_RATE ?? 4 * h.MiB);
 const out = (o) => console.log(JSON.stringify(o));
-const PROFILE = process.env.LINK_PROFILE;
-if (PROFILE) mkdirSync(PROFILE, { recursive: true });
 
 async function raw(browser, worker) {
   // Two pages (two renderers, like two peers), signalled through this script.
@@ -101,39 +98,6 @@ async function raw(browser, worker) {
     cpuSecondsPerGiB: used.cpuSeconds / (total / 1024 / h.MiB), ...used };
   out({ bench: "raw-rtcdatachannel", ...r, load: loadavg()[0] });
   return r;
-}
-
-async function link(browser, worker) {
-  const size = 128 * h.MiB;
-  const id = `bench-link-${Date.now()}`;
-  const pub = h.publishRandom(worker, size, 21, id);
-  // Every client variant (BENCH_PKGS, single.mjs) in the same run: a seed
-  // page and a joiner of that client (the previous pair is closed first).
-  for (const v of variants()) {
-    const q = `content=${id}&mode=3&autostart=1`;
-    const beforeGoto = (page) => routePkg(page, v.pkg);
-    const seed = await h.openPage(browser, worker, q, { beforeGoto });
-    await h.result(seed.page);
-    // LINK_PROFILE=dir: CPU profiles of both pages during the transfer.
-    const stopSeed = PROFILE && await startProfile(seed.context, seed.page);
-    const cpu = threadCpu(descendants, processType);
-    const joiner = await h.openPage(browser, worker, q, { beforeGoto });
-    const stopJoiner = PROFILE && await startProfile(joiner.context, joiner.page);
-    const r = await h.result(joiner.page, 600_000);
-    const used = cpu();
-    const s = r.stats;
-    out({ bench: "peer-link", client: v.name, fileSize: size, ok: r.sha256 === pub.fileSha256,
-      seconds: s.elapsedMs / 1000, bytesFromPeers: s.bytesFromPeers, bytesFromHttp: s.bytesFromHttp,
-      goodputMiBps: size / (s.elapsedMs / 1000) / h.MiB, load: loadavg()[0],
-      cpuSecondsPerGiB: used.cpuSeconds / (size / 1024 / h.MiB), ...used });
-    for (const [side, stop] of PROFILE ? [["seed", stopSeed], ["joiner", stopJoiner]] : []) {
-      const profile = await stop();
-      writeFileSync(join(PROFILE, `link-${v.name}-${side}.cpuprofile`), JSON.stringify(profile));
-      out({ bench: "peer-link-profile", client: v.name, side, ...selfTimes(profile) });
-    }
-    await seed.context.close();
-    await joiner.context.close();
-  }
 }
 
 async function throttled(page, context) {
