@@ -14,6 +14,9 @@
 //!   [`SAVE_EVERY_MS`]: a seeding page records bytes on every message, and
 //!   back-to-back OPFS read-modify-writes of the file cost the page and the
 //!   browser CPU on the data path (docs/bench/browser.md, "One peer link").
+//!   Within a page the count is always current (`used()`); only a page
+//!   closed less than [`SAVE_EVERY_MS`] after its last upload can leave
+//!   those bytes out of the saved file.
 
 use std::cell::RefCell;
 
