@@ -5,7 +5,9 @@
 //! channel; a single task ([`Session::run`]) takes them one at a time, feeds
 //! the engine with `handle_input(now, …)`, then drains `poll_output()` and
 //! re-arms the engine's timer from `poll_timeout()`. Nothing re-enters the
-//! engine from inside a callback.
+//! engine from inside a callback. The timer is re-armed only when the
+//! engine's deadline comes earlier than the armed one (an early `Timeout` is
+//! harmless), and the page's progress callback runs at most every 100 ms.
 //!
 //! Session states: `Downloading` (engine running; every completed write is
 //! reported to the engine, which holds new requests back while too many are
@@ -115,6 +117,9 @@ pub struct SessionParts {
 
 pub use report::Reporter;
 
+/// The page's progress callback runs at most this often (ms).
+const PROGRESS_MS: f64 = 100.0;
+
 fn now() -> Millis {
     Millis(now_millis())
 }
@@ -142,7 +147,7 @@ impl Session {
             verifying: false,
             result: Some(p.result),
             delivered: false,
-            last_progress_ms: 0.0,
+            last_progress_ms: f64::NEG_INFINITY,
             progress: p.progress,
             cache_policy: p.cache_policy,
             policies: policies::UploadLimits::new(p.upload_policy, p.battery),
@@ -263,12 +268,12 @@ impl Session {
     }
 
     fn count_rtc(&mut self, key: PeerKey, e: &RtcEvent) {
-        let Some(id) = self.peers.id(key).map(ToString::to_string) else {
+        let banned = self.peers.is_banned(key);
+        let Some(id) = self.peers.id(key) else {
             return;
         };
         let mut shared = self.shared.borrow_mut();
-        let banned = self.peers.is_banned(key);
-        let view = shared.peer_mut(&id);
+        let view = shared.peer_mut(id.as_str());
         match e {
             RtcEvent::Open if !banned => view.state = "connected",
             RtcEvent::Message(m) => view.bytes_from += m.len() as u64,
@@ -283,17 +288,21 @@ impl Session {
         while let Some(out) = self.engine.poll_output() {
             self.on_output(out);
         }
-        let next = self.engine.poll_timeout();
+        // A timer armed for an earlier moment stays: its `Timeout` then
+        // comes early, which the engine takes as "time passed", and the
+        // deadline is read again after it. Re-arming whenever the deadline
+        // moves later would cost a setTimeout and a closure per message.
+        // (A deadline that went away leaves its timer too: one early
+        // `Timeout` at most.)
         let armed = self.timer.as_ref().map(|(at, _)| *at);
-        if next != armed {
-            self.timer = next.map(|at| {
-                let delay = at.0.saturating_sub(now_millis());
-                let tx = self.tx.clone();
-                let t = Timeout::new(u32::try_from(delay).unwrap_or(u32::MAX), move || {
-                    let _ = tx.unbounded_send(Ev::Timer);
-                });
-                (at, t)
+        let earlier = |at: &Millis| armed.is_none_or(|a| *at < a);
+        if let Some(at) = self.engine.poll_timeout().filter(earlier) {
+            let delay = at.0.saturating_sub(now_millis());
+            let tx = self.tx.clone();
+            let t = Timeout::new(u32::try_from(delay).unwrap_or(u32::MAX), move || {
+                let _ = tx.unbounded_send(Ev::Timer);
             });
+            self.timer = Some((at, t));
         }
         self.refresh();
     }
@@ -305,7 +314,10 @@ impl Session {
             let mut s = self.shared.borrow_mut();
             s.engine = stats;
             s.engine_mode = self.engine.mode();
-            if now - self.last_progress_ms < 100.0 && !s.phase.is_final() {
+            // At most every 100 ms, also while seeding (a final phase): a
+            // seeding page would otherwise be called back on every message.
+            // `finish` forces the call that reports the final phase.
+            if now - self.last_progress_ms < PROGRESS_MS {
                 return;
             }
             s.view(now)
@@ -333,7 +345,7 @@ impl Session {
             let _ = tx.send(outcome);
         }
         self.send_report();
-        self.last_progress_ms = 0.0;
+        self.last_progress_ms = f64::NEG_INFINITY;
         self.refresh();
     }
 

@@ -79,7 +79,8 @@ impl Drop for Timeout {
     }
 }
 
-/// A future that resolves after `millis` milliseconds (for backoff; never in tests).
+/// A future that resolves after `millis` milliseconds (for backoff and
+/// pacing; never in tests).
 pub async fn sleep(millis: u32) {
     let mut timer = None;
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {

@@ -9,7 +9,14 @@
 //! - a save merges: it re-reads the file and adds only this page's unsaved
 //!   bytes, so tabs of the same origin add up rather than overwrite;
 //! - the month is read from `Date.now()` at every use: when it turns, the
-//!   count starts again from 0.
+//!   count starts again from 0;
+//! - the first bytes are saved at once, later ones at most every
+//!   [`SAVE_EVERY_MS`]: a seeding page records bytes on every message, and
+//!   back-to-back OPFS read-modify-writes of the file cost the page and the
+//!   browser CPU on the data path (docs/bench/browser.md, "One peer link").
+//!   Within a page the count is always current (`used()`); only a page
+//!   closed less than [`SAVE_EVERY_MS`] after its last upload can leave
+//!   those bytes out of the saved file.
 
 use std::cell::RefCell;
 
@@ -20,6 +27,9 @@ use crate::cache::{read_json, write_json};
 use crate::store::opfs::opfs_dir;
 
 const USAGE_FILE: &str = "usage.json";
+
+/// Fewest milliseconds between two saves of the ledger.
+pub const SAVE_EVERY_MS: u32 = 500;
 
 /// The persisted form.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -110,9 +120,14 @@ pub fn record(bytes: u64) {
     }
 }
 
-/// Saves until nothing is unsaved (one save loop per page at a time).
+/// Saves until nothing is unsaved (one save loop per page at a time), at
+/// most every [`SAVE_EVERY_MS`].
 async fn save() {
+    let mut first = true;
     loop {
+        if !std::mem::take(&mut first) {
+            crate::time::sleep(SAVE_EVERY_MS).await;
+        }
         let (month, delta) = LEDGER.with(|l| {
             let mut l = l.borrow_mut();
             (l.month.clone(), std::mem::take(&mut l.unsaved))

@@ -8,7 +8,12 @@
 //
 // - raw:    RTCDataChannel throughput between two pages of the same browser,
 //           64 KiB messages, 256 KiB high-water mark (the client's).
-// - link:   one seed, one joiner: the joiner's goodput over one peer link.
+// - link:   one seed, one joiner: the joiner's goodput over one peer link,
+//           in the demo page and in a page running only the client (link.mjs;
+//           LINK_PROFILE, LINK_TRACE, LINK_PAGES there).
+//           raw and link print the CPU seconds every Chromium thread used
+//           (per process type and thread), and per GiB moved; LINK_REPS=n
+//           alternates raw and link n times.
 // - swarm:  N = 2, 4, 8 pages start together with every page's HTTP throttled
 //           (CDP Network.emulateNetworkConditions, CDN_RATE bytes/s per page;
 //           as found on 2026-12-02, this also slows data channels: BENCHMARKS.md); completion time and CDN copies, next to
@@ -29,9 +34,11 @@
 // are summarised per step (marks.mjs).
 import { loadavg } from "node:os";
 import * as h from "../harness.mjs";
+import { threadCpu } from "./cpuprofile.mjs";
+import { link } from "./link.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
 import { shared } from "./shared.mjs";
-import { memory, routePkg, unthrottled, variants } from "./single.mjs";
+import { descendants, memory, processType, unthrottled } from "./single.mjs";
 
 const which = new Set(process.argv.slice(2));
 const want = (k) => (which.size === 0 ? k !== "webtorrent" : which.has(k));
@@ -60,6 +67,7 @@ async function raw(browser, worker) {
   const answer = await b.evaluate(setup, offer);
   await a.evaluate((ans) => window.pc.setRemoteDescription(ans), answer);
   const total = 256 * h.MiB;
+  const cpu = threadCpu(descendants, processType);
   const received = b.evaluate((total) => new Promise((resolve) => {
     let got = 0, t0 = 0;
     window.dc.onmessage = (e) => {
@@ -83,33 +91,13 @@ async function raw(browser, worker) {
     if (dc.readyState === "open") go(); else dc.onopen = go;
   }), total);
   const seconds = await received;
+  const used = cpu();
   await ca.close();
   await cb.close();
-  const r = { bytes: total, seconds, mibPerSecond: total / seconds / h.MiB };
+  const r = { bytes: total, seconds, mibPerSecond: total / seconds / h.MiB,
+    cpuSecondsPerGiB: used.cpuSeconds / (total / 1024 / h.MiB), ...used };
   out({ bench: "raw-rtcdatachannel", ...r, load: loadavg()[0] });
   return r;
-}
-
-async function link(browser, worker) {
-  const size = 128 * h.MiB;
-  const id = `bench-link-${Date.now()}`;
-  const pub = h.publishRandom(worker, size, 21, id);
-  // Every client variant (BENCH_PKGS, single.mjs) in the same run: a seed
-  // page and a joiner of that client (the previous pair is closed first).
-  for (const v of variants()) {
-    const q = `content=${id}&mode=3&autostart=1`;
-    const beforeGoto = (page) => routePkg(page, v.pkg);
-    const seed = await h.openPage(browser, worker, q, { beforeGoto });
-    await h.result(seed.page);
-    const joiner = await h.openPage(browser, worker, q, { beforeGoto });
-    const r = await h.result(joiner.page, 600_000);
-    const s = r.stats;
-    out({ bench: "peer-link", client: v.name, fileSize: size, ok: r.sha256 === pub.fileSha256,
-      seconds: s.elapsedMs / 1000, bytesFromPeers: s.bytesFromPeers, bytesFromHttp: s.bytesFromHttp,
-      goodputMiBps: size / (s.elapsedMs / 1000) / h.MiB, load: loadavg()[0] });
-    await seed.context.close();
-    await joiner.context.close();
-  }
 }
 
 async function throttled(page, context) {
@@ -152,8 +140,11 @@ async function swarm(browser, worker) {
 const worker = await h.startWorker();
 const browser = await h.launchBrowser();
 try {
-  if (want("raw")) await raw(browser, worker);
-  if (want("link")) await link(browser, worker);
+  // LINK_REPS=n: raw and link alternate n times (same run, interleaved).
+  for (let i = 0; i < Number(process.env.LINK_REPS ?? 1); i += 1) {
+    if (want("raw")) await raw(browser, worker);
+    if (want("link")) await link(browser, worker);
+  }
   if (want("swarm")) await swarm(browser, worker);
   if (want("unthrottled")) await unthrottled(worker);
   if (want("memory")) await memory(worker);

@@ -55,7 +55,7 @@ function makeBytes(size, seed) {
 }
 
 /** Every process under `root` (this node process): pid → {ppid, comm}. */
-function descendants(root) {
+export function descendants(root) {
   const procs = new Map();
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
@@ -90,7 +90,7 @@ function rssKiB(pid) {
   }
 }
 
-function processType(pid) {
+export function processType(pid) {
   try {
     const m = /--type=([a-z-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "));
     return m ? m[1] : "browser";
