@@ -116,6 +116,16 @@ pub struct EngineConfig {
     /// flight still arrive). Bounds the memory a slow disk lets pile up.
     /// 0 = no limit. Default 8 MiB.
     pub max_unstored_bytes: u64,
+    /// The CDN race (P2P mode): once the CDN's and the peers' throughputs
+    /// are both measured (each while it had requests in flight), the CDN
+    /// runs as in HTTP-only mode — `http_concurrency` ranges of up to
+    /// `http_max_range_pieces` consecutive missing pieces, no patience wait —
+    /// alongside the peers while the peers' rate is below
+    /// `100 / http_race_percent` of the CDN's, i.e. while P2P alone would
+    /// take more than `http_race_percent` % of the CDN-alone time. DO's
+    /// minimum-QoS idea for a fast CDN: peers never make the download much
+    /// slower than HTTP would be. 0 = off. Default 120.
+    pub http_race_percent: u64,
 }
 
 impl Default for EngineConfig {
@@ -149,6 +159,7 @@ impl Default for EngineConfig {
             dialed_peer_slots: 8,
             idle_peer_ms: 3_000,
             max_unstored_bytes: 8 * 1024 * 1024,
+            http_race_percent: 120,
         }
     }
 }

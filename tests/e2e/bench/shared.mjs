@@ -34,6 +34,7 @@ import * as h from "../harness.mjs";
 import { startSharedLinkCdn } from "./cdn.mjs";
 import { startTracker, makeTorrent, startSite, WEBTORRENT_VERSION } from "./webtorrent.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
+import { variants, routePkg } from "./single.mjs";
 
 const env = process.env;
 export const CONFIG = {
@@ -116,13 +117,14 @@ function figures(system, n, run, intact, extra = {}) {
   };
 }
 
-async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256) {
+async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256, variant = { name: "this", pkg: null }) {
   const run = await staggeredRun(n, cdn,
     (i, onGoto) => h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1&trace=1`,
-      { initScript: stampEndState, beforeGoto: onGoto }),
+      { initScript: stampEndState, beforeGoto: async (page) => { await routePkg(page, variant.pkg); onGoto(); } }),
     (page) => page.evaluate(() => ({ ...window.edgeswarmResult })));
   const sum = (k) => run.pages.reduce((a, p) => a + (p.result.stats?.[k] ?? 0), 0);
-  const f = figures(`edgeswarm-mode${mode}`, n, run, (p) => p.result.sha256 === sha256,
+  const suffix = variant.pkg ? `@${variant.name}` : "";
+  const f = figures(`edgeswarm-mode${mode}${suffix}`, n, run, (p) => p.result.sha256 === sha256,
     { httpBytesByPages: sum("bytesFromHttp"), peerBytesByPages: sum("bytesFromPeers") });
   out(f);
   if (run.marks) out({ bench: "marks", system: f.system, n, ...run.marks });
@@ -210,6 +212,10 @@ export async function shared(browser, worker, systems = CONFIG.systems) {
       }
       const r = {};
       if (systems.includes("mode3")) r.edgeswarm = await edgeswarmRun(browser, worker, cdn, n, 3, id, sha256);
+      // Other client builds (BENCH_PKGS, as in single.mjs), mode 3, same file and link.
+      for (const v of variants().filter((v) => v.pkg && systems.includes("mode3"))) {
+        r[`edgeswarm@${v.name}`] = await edgeswarmRun(browser, worker, cdn, n, 3, id, sha256, v);
+      }
       if (systems.includes("mode0")) r.cdnOnly = await edgeswarmRun(browser, worker, cdn, n, 0, id, sha256);
       if (systems.includes("webtorrent")) {
         r.webtorrent = await webtorrentRun(browser, cdn, site, n, contentUrl, bytes, sha256);

@@ -1,11 +1,14 @@
 //! The CDN side: when to send HTTP range requests, and for which pieces;
 //! their answers are handled in [`http_stream`](super::http_stream).
 //!
-//! Ranges: in P2P mode one piece per request, the rarest the policy below
-//! allows. In HTTP-only mode pieces are asked in file order, a run of up to
+//! Ranges: in HTTP-only mode pieces are asked in file order, a run of up to
 //! `http_max_range_pieces` consecutive missing pieces per request (fewer
 //! near the end: `missing / http_concurrency`, so every slot stays busy),
-//! streamed and verified piece by piece.
+//! streamed and verified piece by piece. In P2P mode a request starts at the
+//! rarest piece the policy below allows; it is a run of consecutive missing
+//! pieces of the same length rule when no peer is connected or being
+//! connected, or while the CDN races the peers, and one piece otherwise (so
+//! that peers fetching from the CDN at the same time rarely overlap).
 //!
 //! Policy (P2P mode):
 //! - nothing before `http_delay_secs` after start (DO's "delay download from
@@ -26,6 +29,12 @@
 //!   (connected + connecting peers), so that when a whole swarm
 //!   starts empty, roughly one peer fetches a piece from the CDN and the
 //!   others get it from that peer;
+//! - the CDN race ([`race`](super::race), `http_race_percent`): once the
+//!   CDN's and the peers' throughputs are measured, while the peers' is
+//!   below `100 / http_race_percent` of the CDN's, the CDN runs up to
+//!   `http_concurrency` runs of pieces at once, any piece not in flight,
+//!   without the starving condition or the patience wait (the peers go on
+//!   fetching: two sources are never slower than the faster one);
 //! - minimum download QoS (`min_download_bps`, DO's "minimum background
 //!   QoS"; 0 = off): once the download has run for one window of the
 //!   [`rate`](super::rate) meter, if the bytes received from peers and the
@@ -184,7 +193,8 @@ impl Swarm {
         // unless the download is below the minimum QoS.
         let expected = (self.peers.len() + self.dialing.len()) as u64;
         let qos = expected > 0 && self.below_qos();
-        let limit = if expected == 0 || qos {
+        let race = expected > 0 && self.p2p && self.race.cdn_ahead(now, self.cfg.http_race_percent);
+        let limit = if expected == 0 || qos || race {
             self.cfg.http_concurrency.max(1)
         } else {
             1
@@ -194,7 +204,7 @@ impl Swarm {
         }
         // Not starving: only pieces stuck with slow peers may go to the CDN.
         let mut stuck_only = false;
-        if expected > 0 && !qos {
+        if expected > 0 && !qos && !race {
             // Requests held by slow peers (the drip defence) do not count.
             let slow = self.slow_peers();
             let starving = self
@@ -206,7 +216,7 @@ impl Swarm {
                 stuck_only = true;
             }
         }
-        if expected > 0 && !qos && !stuck_only {
+        if expected > 0 && !qos && !race && !stuck_only {
             match self.http.patience_until {
                 None => {
                     let max = self.cfg.http_patience_ms_per_peer.saturating_mul(expected);
@@ -227,11 +237,13 @@ impl Swarm {
                 let (peers, pieces) = (&self.peers, &self.pieces);
                 // Pieces only slow peers can serve, or hold, are the CDN's too.
                 let eligible = |p| {
-                    let served = peers
-                        .iter()
-                        .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k));
+                    let served = || {
+                        peers
+                            .iter()
+                            .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k))
+                    };
                     let skip = stuck_only && pieces.is_missing(p);
-                    !served && !skip
+                    race || (!skip && !served())
                 };
                 let reclaim = |sources: &[Source]| {
                     sources.iter().all(|s| match s {
@@ -245,7 +257,10 @@ impl Swarm {
                     eligible,
                     reclaim,
                 );
-                picked.into_iter().collect()
+                match picked {
+                    Some(first) if race => self.run_from(first, limit),
+                    picked => picked.into_iter().collect(),
+                }
             } else {
                 self.in_order_run(limit)
             };
@@ -274,25 +289,17 @@ impl Swarm {
         }
     }
 
-    /// HTTP-only mode: the first missing piece in file order and the missing
-    /// pieces right after it, at most `http_max_range_pieces` and at most
-    /// the missing pieces shared among `slots` requests.
-    fn in_order_run(&mut self, slots: usize) -> Vec<PieceIndex> {
-        let missing = self.pieces.missing();
-        if missing == 0 {
-            return Vec::new();
-        }
+    /// Pieces one range may cover: at most `http_max_range_pieces`, and at
+    /// most the missing pieces shared among `slots` requests.
+    fn run_len(&self, slots: usize) -> usize {
         let max = self.cfg.http_max_range_pieces.max(1);
-        let k = missing.div_ceil(slots.max(1)).clamp(1, max);
-        let n = self.pieces.len();
-        let from = self.http.scan_from.min(n);
-        let Some(first) = (from..n)
-            .chain(0..from)
-            .filter_map(|i| self.meta.piece(i))
-            .find(|&p| self.pieces.is_missing(p))
-        else {
-            return Vec::new();
-        };
+        self.pieces.missing().div_ceil(slots.max(1)).clamp(1, max)
+    }
+
+    /// P2P mode: `first` and the missing pieces right after it (see
+    /// [`Self::run_len`]).
+    fn run_from(&self, first: PieceIndex, slots: usize) -> Vec<PieceIndex> {
+        let k = self.run_len(slots);
         let mut run = vec![first];
         let mut next = first.get().saturating_add(1);
         while run.len() < k {
@@ -302,7 +309,28 @@ impl Swarm {
             }
             next = next.saturating_add(1);
         }
-        self.http.scan_from = next;
+        run
+    }
+
+    /// HTTP-only mode: the first missing piece in file order and the missing
+    /// pieces right after it (see [`Self::run_len`]).
+    fn in_order_run(&mut self, slots: usize) -> Vec<PieceIndex> {
+        if self.pieces.missing() == 0 {
+            return Vec::new();
+        }
+        let n = self.pieces.len();
+        let from = self.http.scan_from.min(n);
+        let Some(first) = (from..n)
+            .chain(0..from)
+            .filter_map(|i| self.meta.piece(i))
+            .find(|&p| self.pieces.is_missing(p))
+        else {
+            return Vec::new();
+        };
+        let run = self.run_from(first, slots);
+        self.http.scan_from = run
+            .last()
+            .map_or(first.get(), |p| p.get().saturating_add(1));
         run
     }
 
@@ -318,6 +346,8 @@ impl Swarm {
             Some(self.http.retry.backoff_until()),
             self.http.patience_until,
             self.qos_recheck(),
+            // Peers without a rate stop counting then (`race`).
+            self.race.grace_deadline(self.cfg.http_race_percent),
         ]
         .into_iter()
         .flatten()

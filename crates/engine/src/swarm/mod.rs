@@ -7,7 +7,8 @@
 //! peer and their receive buffers), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
 //! [`http_stream`] (its answers, piece by piece), [`rate`] (download-rate
-//! meter for the minimum-QoS rule), [`slots`] (whom to dial, who may hold a
+//! meter for the minimum-QoS rule), [`race`] (the CDN's and the peers'
+//! throughputs, for the CDN race), [`slots`] (whom to dial, who may hold a
 //! connection slot), [`upload`] (serving verified pieces fairly under a rate
 //! cap), [`local`] (the local cache, the upload budget, the background share).
 //!
@@ -22,6 +23,7 @@ mod inbound;
 mod local;
 mod peer;
 mod pieces;
+mod race;
 mod rate;
 mod slots;
 mod stored;
@@ -60,6 +62,8 @@ pub(crate) struct Swarm {
     /// All pipelines need a look.
     all_dirty: bool,
     http: http::HttpState,
+    /// The CDN's and the peers' throughputs (the CDN race).
+    race: race::Race,
     upload: upload::UploadState,
     /// What the local host allows to upload (`Input::UploadBudget`).
     upload_budget: Option<u64>,
@@ -99,6 +103,7 @@ impl Swarm {
                 p2p.then(|| now.plus(cfg.discovery_grace_ms)),
                 now,
             ),
+            race: race::Race::new(now, u64::from(meta.piece_size().get())),
             upload: upload::UploadState::new(now),
             upload_budget: None,
             background: local::Background::default(),
@@ -215,6 +220,10 @@ impl Swarm {
     }
 
     fn tick(&mut self) {
+        self.race.cdn.record(self.now, self.stats.bytes_from_http);
+        self.race
+            .peers
+            .record(self.now, self.stats.bytes_from_peers);
         self.check_stalls();
         self.evict_idle();
         self.dial();
@@ -222,6 +231,11 @@ impl Swarm {
         self.schedule_peers();
         self.schedule_http();
         self.pump_uploads();
+        self.race.cdn.set_busy(!self.http.in_flight.is_empty());
+        let peers_busy = self.peers.values().any(|p| !p.downloads.is_empty());
+        self.race.peers.set_busy(peers_busy);
+        let present = !self.peers.is_empty() || !self.dialing.is_empty();
+        self.race.note_peers(self.now, present);
     }
 
     fn event(&mut self, e: Event) {
