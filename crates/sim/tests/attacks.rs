@@ -12,7 +12,10 @@
 //! Both runs of a ratio are here; virtual time is deterministic, so these
 //! are ratios, not wall clocks.
 
-use edgeswarm_sim::{run, MaliciousKind, SimConfig, SimReport, StopReason};
+mod common;
+
+use common::finish;
+use edgeswarm_sim::{run, MaliciousKind, SimConfig, SimReport};
 
 /// The ratio issue 11 allows.
 const MAX_SLOWDOWN: f64 = 1.5;
@@ -24,14 +27,6 @@ fn defences_only(seed: u64, malicious: usize, kind: MaliciousKind) -> SimConfig 
     let mut cfg = SimConfig::attack_swarm(seed, malicious, kind);
     cfg.engine.http_race_percent = 0;
     cfg
-}
-
-fn finish(r: &SimReport) -> f64 {
-    assert_eq!(r.stop_reason, StopReason::Completed, "{r:?}");
-    assert_eq!(r.completed, r.peers, "every honest peer completes: {r:?}");
-    assert_eq!(r.corrupt_pieces_accepted, 0, "{r:?}");
-    assert_eq!(r.honest_banned, 0, "no honest peer is banned: {r:?}");
-    r.last_finish_seconds.expect("every honest peer finished")
 }
 
 /// (seed, without attackers, with attackers, ratio) for seeds 1–7.

@@ -3,19 +3,25 @@
 //! finishes sooner, at the price of CDN copies; when the peers are faster,
 //! nothing changes. Ratios within runs of the deterministic simulator.
 
-use edgeswarm_sim::{run, SimConfig, SimReport, StopReason};
+mod common;
 
-fn finish(r: &SimReport) -> f64 {
-    assert_eq!(r.stop_reason, StopReason::Completed, "{r:?}");
-    assert_eq!(r.completed, r.peers, "{r:?}");
-    assert_eq!(r.corrupt_pieces_accepted, 0, "{r:?}");
-    assert_eq!(r.honest_banned, 0, "{r:?}");
-    r.last_finish_seconds.expect("every peer finished")
-}
+use common::finish;
+use edgeswarm_sim::{run, SimConfig, SimReport};
 
-fn with_race(mut cfg: SimConfig, percent: u64) -> SimReport {
-    cfg.engine.http_race_percent = percent;
-    run(cfg).unwrap()
+/// `cfg` with the race off and on: both reports and their finish times.
+fn off_and_on(cfg: SimConfig) -> (SimReport, SimReport, f64, f64) {
+    let run_with = |percent| {
+        let mut c = cfg.clone();
+        c.engine.http_race_percent = percent;
+        run(c).unwrap()
+    };
+    let (off, on) = (run_with(0), run_with(120));
+    let (t_off, t_on) = (finish(&off), finish(&on));
+    eprintln!(
+        "seed {}: off {t_off:.2} s / {:.2} copies, on {t_on:.2} s / {:.2} copies",
+        cfg.seed, off.cdn_copies, on.cdn_copies
+    );
+    (off, on, t_off, t_on)
 }
 
 /// 16 pages start together on a 20 MB/s CDN with 5 MB/s peer links: the
@@ -30,13 +36,7 @@ fn a_cdn_faster_than_the_peers_is_raced() {
             seed,
             ..SimConfig::default()
         };
-        let off = with_race(cfg.clone(), 0);
-        let on = with_race(cfg, 120);
-        let (t_off, t_on) = (finish(&off), finish(&on));
-        eprintln!(
-            "seed {seed}: off {t_off:.2} s / {:.2} copies, on {t_on:.2} s / {:.2} copies",
-            off.cdn_copies, on.cdn_copies
-        );
+        let (off, on, t_off, t_on) = off_and_on(cfg);
         assert!(t_on < t_off, "seed {seed}: off {off:?}\non {on:?}");
         assert!(
             on.cdn_copies > off.cdn_copies,
@@ -62,13 +62,7 @@ fn peers_faster_than_the_cdn_keep_the_offload() {
             seed,
             ..SimConfig::default()
         };
-        let off = with_race(cfg.clone(), 0);
-        let on = with_race(cfg, 120);
-        let (t_off, t_on) = (finish(&off), finish(&on));
-        eprintln!(
-            "seed {seed}: off {t_off:.2} s / {:.2} copies, on {t_on:.2} s / {:.2} copies",
-            off.cdn_copies, on.cdn_copies
-        );
+        let (off, on, t_off, t_on) = off_and_on(cfg);
         assert!(t_on <= 1.1 * t_off, "seed {seed}: off {off:?}\non {on:?}");
         copies_off += off.cdn_copies;
         copies_on += on.cdn_copies;
