@@ -234,8 +234,9 @@ impl Swarm {
         self.race.cdn.set_busy(!self.http.in_flight.is_empty());
         let peers_busy = self.peers.values().any(|p| !p.downloads.is_empty());
         self.race.peers.set_busy(peers_busy);
-        let present = !self.peers.is_empty() || !self.dialing.is_empty();
-        self.race.note_peers(self.now, present);
+        // Connected peers only: a connection still being set up is not yet
+        // a peer that fails to deliver.
+        self.race.note_peers(self.now, !self.peers.is_empty());
     }
 
     fn event(&mut self, e: Event) {

@@ -18,8 +18,8 @@
 //!
 //! The rule (`EngineConfig::http_race_percent`, 0 = off): in P2P mode, once
 //! both rates are known, the CDN races the peers while the peers' rate is
-//! below `100 / http_race_percent` of the CDN's. Peers that have been there
-//! (connected or being connected) for [`PEER_GRACE_MS`] without delivering
+//! below `100 / http_race_percent` of the CDN's. Peers that have been
+//! connected for [`PEER_GRACE_MS`] without delivering
 //! one piece's worth count as rate 0 (peers holding slots and sending
 //! nothing must not keep the CDN at one request at a time) — with `120`, while P2P
 //! alone would take more than 1.2× the time the CDN alone would. Racing, the
@@ -38,8 +38,8 @@ pub const TAU_MS: u64 = 2_000;
 /// Bytes the peers must have delivered before their rate counts.
 pub const MIN_SAMPLE_BYTES: u64 = 2 << 20;
 
-/// How long peers may be there without a measured rate before they count
-/// as delivering nothing.
+/// How long peers may be connected without a measured rate before they
+/// count as delivering nothing.
 pub const PEER_GRACE_MS: u64 = 1_000;
 
 /// One source's throughput while it is busy.
@@ -128,7 +128,7 @@ impl Race {
         }
     }
 
-    /// Whether peers are connected or being connected at `now`.
+    /// Whether peers are connected at `now`.
     pub fn note_peers(&mut self, now: Millis, present: bool) {
         if !present {
             self.peers_since = None;
