@@ -11,32 +11,16 @@
 // mid-download and peers are worth asking.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { setTimeout as delay } from "node:timers/promises";
 import * as h from "./harness.mjs";
 
 const env = h.sharedWorkerAndBrowser();
 const PIECE = h.MiB;
 
-/**
- * Throttles the page's CDN: every response of the content route is held
- * back for as long as its body would take at `bytesPerSecond` (per request).
- * Only HTTP is slowed; data channels are not (DevTools network emulation
- * would slow those too).
- */
-async function throttle(page, _context, bytesPerSecond) {
-  await page.route("**/do/v1/content/**", async (route) => {
-    const response = await route.fetch();
-    const body = await response.body();
-    await delay((1000 * body.length) / bytesPerSecond);
-    await route.fulfill({ response, body });
-  });
-}
-
 /** A new page in `context` at `query`, CDN throttled when `rate` is given. */
 async function pageIn(context, query, rate) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`[page ${query}] ${e.message}`));
-  if (rate) await throttle(page, context, rate);
+  if (rate) await h.throttleCdn(page, rate);
   await h.visit(page, `${env.worker.url}/?${query}`);
   return page;
 }
@@ -48,7 +32,7 @@ async function pageIn(context, query, rate) {
  */
 async function leech(id, pub, rate) {
   const b = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`,
-    { beforeGoto: (page, context) => throttle(page, context, rate) });
+    { beforeGoto: (page) => h.throttleCdn(page, rate) });
   const r = await h.result(b.page);
   await b.context.close();
   assert.equal(r.state, "done", r.error);
@@ -168,7 +152,7 @@ test("a page of the portal seeds the origin's cache; a new page gets its bytes f
   await seeder.waitForFunction(() => document.body.dataset.seeding === "1", null, { timeout: 60_000 });
 
   const b = await h.openPage(env.browser, env.worker, `content=${id}&mode=3&autostart=1`,
-    { beforeGoto: (page, context) => throttle(page, context, 512 * 1024) });
+    { beforeGoto: (page) => h.throttleCdn(page, 512 * 1024) });
   const rb = await h.result(b.page);
   assert.equal(rb.state, "done", rb.error);
   assert.equal(rb.sha256, pub.fileSha256);

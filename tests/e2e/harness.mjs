@@ -15,6 +15,7 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 import { before, after } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -224,6 +225,21 @@ export async function openPage(browser, worker, query, { malicious = false, init
  */
 export async function visit(page, url) {
   await page.goto(url, { waitUntil: "domcontentloaded", timeout: 120_000 });
+}
+
+/**
+ * Throttles the page's CDN: every response of the content route is held
+ * back for as long as its body would take at `bytesPerSecond` (per request).
+ * Only HTTP is slowed; data channels are not (DevTools network emulation
+ * would slow those too).
+ */
+export async function throttleCdn(page, bytesPerSecond) {
+  await page.route("**/do/v1/content/**", async (route) => {
+    const response = await route.fetch();
+    const body = await response.body();
+    await delay((1000 * body.length) / bytesPerSecond);
+    await route.fulfill({ response, body });
+  });
 }
 
 /** Waits until the page's download ended; returns window.edgeswarmResult. */
