@@ -5,10 +5,11 @@
 //! `http_max_range_pieces` consecutive missing pieces per request (fewer
 //! near the end: `missing / http_concurrency`, so every slot stays busy),
 //! streamed and verified piece by piece. In P2P mode a request starts at the
-//! rarest piece the policy below allows; it is a run of consecutive missing
-//! pieces of the same length rule when no peer is connected or being
-//! connected, or while the CDN races the peers, and one piece otherwise (so
-//! that peers fetching from the CDN at the same time rarely overlap).
+//! rarest piece the policy below allows; while the CDN races the peers it is
+//! a run of consecutive missing pieces by the same length rule, otherwise one
+//! piece (so that pages fetching from the CDN at the same time rarely
+//! overlap; runs for pages without peers yet were measured to raise copies,
+//! docs/bench/engine.md "The CDN race").
 //!
 //! Policy (P2P mode):
 //! - nothing before `http_delay_secs` after start (DO's "delay download from
@@ -296,7 +297,7 @@ impl Swarm {
         self.pieces.missing().div_ceil(slots.max(1)).clamp(1, max)
     }
 
-    /// P2P mode: `first` and the missing pieces right after it (see
+    /// `first` and the missing pieces right after it (see
     /// [`Self::run_len`]).
     fn run_from(&self, first: PieceIndex, slots: usize) -> Vec<PieceIndex> {
         let k = self.run_len(slots);
