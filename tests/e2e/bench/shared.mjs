@@ -125,7 +125,11 @@ async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256, variant =
   const sum = (k) => run.pages.reduce((a, p) => a + (p.result.stats?.[k] ?? 0), 0);
   const suffix = variant.pkg ? `@${variant.name}` : "";
   const f = figures(`edgeswarm-mode${mode}${suffix}`, n, run, (p) => p.result.sha256 === sha256,
-    { httpBytesByPages: sum("bytesFromHttp"), peerBytesByPages: sum("bytesFromPeers") });
+    {
+      httpBytesByPages: sum("bytesFromHttp"), peerBytesByPages: sum("bytesFromPeers"),
+      // Per page, in join order: which pages took the CDN.
+      pageHttpMiB: run.pages.map((p) => r2((p.result.stats?.bytesFromHttp ?? 0) / 2 ** 20)),
+    });
   out(f);
   if (run.marks) out({ bench: "marks", system: f.system, n, ...run.marks });
   return f;
