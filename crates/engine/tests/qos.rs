@@ -33,9 +33,6 @@ fn run(min_download_bps: u64) -> Run {
     let cfg = EngineConfig {
         min_download_bps,
         http_concurrency: 2,
-        // The CDN race's endgame would also take pieces in flight at the
-        // slow peer; this test is about the QoS rule alone.
-        http_race_percent: 0,
         ..EngineConfig::default()
     };
     let mut n = Node::new(cfg, content(&mb, true), f.len());

@@ -33,7 +33,7 @@ use crate::metadata::Sha256Digest;
 use thiserror::Error;
 
 /// Protocol version carried in the handshake. Peers with another version never mix.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 1;
 /// Magic at the start of a handshake payload.
 pub const HANDSHAKE_MAGIC: &[u8; 4] = b"ESWP";
 /// Largest data block in one [`Message::PieceData`]: 64 KiB.
@@ -61,7 +61,6 @@ pub mod kind {
     pub const PIECE_DATA: u8 = 4;
     pub const CANCEL: u8 = 5;
     pub const REJECT: u8 = 6;
-    pub const CDN_RATE: u8 = 7;
 }
 
 /// Why a peer refuses a request.
@@ -100,11 +99,6 @@ pub enum Message {
     Cancel { piece: u32 },
     /// I will not send `piece`.
     Reject { piece: u32, reason: RejectReason },
-    /// The sender's own measured CDN throughput (bytes per second while its
-    /// CDN requests were in flight; never a rate it was told). A hint for a
-    /// receiver that has not measured the CDN itself: worth one probe piece
-    /// at most, never trusted further (`docs/peer-protocol.md`).
-    CdnRate { bytes_per_second: u32 },
 }
 
 /// Why bytes are not a valid frame.

@@ -43,13 +43,8 @@ fn every_attacker_kind_is_banned_and_harmless() {
         // A staller is also slow (the drip defence): after its first stall
         // others take over its pieces, so it is struck again only when its
         // next delivery windows close; give its victims time for that.
-        // The CDN race is off for them: with this CDN (20 MB/s against
-        // 0.5 MB/s peer links) the honest pages rightly finish from the CDN
-        // before a staller's second strike (`tests/attacks.rs` bounds the
-        // time with the race on).
         if kind == MaliciousKind::Stall {
             cfg.file_size = 4 << 20;
-            cfg.engine.http_race_percent = 0;
         }
         cfg.peer_rate = 500_000;
         let r = run(cfg).unwrap();

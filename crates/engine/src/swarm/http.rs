@@ -59,18 +59,10 @@ use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
 use super::http_stream::Attempt;
-use super::race::Verdict;
 use super::rate::{DownloadRate, SAMPLE_MS};
 use super::Swarm;
 use crate::retry::HttpRetry;
 use crate::types::{Event, HttpRequestId, Millis, Output, Source};
-
-/// While racing, the CDN's work in flight is what it delivers in this long.
-pub const RACE_HORIZON_MS: u64 = 1_000;
-
-/// Most pieces in the one request of a probe (4 was measured too: 15.0
-/// CDN copies instead of 6.2 for 300 pages × 64 MiB).
-pub const PROBE_PIECES: usize = 1;
 
 #[derive(Debug)]
 pub(super) struct HttpState {
@@ -202,15 +194,7 @@ impl Swarm {
         // unless the download is below the minimum QoS.
         let expected = (self.peers.len() + self.dialing.len()) as u64;
         let qos = expected > 0 && self.below_qos();
-        let verdict = if expected > 0 && self.p2p {
-            self.race
-                .verdict(now, self.cfg.http_race_percent, self.cdn_hint())
-        } else {
-            Verdict::Peers
-        };
-        let race = verdict == Verdict::Cdn;
-        // The probe: one piece, to measure the CDN (see `race`).
-        let probe = verdict == Verdict::Probe;
+        let race = expected > 0 && self.p2p && self.race.cdn_ahead(now, self.cfg.http_race_percent);
         let limit = if expected == 0 || qos || race {
             self.cfg.http_concurrency.max(1)
         } else {
@@ -221,8 +205,7 @@ impl Swarm {
         }
         // Not starving: only pieces stuck with slow peers may go to the CDN.
         let mut stuck_only = false;
-        let open = qos || race || probe;
-        if expected > 0 && !open {
+        if expected > 0 && !qos && !race {
             // Requests held by slow peers (the drip defence) do not count.
             let slow = self.slow_peers();
             let starving = self
@@ -234,7 +217,7 @@ impl Swarm {
                 stuck_only = true;
             }
         }
-        if expected > 0 && !open && !stuck_only {
+        if expected > 0 && !qos && !race && !stuck_only {
             match self.http.patience_until {
                 None => {
                     let max = self.cfg.http_patience_ms_per_peer.saturating_mul(expected);
@@ -261,7 +244,7 @@ impl Swarm {
                             .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k))
                     };
                     let skip = stuck_only && pieces.is_missing(p);
-                    race || probe || (!skip && !served())
+                    race || (!skip && !served())
                 };
                 let reclaim = |sources: &[Source]| {
                     sources.iter().all(|s| match s {
@@ -269,35 +252,14 @@ impl Swarm {
                         Source::Http => false,
                     })
                 };
-                let mut picked = self.pieces.pick_rarest_reclaiming(
+                let picked = self.pieces.pick_rarest_reclaiming(
                     &self.meta,
                     &mut self.rng,
                     eligible,
                     reclaim,
                 );
-                // The CDN's endgame while it races: every missing piece is
-                // in flight with peers, so it takes one of theirs too (the
-                // first verified copy wins).
-                if picked.is_none() && race {
-                    picked = self
-                        .pieces
-                        .pick_endgame(&self.meta, &mut self.rng, |_, s| !s.contains(&Source::Http));
-                }
                 match picked {
-                    Some(first) if race => {
-                        let room = self.race_room(limit);
-                        if room == 0 {
-                            break;
-                        }
-                        let mut run = self.run_from(first, limit);
-                        run.truncate(room);
-                        run
-                    }
-                    Some(first) if probe => {
-                        let mut run = self.run_from(first, limit);
-                        run.truncate(PROBE_PIECES);
-                        run
-                    }
+                    Some(first) if race => self.run_from(first, limit),
                     picked => picked.into_iter().collect(),
                 }
             } else {
@@ -326,24 +288,6 @@ impl Swarm {
                 });
             }
         }
-    }
-
-    /// While the CDN races: how many more pieces it may have in flight —
-    /// what it delivers in [`RACE_HORIZON_MS`] at its measured rate, and at
-    /// least one per slot (`slots`). A congested CDN is not asked for more
-    /// than it carries soon: queued runs hold pieces the peers could bring.
-    fn race_room(&self, slots: usize) -> usize {
-        let piece = u128::from(self.meta.piece_size().get()).max(1);
-        let rate = u128::from(self.race.cdn_rate().unwrap_or(0));
-        let carried = rate * u128::from(RACE_HORIZON_MS) / 1000 / piece;
-        let budget = usize::try_from(carried).unwrap_or(usize::MAX).max(slots);
-        let held: usize = self
-            .http
-            .in_flight
-            .values()
-            .map(|a| a.pieces.iter().flatten().count())
-            .sum();
-        budget.saturating_sub(held)
     }
 
     /// Pieces one range may cover: at most `http_max_range_pieces`, and at
@@ -404,8 +348,7 @@ impl Swarm {
             self.http.patience_until,
             self.qos_recheck(),
             // Peers without a rate stop counting then (`race`).
-            self.race
-                .grace_deadline(self.cfg.http_race_percent, self.cdn_hint()),
+            self.race.grace_deadline(self.cfg.http_race_percent),
         ]
         .into_iter()
         .flatten()

@@ -91,19 +91,12 @@ impl Swarm {
     }
 
     fn on_ready_message(&mut self, k: PeerKey, msg: Message) {
-        if let Message::CdnRate { bytes_per_second } = msg {
-            if let Some(peer) = self.peers.get_mut(&k) {
-                peer.cdn_rate = Some(bytes_per_second);
-            }
-            return;
-        }
         let raw = match &msg {
             Message::Have { piece }
             | Message::Request { piece }
             | Message::Cancel { piece }
             | Message::Reject { piece, .. }
             | Message::PieceData { piece, .. } => *piece,
-            Message::CdnRate { .. } => return,
             Message::Handshake { .. } | Message::Bitfield(_) => {
                 return self.ban(
                     k,
@@ -132,7 +125,7 @@ impl Swarm {
             }
             Message::Reject { reason, .. } => self.on_reject(k, piece, reason),
             Message::PieceData { offset, data, .. } => self.on_block(k, piece, offset, &data),
-            Message::Handshake { .. } | Message::Bitfield(_) | Message::CdnRate { .. } => {}
+            Message::Handshake { .. } | Message::Bitfield(_) => {}
         }
     }
 

@@ -237,7 +237,6 @@ impl Swarm {
         // Connected peers only: a connection still being set up is not yet
         // a peer that fails to deliver.
         self.race.note_peers(self.now, !self.peers.is_empty());
-        self.advertise_cdn_rate();
     }
 
     fn event(&mut self, e: Event) {
@@ -278,7 +277,6 @@ impl Swarm {
             }
         }
         self.send(k, &Message::Bitfield(have.as_bytes().to_vec()));
-        self.greet_with_cdn_rate(k);
     }
 
     /// Forgets a peer: its in-flight pieces become available to others.

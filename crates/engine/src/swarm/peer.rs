@@ -99,8 +99,6 @@ pub struct Peer {
     /// asked us for a piece (a peer idle for long gives up its slot under
     /// slot pressure).
     pub last_useful: Millis,
-    /// The CDN rate it last reported (`Message::CdnRate`; a hint only).
-    pub cdn_rate: Option<u32>,
 }
 
 impl Peer {
@@ -120,7 +118,6 @@ impl Peer {
             window: DeliveryWindow::default(),
             pieces_delivered: 0,
             last_useful: now,
-            cdn_rate: None,
         }
     }
 

@@ -40,7 +40,6 @@ pub fn encode_into(msg: &Message, out: &mut Vec<u8>) {
             put_u32(out, kind::REJECT, *piece);
             out.push(*reason as u8);
         }
-        Message::CdnRate { bytes_per_second } => put_u32(out, kind::CDN_RATE, *bytes_per_second),
         Message::PieceData {
             piece,
             offset,
@@ -212,16 +211,13 @@ fn decode_body_borrowed(body: &[u8]) -> Result<Decoded<'_>, WireError> {
             check(0, MAX_BITFIELD_LEN)?;
             Ok(Decoded::Other(Message::Bitfield(p.to_vec())))
         }
-        kind::HAVE | kind::REQUEST | kind::CANCEL | kind::CDN_RATE => {
+        kind::HAVE | kind::REQUEST | kind::CANCEL => {
             check(4, 4)?;
-            let v = read_u32(p, 0);
+            let piece = read_u32(p, 0);
             Ok(Decoded::Other(match ty {
-                kind::HAVE => Message::Have { piece: v },
-                kind::REQUEST => Message::Request { piece: v },
-                kind::CANCEL => Message::Cancel { piece: v },
-                _ => Message::CdnRate {
-                    bytes_per_second: v,
-                },
+                kind::HAVE => Message::Have { piece },
+                kind::REQUEST => Message::Request { piece },
+                _ => Message::Cancel { piece },
             }))
         }
         kind::REJECT => {

@@ -19,12 +19,6 @@ fn samples() -> Vec<Message> {
         Message::Have { piece: 3 },
         Message::Request { piece: u32::MAX },
         Message::Cancel { piece: 0 },
-        Message::CdnRate {
-            bytes_per_second: 0,
-        },
-        Message::CdnRate {
-            bytes_per_second: u32::MAX,
-        },
         Message::Reject {
             piece: 9,
             reason: RejectReason::Busy,
@@ -133,10 +127,6 @@ fn truncation_trailing_bytes_and_unknown_types_are_errors() {
         decode(&[6, 0, 0, 0, kind::REJECT, 0, 0, 0, 0, 3]),
         Err(WireError::BadRejectReason(3))
     );
-    assert!(matches!(
-        decode(&[6, 0, 0, 0, kind::CDN_RATE, 0, 0, 0, 0, 0]),
-        Err(WireError::BadPayloadLength { len: 5, .. })
-    ));
 }
 
 #[test]
