@@ -62,6 +62,11 @@ impl RangeBody {
         (self.total - i * self.piece_size).min(self.piece_size)
     }
 
+    /// Bytes of the range not received yet.
+    pub fn left(&self) -> u64 {
+        self.total.saturating_sub(self.received)
+    }
+
     pub fn is_complete(&self) -> bool {
         self.received == self.total
     }

@@ -48,6 +48,12 @@ pub(super) struct Attempt {
 }
 
 impl Attempt {
+    /// Bytes of the range still to come over the link (pieces no longer
+    /// needed included: the glue cannot take a request back).
+    pub fn left(&self) -> u64 {
+        self.body.as_ref().map_or(self.total, RangeBody::left)
+    }
+
     pub fn new(pieces: Vec<PieceIndex>, total: u64, whole_file: bool, deadline: Millis) -> Self {
         Self {
             pieces: pieces.into_iter().map(Some).collect(),

@@ -118,6 +118,11 @@ pub struct Race {
 }
 
 impl Race {
+    /// The CDN's rate, once measured.
+    pub fn cdn_rate(&self) -> Option<u64> {
+        self.cdn.rate(self.cdn_sample)
+    }
+
     pub fn new(start: Millis, piece_size: u64) -> Self {
         Self {
             cdn: BusyRate::new(start),
@@ -152,16 +157,14 @@ impl Race {
             None if waited => 0,
             None => return false,
         };
-        self.cdn
-            .rate(self.cdn_sample)
+        self.cdn_rate()
             .is_some_and(|cdn| u128::from(cdn) * 100 > u128::from(peers) * u128::from(percent))
     }
 
     /// When the grace for peers without a rate ends (a decision may change
     /// then), if the rule is on and that is still ahead.
     pub fn grace_deadline(&self, percent: u64) -> Option<Millis> {
-        let decides = self.cdn.rate(self.cdn_sample).is_some()
-            && self.peers.rate(self.peers_sample).is_none();
+        let decides = self.cdn_rate().is_some() && self.peers.rate(self.peers_sample).is_none();
         if percent == 0 || !decides {
             return None;
         }
