@@ -118,9 +118,10 @@ pub struct EngineConfig {
     pub max_unstored_bytes: u64,
     /// The CDN race (P2P mode): once the CDN's and the peers' throughputs
     /// are both measured (each while it had requests in flight), the CDN
-    /// runs as in HTTP-only mode — `http_concurrency` ranges of up to
-    /// `http_max_range_pieces` consecutive missing pieces, no patience wait —
-    /// alongside the peers while the peers' rate is below
+    /// runs much as in HTTP-only mode — `http_concurrency` ranges of up to
+    /// `http_max_range_pieces` consecutive missing pieces, no patience wait,
+    /// but no new request while its bytes still to come reach what it
+    /// carries in 4 s — alongside the peers while the peers' rate is below
     /// `100 / http_race_percent` of the CDN's, i.e. while P2P alone would
     /// take more than `http_race_percent` % of the CDN-alone time. DO's
     /// minimum-QoS idea for a fast CDN: peers never make the download much

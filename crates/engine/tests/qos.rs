@@ -74,14 +74,7 @@ fn run(min_download_bps: u64) -> Run {
         n.now = (step + 1) * 250;
         if n.now.is_multiple_of(1000) {
             if let Some(piece) = to_a.pop_front() {
-                let start = piece as usize * PIECE;
-                let msg = Message::PieceData {
-                    piece,
-                    offset: 0,
-                    data: f[start..start + PIECE].to_vec(),
-                };
-                let bytes = wire::encode(&msg);
-                n.input(Input::PeerData { peer: A, bytes });
+                send_piece(&mut n, A, &f, piece);
             }
         }
         let due: Vec<_> = http

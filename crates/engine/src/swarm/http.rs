@@ -35,11 +35,9 @@
 //!   below `100 / http_race_percent` of the CDN's, the CDN runs up to
 //!   `http_concurrency` runs of pieces at once, any piece not in flight,
 //!   without the starving condition or the patience wait (the peers go on
-//!   fetching: two sources are never slower than the faster one), but
-//!   never more bytes still to come than the CDN carries in
-//!   [`RACE_HORIZON_MS`] at its measured rate (at least one piece per
-//!   slot): on a congested CDN every racing page would otherwise queue
-//!   runs that hold pieces its peers could bring;
+//!   fetching: two sources are never slower than the faster one), and no
+//!   new request while the CDN's bytes still to come reach what it carries
+//!   in a few seconds (the cap, [`race`](super::race));
 //! - minimum download QoS (`min_download_bps`, DO's "minimum background
 //!   QoS"; 0 = off): once the download has run for one window of the
 //!   [`rate`](super::rate) meter, if the bytes received from peers and the
@@ -67,10 +65,6 @@ use super::rate::{DownloadRate, SAMPLE_MS};
 use super::Swarm;
 use crate::retry::HttpRetry;
 use crate::types::{Event, HttpRequestId, Millis, Output, Source};
-
-/// While racing, the CDN's work in flight is what it delivers in this long
-/// at its measured rate (at least one piece per slot).
-pub const RACE_HORIZON_MS: u64 = 4_000;
 
 #[derive(Debug)]
 pub(super) struct HttpState {
@@ -241,7 +235,18 @@ impl Swarm {
             }
         }
         let slow = self.slow_peers();
+        let piece_size = u64::from(self.meta.piece_size().get());
         while self.http.in_flight.len() < limit {
+            // The race's cap, before the picker's scan.
+            let room = if race {
+                let left = self.http.in_flight.values().map(|a| a.left()).sum();
+                self.race.room(piece_size, limit, left)
+            } else {
+                usize::MAX
+            };
+            if room == 0 {
+                break;
+            }
             let run = if self.p2p {
                 let (peers, pieces) = (&self.peers, &self.pieces);
                 // Pieces only slow peers can serve, or hold, are the CDN's too.
@@ -268,10 +273,6 @@ impl Swarm {
                 );
                 match picked {
                     Some(first) if race => {
-                        let room = self.race_room(limit);
-                        if room == 0 {
-                            break;
-                        }
                         let mut run = self.run_from(first, limit);
                         run.truncate(room);
                         run
@@ -304,27 +305,6 @@ impl Swarm {
                 });
             }
         }
-    }
-
-    /// While the CDN races: how many more pieces it may have in flight —
-    /// what it delivers in [`RACE_HORIZON_MS`] at its measured rate, and at
-    /// least one per slot (`slots`), less the bytes still to come of the
-    /// requests already sent (pieces no longer needed included). A
-    /// congested CDN is not asked for more than it carries soon: queued
-    /// runs would hold pieces the peers could bring, and every racing page
-    /// would queue its own.
-    fn race_room(&self, slots: usize) -> usize {
-        let piece = u128::from(self.meta.piece_size().get()).max(1);
-        let rate = u128::from(self.race.cdn_rate().unwrap_or(0));
-        let carried = rate * u128::from(RACE_HORIZON_MS) / 1000 / piece;
-        let budget = carried.max(slots as u128);
-        let left: u128 = self
-            .http
-            .in_flight
-            .values()
-            .map(|a| u128::from(a.left()))
-            .sum();
-        usize::try_from(budget.saturating_sub(left.div_ceil(piece))).unwrap_or(usize::MAX)
     }
 
     /// Pieces one range may cover: at most `http_max_range_pieces`, and at

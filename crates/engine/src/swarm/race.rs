@@ -23,9 +23,15 @@
 //! one piece's worth count as rate 0 (peers holding slots and sending
 //! nothing must not keep the CDN at one request at a time) — with `120`, while P2P
 //! alone would take more than 1.2× the time the CDN alone would. Racing, the
-//! CDN runs as in HTTP-only mode (`http_concurrency` ranges of consecutive
-//! missing pieces, no patience wait) and the peers keep fetching too: two
-//! sources at once are never slower than the faster one alone.
+//! CDN runs much as in HTTP-only mode (`http_concurrency` ranges of
+//! consecutive missing pieces, no patience wait) and the peers keep fetching
+//! too: two sources at once are never slower than the faster one alone.
+//!
+//! The cap ([`Race::room`]): racing, no new CDN request is sent while the
+//! bytes still to come from the CDN come to what it carries in
+//! [`RACE_HORIZON_MS`] at its measured rate (or to one piece per request
+//! slot, if that is more). On a congested CDN every racing page would
+//! otherwise queue long runs that hold pieces its peers could bring.
 //!
 //! Invariants: both decayed sums only shrink by the decay and grow by what
 //! is recorded; a meter's rate is `None` until its sample size arrived.
@@ -41,6 +47,10 @@ pub const MIN_SAMPLE_BYTES: u64 = 2 << 20;
 /// How long peers may be connected without a measured rate before they
 /// count as delivering nothing.
 pub const PEER_GRACE_MS: u64 = 1_000;
+
+/// Racing, the CDN's bytes still to come are held to what it carries in
+/// this long at its measured rate.
+pub const RACE_HORIZON_MS: u64 = 4_000;
 
 /// One source's throughput while it is busy.
 #[derive(Debug)]
@@ -161,6 +171,19 @@ impl Race {
             .is_some_and(|cdn| u128::from(cdn) * 100 > u128::from(peers) * u128::from(percent))
     }
 
+    /// Racing: how many more pieces (of `piece_size` bytes) the CDN may be
+    /// asked for while `left` bytes of its requests are still to come —
+    /// what it carries in [`RACE_HORIZON_MS`] at its measured rate, or
+    /// `slots` pieces if that is more, less what is still to come.
+    pub fn room(&self, piece_size: u64, slots: usize, left: u64) -> usize {
+        let piece = u128::from(piece_size.max(1));
+        let rate = u128::from(self.cdn_rate().unwrap_or(0));
+        let carried = rate * u128::from(RACE_HORIZON_MS) / 1000 / piece;
+        let budget = carried.max(slots as u128);
+        let owed = u128::from(left).div_ceil(piece);
+        usize::try_from(budget.saturating_sub(owed)).unwrap_or(usize::MAX)
+    }
+
     /// When the grace for peers without a rate ends (a decision may change
     /// then), if the rule is on and that is still ahead.
     pub fn grace_deadline(&self, percent: u64) -> Option<Millis> {
@@ -202,6 +225,25 @@ mod tests {
         }
         let slow = m.rate(1).unwrap();
         assert!((900_000..=1_300_000).contains(&slow), "{slow}");
+    }
+
+    #[test]
+    fn racing_the_cdn_is_asked_for_what_it_carries_in_the_horizon() {
+        let piece = 1 << 20;
+        let mut r = Race::new(Millis(0), piece);
+        assert_eq!(r.room(piece, 2, 0), 2, "unmeasured: one piece per slot");
+        r.cdn.set_busy(true);
+        r.cdn.record(Millis(1000), 4 << 20); // 4 MiB/s: 16 MiB in 4 s
+        assert_eq!(r.room(piece, 2, 0), 16);
+        assert_eq!(r.room(piece, 2, 10 << 20), 6);
+        assert_eq!(
+            r.room(piece, 2, (10 << 20) + 1),
+            5,
+            "a started piece counts"
+        );
+        assert_eq!(r.room(piece, 2, 40 << 20), 0, "more owed than carried");
+        assert_eq!(r.room(piece, 64, 40 << 20), 24, "slots win");
+        assert_eq!(r.room(0, 2, u64::MAX), 0, "no division by zero");
     }
 
     #[test]

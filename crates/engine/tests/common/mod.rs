@@ -186,6 +186,20 @@ pub fn shuttle(a: &mut Node, ka: PeerKey, b: &mut Node, kb: PeerKey, f: &[u8]) {
     panic!("the peers never went quiet");
 }
 
+/// Peer `peer` sends piece `piece` of `f` whole, as one block.
+pub fn send_piece(n: &mut Node, peer: PeerKey, f: &[u8], piece: u32) {
+    let start = piece as usize * PIECE;
+    let msg = Message::PieceData {
+        piece,
+        offset: 0,
+        data: f[start..start + PIECE].to_vec(),
+    };
+    n.input(Input::PeerData {
+        peer,
+        bytes: wire::encode(&msg),
+    });
+}
+
 pub fn frames_to(outs: &[Output], peer: PeerKey) -> Vec<Message> {
     outs.iter()
         .filter_map(|o| match o {
