@@ -12,6 +12,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 mod client;
 mod credentials;
 mod hashing;
+mod huge_pages;
 mod inspect;
 mod interrupt;
 mod multipart;

@@ -139,6 +139,7 @@ pub fn run_args(a: Args) -> anyhow::Result<String> {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    crate::huge_pages::reexec_with_huge_pages();
     println!("{}", run_args(a)?);
     Ok(())
 }
