@@ -50,10 +50,6 @@ pub enum Input {
     /// Peers the glue could connect to (from the array service). The engine
     /// answers with [`Output::ConnectPeer`] for as many as it wants.
     PeerCandidates(Vec<PeerKey>),
-    /// How many pages the array service counts in this download's array,
-    /// this one included (its `Peers` answers carry it). The CDN race is
-    /// thinned by it (see `swarm::race`). Unknown until given.
-    ArrayMembers { count: u32 },
     /// A data channel to `peer` is open (either side initiated it).
     PeerConnected { peer: PeerKey },
     /// One transport message from `peer` (one wire frame).

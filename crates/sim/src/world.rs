@@ -264,13 +264,6 @@ impl World {
                 h.engine = Some(Engine::new(ecfg, content, Millis(self.now / 1000), seed));
                 h.joined_at = self.now;
                 // The tracker answers with the array's ranked list.
-                // The array counts its pages; every page hears the new count.
-                let count = self.joined[..self.cfg.peers].iter().filter(|j| **j).count() as u32;
-                for j in 0..self.cfg.peers {
-                    if self.joined[j] {
-                        self.drive(j, Input::ArrayMembers { count });
-                    }
-                }
                 self.drive(i, Input::PeerCandidates(list));
                 // Attackers dial every honest peer that joins.
                 for a in self.cfg.peers..self.nodes.len() {

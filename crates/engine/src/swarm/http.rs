@@ -197,13 +197,12 @@ impl Swarm {
         let expected = (self.peers.len() + self.dialing.len()) as u64;
         let qos = expected > 0 && self.below_qos();
         let race = expected > 0 && self.p2p && self.race.cdn_ahead(now, self.cfg.http_race_percent);
-        let wide = expected == 0 || qos || race;
-        let most = if wide || self.race.members > 1 {
+        let limit = if expected == 0 || qos || race {
             self.cfg.http_concurrency.max(1)
         } else {
             1
         };
-        if self.http.in_flight.len() >= most {
+        if self.http.in_flight.len() >= limit {
             return;
         }
         // Not starving: only pieces stuck with slow peers may go to the CDN.
@@ -220,22 +219,7 @@ impl Swarm {
                 stuck_only = true;
             }
         }
-        // In an array of several pages, each owns a share of the pieces:
-        // those nobody it knows can serve are its to fetch, starving or not.
-        let share = expected > 0 && !qos && !race && self.race.members > 1;
-        let own_first = share && self.http.in_flight.len() < most && self.owns_wanted();
-        let limit = if wide || own_first {
-            self.cfg.http_concurrency.max(1)
-        } else {
-            1
-        };
-        if self.http.in_flight.len() >= limit {
-            return;
-        }
-        if share && !own_first {
-            return;
-        }
-        if expected > 0 && !qos && !race && !stuck_only && !own_first {
+        if expected > 0 && !qos && !race && !stuck_only {
             match self.http.patience_until {
                 None => {
                     let max = self.cfg.http_patience_ms_per_peer.saturating_mul(expected);
@@ -265,7 +249,6 @@ impl Swarm {
             }
             let run = if self.p2p {
                 let (peers, pieces) = (&self.peers, &self.pieces);
-                let (race_ref, n) = (&self.race, self.meta.piece_count());
                 // Pieces only slow peers can serve, or hold, are the CDN's too.
                 let eligible = |p| {
                     let served = || {
@@ -273,9 +256,8 @@ impl Swarm {
                             .iter()
                             .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k))
                     };
-                    let skip = (stuck_only || own_first) && pieces.is_missing(p);
-                    let mine = || own_first && race_ref.owns(p.get(), n, now.since(race_ref.since));
-                    race || ((!skip || mine()) && !served())
+                    let skip = stuck_only && pieces.is_missing(p);
+                    race || (!skip && !served())
                 };
                 let reclaim = |sources: &[Source]| {
                     sources.iter().all(|s| match s {
@@ -348,24 +330,6 @@ impl Swarm {
         run
     }
 
-    /// A piece this page owns (see [`super::race::Race::owns`]) is missing,
-    /// not in flight, and no usable connected peer can serve it.
-    fn owns_wanted(&self) -> bool {
-        if self.race.members <= 1 {
-            return false;
-        }
-        let (now, n) = (self.now, self.meta.piece_count());
-        let slow = self.slow_peers();
-        (0..n).filter_map(|i| self.meta.piece(i)).any(|p| {
-            self.pieces.is_missing(p)
-                && self.race.owns(p.get(), n, now.since(self.race.since))
-                && !self
-                    .peers
-                    .iter()
-                    .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k))
-        })
-    }
-
     /// HTTP-only mode: the first missing piece in file order and the missing
     /// pieces right after it (see [`Self::run_len`]).
     fn in_order_run(&mut self, slots: usize) -> Vec<PieceIndex> {
@@ -400,7 +364,6 @@ impl Swarm {
             Some(self.http.retry.backoff_until()),
             self.http.patience_until,
             self.qos_recheck(),
-            (self.race.members > 1).then(|| self.now.plus(SAMPLE_MS)),
             // Peers without a rate stop counting then (`race`).
             self.race.grace_deadline(self.cfg.http_race_percent),
         ]

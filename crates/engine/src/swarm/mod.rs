@@ -35,7 +35,7 @@ use std::sync::Arc;
 use edgeswarm_protocol::wire::{self, Bitfield, Message, PROTOCOL_VERSION};
 use edgeswarm_protocol::{Metadata, PieceIndex};
 use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_core::SeedableRng;
 
 use crate::config::EngineConfig;
 use crate::store_gate::StoreGate;
@@ -126,7 +126,6 @@ impl Swarm {
             done: false,
             now,
         };
-        s.race.ticket = s.rng.next_u64();
         s.finish();
         s.tick();
         s
@@ -149,7 +148,6 @@ impl Swarm {
         }
         match input {
             Input::PeerCandidates(list) => self.on_candidates(list),
-            Input::ArrayMembers { count } => self.race.members = count,
             Input::PeerConnected { peer } => self.on_connected(peer),
             Input::PeerData { peer, bytes } => self.on_peer_data(peer, &bytes),
             Input::PeerMisbehaved { peer, reason } => {
@@ -236,6 +234,9 @@ impl Swarm {
         self.race.cdn.set_busy(!self.http.in_flight.is_empty());
         let peers_busy = self.peers.values().any(|p| !p.downloads.is_empty());
         self.race.peers.set_busy(peers_busy);
+        // Connected peers only: a connection still being set up is not yet
+        // a peer that fails to deliver.
+        self.race.note_peers(self.now, !self.peers.is_empty());
     }
 
     fn event(&mut self, e: Event) {

@@ -18,15 +18,11 @@
 //!
 //! The rule (`EngineConfig::http_race_percent`, 0 = off): in P2P mode, once
 //! both rates are known, the CDN races the peers while the peers' rate is
-//! below `100 / http_race_percent` of the CDN's. Peers that have had
-//! requests in flight for [`PEER_GRACE_MS`] (busy time, in all) without
-//! delivering their sample count as rate 0 (peers holding slots and sending
-//! nothing must not keep the CDN at one request at a time) — with `120`,
-//! while P2P alone would take more than 1.2× the time the CDN alone would.
-//! Peers that have nothing to be asked for are not slow: in a swarm that
-//! starts empty every page's peers are idle at first, and counting that
-//! wait as a rate of 0 made every page race the CDN for the same pieces
-//! (docs/bench/engine.md, "The race's grace counts busy time"). Racing, the
+//! below `100 / http_race_percent` of the CDN's. Peers that have been
+//! connected for [`PEER_GRACE_MS`] without delivering
+//! one piece's worth count as rate 0 (peers holding slots and sending
+//! nothing must not keep the CDN at one request at a time) — with `120`, while P2P
+//! alone would take more than 1.2× the time the CDN alone would. Racing, the
 //! CDN runs much as in HTTP-only mode (`http_concurrency` ranges of
 //! consecutive missing pieces, no patience wait) and the peers keep fetching
 //! too: two sources at once are never slower than the faster one alone.
@@ -56,13 +52,6 @@ pub const PEER_GRACE_MS: u64 = 1_000;
 /// this long at its measured rate.
 pub const RACE_HORIZON_MS: u64 = 4_000;
 
-/// A starving page's share of the CDN work grows by one page's share per
-/// this long (see [`Race::owns`]).
-pub const SHARE_GROW_MS: u64 = 4_000;
-
-/// How many pages of an array may race the CDN, in expectation.
-pub const RACING_PAGES: u64 = 8;
-
 /// One source's throughput while it is busy.
 #[derive(Debug)]
 pub struct BusyRate {
@@ -74,8 +63,6 @@ pub struct BusyRate {
     busy_ms: u128,
     /// Bytes received from the source in all (not decayed).
     seen: u64,
-    /// Busy milliseconds in all (not decayed).
-    busy_total: u64,
 }
 
 impl BusyRate {
@@ -87,7 +74,6 @@ impl BusyRate {
             bytes: 0,
             busy_ms: 0,
             seen: 0,
-            busy_total: 0,
         }
     }
 
@@ -107,9 +93,6 @@ impl BusyRate {
         }
         self.bytes = self.bytes.saturating_add(db);
         self.busy_ms = self.busy_ms.saturating_add(dt);
-        self.busy_total = self
-            .busy_total
-            .saturating_add(u64::try_from(dt).unwrap_or(u64::MAX));
         self.seen = self
             .seen
             .saturating_add(total.saturating_sub(self.last_total));
@@ -122,18 +105,6 @@ impl BusyRate {
         self.busy = busy;
     }
 
-    /// When the source's busy time in all reaches `ms`, if it is busy now
-    /// and has not reached it yet (`Some(last)` if it already has).
-    fn busy_reaches(&self, ms: u64) -> Option<Millis> {
-        if self.busy_total >= ms {
-            Some(self.last)
-        } else if self.busy {
-            Some(self.last.plus(ms - self.busy_total))
-        } else {
-            None
-        }
-    }
-
     /// Bytes per second while busy, once `min_bytes` have arrived.
     pub fn rate(&self, min_bytes: u64) -> Option<u64> {
         if self.seen < min_bytes.max(1) || self.busy_ms == 0 {
@@ -144,17 +115,12 @@ impl BusyRate {
     }
 }
 
-/// The two meters.
+/// The two meters, and since when peers have been there.
 #[derive(Debug)]
 pub struct Race {
     pub cdn: BusyRate,
     pub peers: BusyRate,
-    /// The array's page count (`Input::ArrayMembers`; 0 = unknown).
-    pub members: u32,
-    /// When the download started.
-    pub since: Millis,
-    /// This page's draw: it may race while `ticket / 2^64 < RACING_PAGES / members`.
-    pub ticket: u64,
+    peers_since: Option<Millis>,
     /// The sample sizes: one piece for the CDN, at least
     /// [`MIN_SAMPLE_BYTES`] for the peers.
     cdn_sample: u64,
@@ -171,54 +137,34 @@ impl Race {
         Self {
             cdn: BusyRate::new(start),
             peers: BusyRate::new(start),
-            members: 0,
-            since: start,
-            ticket: 0,
+            peers_since: None,
             cdn_sample: piece_size,
             peers_sample: MIN_SAMPLE_BYTES.max(piece_size),
         }
     }
 
-    /// Whether piece `p` (of `n`) is this page's to fetch from the CDN
-    /// after starving for `starving_ms`: the pieces lie evenly on a ring of
-    /// 2^64 points, the page at `ticket`, and it owns the pieces within
-    /// `(1 + starving_ms / SHARE_GROW_MS) / members` of the ring ahead of it.
-    pub fn owns(&self, p: u32, n: u32, starving_ms: u64) -> bool {
-        let m = u128::from(self.members);
-        if m <= 1 {
-            return true;
+    /// Whether peers are connected at `now`.
+    pub fn note_peers(&mut self, now: Millis, present: bool) {
+        if !present {
+            self.peers_since = None;
+        } else if self.peers_since.is_none() {
+            self.peers_since = Some(now);
         }
-        let h = (u128::from(p) << 64) / u128::from(n.max(1));
-        let d = h.wrapping_sub(u128::from(self.ticket)) & u128::from(u64::MAX);
-        let grow = u128::from(SHARE_GROW_MS);
-        let reach = grow + u128::from(starving_ms.min(1 << 40));
-        d * m * grow < reach << 64
-    }
-
-    /// This page is one of the array's racers (see [`RACING_PAGES`]).
-    fn drawn(&self) -> bool {
-        let m = u128::from(self.members);
-        m <= u128::from(RACING_PAGES)
-            || u128::from(self.ticket) * m < u128::from(RACING_PAGES) << 64
-    }
-
-    /// The peers have been busy for the grace without a measured rate.
-    fn peers_silent(&self, now: Millis) -> bool {
-        self.peers
-            .busy_reaches(PEER_GRACE_MS)
-            .is_some_and(|t| t <= now)
     }
 
     /// The rule at `now`: the CDN's rate known and the peers' below
     /// `100 / percent` of it, an unknown peer rate counting as 0 after
-    /// [`PEER_GRACE_MS`] of requests in flight to peers (`percent` 0 = off).
+    /// [`PEER_GRACE_MS`] of peers (`percent` 0 = off).
     pub fn cdn_ahead(&self, now: Millis, percent: u64) -> bool {
-        if percent == 0 || !self.drawn() {
+        if percent == 0 {
             return false;
         }
+        let waited = self
+            .peers_since
+            .is_some_and(|t| now.since(t) >= PEER_GRACE_MS);
         let peers = match self.peers.rate(self.peers_sample) {
             Some(r) => r,
-            None if self.peers_silent(now) => 0,
+            None if waited => 0,
             None => return false,
         };
         self.cdn_rate()
@@ -239,13 +185,13 @@ impl Race {
     }
 
     /// When the grace for peers without a rate ends (a decision may change
-    /// then), if the rule is on, the peers are busy and that is still ahead.
+    /// then), if the rule is on and that is still ahead.
     pub fn grace_deadline(&self, percent: u64) -> Option<Millis> {
         let decides = self.cdn_rate().is_some() && self.peers.rate(self.peers_sample).is_none();
         if percent == 0 || !decides {
             return None;
         }
-        self.peers.busy_reaches(PEER_GRACE_MS)
+        self.peers_since.map(|t| t.plus(PEER_GRACE_MS))
     }
 }
 
@@ -308,50 +254,26 @@ mod tests {
         assert_eq!(r.cdn.rate(1 << 20), None);
         r.cdn.record(Millis(200), 2_000_000);
         assert!(r.cdn.rate(1 << 20).is_some());
-        assert!(!r.cdn_ahead(Millis(200), 120), "no peers asked: no race");
-        r.peers.record(Millis(200), 0);
-        r.peers.set_busy(true);
-        assert_eq!(
-            r.grace_deadline(120),
-            Some(Millis(200 + PEER_GRACE_MS)),
-            "the grace runs while requests are in flight to peers"
-        );
-        r.peers.record(Millis(1000), 0);
+        assert!(!r.cdn_ahead(Millis(200), 120), "no peers: no race");
+        r.note_peers(Millis(200), true);
+        let waited = Millis(200 + PEER_GRACE_MS);
         assert!(!r.cdn_ahead(Millis(1000), 120), "peers unknown yet");
-        r.peers.record(Millis(200 + PEER_GRACE_MS), 0);
-        assert!(
-            r.cdn_ahead(Millis(200 + PEER_GRACE_MS), 120),
-            "peers silent for the grace"
-        );
-        r.peers.record(Millis(1400), 3_000_000); // 2.5 MB/s against 10 MB/s
-        assert!(r.cdn_ahead(Millis(1400), 120));
-        assert!(!r.cdn_ahead(Millis(1400), 0), "0 = off");
-        assert!(!r.cdn_ahead(Millis(1400), 500), "peers within 5x");
+        assert!(r.cdn_ahead(waited, 120), "peers silent for the grace");
+        r.peers.set_busy(true);
+        r.peers.record(Millis(1200), 3_000_000); // 2.5 MB/s against 10 MB/s
+        assert!(r.cdn_ahead(Millis(1200), 120));
+        assert!(!r.cdn_ahead(Millis(1200), 0), "0 = off");
+        assert!(!r.cdn_ahead(Millis(1200), 500), "peers within 5x");
         assert_eq!(r.grace_deadline(120), None, "peers measured");
         let mut fresh = Race::new(Millis(0), 1 << 20);
-        fresh.peers.set_busy(true);
-        fresh.peers.record(Millis(400), 0);
+        fresh.note_peers(Millis(1400), true);
         assert_eq!(fresh.grace_deadline(120), None, "the CDN unmeasured");
         fresh.cdn.set_busy(true);
-        fresh.cdn.record(Millis(500), 2_000_000);
-        fresh.peers.record(Millis(500), 0);
-        // Busy since 0: the grace ends at 0 + PEER_GRACE_MS.
-        assert_eq!(fresh.grace_deadline(120), Some(Millis(PEER_GRACE_MS)));
+        fresh.cdn.record(Millis(1500), 2_000_000);
+        assert_eq!(
+            fresh.grace_deadline(120),
+            Some(Millis(1400 + PEER_GRACE_MS))
+        );
         assert_eq!(fresh.grace_deadline(0), None, "rule off");
-    }
-
-    #[test]
-    fn peers_with_nothing_to_ask_are_not_slow() {
-        let mut r = Race::new(Millis(0), 1 << 20);
-        r.cdn.set_busy(true);
-        r.cdn.record(Millis(500), 2_000_000);
-        // Connected for ten seconds, never asked for anything.
-        r.peers.record(Millis(10_000), 0);
-        assert!(!r.cdn_ahead(Millis(10_000), 120));
-        assert_eq!(r.grace_deadline(120), None, "no request, no grace running");
-        // Asked, and silent for the grace: now they count as rate 0.
-        r.peers.set_busy(true);
-        r.peers.record(Millis(10_000 + PEER_GRACE_MS), 0);
-        assert!(r.cdn_ahead(Millis(10_000 + PEER_GRACE_MS), 120));
     }
 }
