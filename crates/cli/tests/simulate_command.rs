@@ -1,11 +1,13 @@
 //! `edgeswarm simulate` as a user runs it: the command executes itself again
-//! with huge pages for its heap (`src/huge_pages.rs`), which must change
+//! with huge pages for its heap where the machine's THP mode is `madvise`
+//! (`src/huge_pages.rs`, whose unit tests cover when), which must change
 //! nothing the user sees — one JSON report, the same as a run in place.
 
 use std::process::Command;
 
 fn simulate(tunables: Option<&str>) -> (String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgeswarm"));
+    cmd.env_remove("EDGESWARM_SIMULATE_REEXECUTED");
     cmd.args([
         "simulate",
         "--peers",
