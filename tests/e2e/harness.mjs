@@ -235,10 +235,16 @@ export async function visit(page, url) {
  */
 export async function throttleCdn(page, bytesPerSecond) {
   await page.route("**/do/v1/content/**", async (route) => {
-    const response = await route.fetch();
-    const body = await response.body();
-    await delay((1000 * body.length) / bytesPerSecond);
-    await route.fulfill({ response, body });
+    try {
+      const response = await route.fetch();
+      const body = await response.body();
+      await delay((1000 * body.length) / bytesPerSecond);
+      await route.fulfill({ response, body });
+    } catch (e) {
+      // A test closed the page mid-request on purpose ("a page closed
+      // mid-transfer…"): its response is disposed and nobody waits for it.
+      if (!page.isClosed()) throw e;
+    }
   });
 }
 
