@@ -1,6 +1,6 @@
 //! Carrying out one engine [`Output`].
 
-use edgeswarm_engine::Output;
+use edgeswarm_engine::{Input, Output};
 use wasm_bindgen_futures::spawn_local;
 
 use super::{now, Ev, Session};
@@ -38,6 +38,13 @@ impl Session {
                     let r = store.read_piece(piece).await;
                     let _ = tx.unbounded_send(Ev::Read(piece, r));
                 });
+            }
+            // Only with `hashOutside` (off in the browser today): hashed
+            // here, at once, as the engine would.
+            Output::HashPiece { job, bytes, .. } => {
+                let sha256 = edgeswarm_protocol::sha256(&bytes);
+                self.engine
+                    .handle_input(now(), Input::PieceHashed { job, sha256 });
             }
             Output::Event(e) => self.on_event_output(e),
         }

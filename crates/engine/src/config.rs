@@ -127,6 +127,12 @@ pub struct EngineConfig {
     /// minimum-QoS idea for a fast CDN: peers never make the download much
     /// slower than HTTP would be. 0 = off. Default 120.
     pub http_race_percent: u64,
+    /// The glue hashes received pieces: instead of computing a piece's
+    /// SHA-256 itself, the engine emits `Output::HashPiece` and decides on
+    /// `Input::PieceHashed` (so the glue can hash on another thread, or
+    /// with WebCrypto). The engine still compares the digest with the
+    /// metadata's; it never takes a verdict. Default false.
+    pub hash_outside: bool,
 }
 
 impl Default for EngineConfig {
@@ -161,6 +167,7 @@ impl Default for EngineConfig {
             idle_peer_ms: 3_000,
             max_unstored_bytes: 8 * 1024 * 1024,
             http_race_percent: 120,
+            hash_outside: false,
         }
     }
 }

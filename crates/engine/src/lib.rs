@@ -68,6 +68,6 @@ pub mod types;
 pub use config::EngineConfig;
 pub use engine::{Content, Engine};
 pub use types::{
-    BanReason, Event, HttpOnlyReason, HttpRequestId, Input, Layout, Millis, Mode, Output, PeerKey,
-    Source, Stats,
+    BanReason, Event, HashJob, HttpOnlyReason, HttpRequestId, Input, Layout, Millis, Mode, Output,
+    PeerKey, Source, Stats,
 };

@@ -108,6 +108,9 @@ pub enum Input {
     /// page said so) or to the foreground; see
     /// `EngineConfig::background_download_percent`. Default foreground.
     Background { on: bool },
+    /// Answer to [`Output::HashPiece`]: the SHA-256 of the bytes it gave.
+    /// An unknown `job` (answered twice, or never asked) is ignored.
+    PieceHashed { job: HashJob, sha256: [u8; 32] },
     /// Nothing happened but time passed (the timer from `poll_timeout` fired).
     Timeout,
 }
@@ -135,11 +138,24 @@ pub enum Output {
         offset: u64,
         bytes: Arc<[u8]>,
     },
+    /// Compute the SHA-256 of `bytes` (all bytes of piece `piece`, as
+    /// received) and answer `PieceHashed` with the same `job`
+    /// (`EngineConfig::hash_outside` only). Until then the piece is neither
+    /// verified nor asked for again.
+    HashPiece {
+        job: HashJob,
+        piece: u32,
+        bytes: Arc<[u8]>,
+    },
     /// Read a stored piece back (answer with `PieceRead`), for serving it.
     ReadPiece { piece: u32 },
     /// Something worth telling the user or the stats report.
     Event(Event),
 }
+
+/// One `Output::HashPiece` job, named in its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HashJob(pub u64);
 
 /// Why a peer was banned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

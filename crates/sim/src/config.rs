@@ -119,7 +119,11 @@ impl Default for SimConfig {
             peers_wanted: 16,
             max_virtual_secs: 24 * 3600,
             max_events: 200_000_000,
-            engine: EngineConfig::default(),
+            // The simulator hashes on a second thread (`hasher`).
+            engine: EngineConfig {
+                hash_outside: true,
+                ..EngineConfig::default()
+            },
             cdn_only: false,
             costs: Costs::default(),
         }

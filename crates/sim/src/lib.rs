@@ -24,6 +24,7 @@ mod cdn;
 mod config;
 mod costs;
 mod cpu;
+mod hasher;
 pub mod net;
 mod node;
 mod report;

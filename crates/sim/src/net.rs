@@ -51,6 +51,12 @@ pub enum Ev {
         id: edgeswarm_engine::HttpRequestId,
         range: std::ops::Range<u64>,
     },
+    /// The digest of hash job `ticket` reaches `node` (engine job `job`).
+    Hashed {
+        node: usize,
+        job: edgeswarm_engine::HashJob,
+        ticket: u64,
+    },
     /// Shared CDN model: a range request reaches the CDN.
     CdnJoin {
         node: usize,

@@ -62,6 +62,8 @@ pub(crate) struct World {
     pub joined: Vec<bool>,
     pub net: Net,
     pub cdn: Cdn,
+    /// SHA-256 of received pieces, on a second thread.
+    pub hasher: crate::hasher::Hasher,
     pub cpu: Cpu,
     pub queue: Queue,
     pub rng: ChaCha8Rng,
@@ -116,6 +118,7 @@ impl World {
             joined: vec![false; total],
             net,
             cdn: Cdn::new(cfg.cdn_rate),
+            hasher: crate::hasher::Hasher::new(),
             cpu: Cpu::new(total, cfg.costs.cpu_cores),
             queue: Queue::default(),
             rng,
@@ -205,6 +208,11 @@ impl World {
             }
             Ev::CdnTick { gen } => self.cdn_tick(gen),
             Ev::Read { node, piece } => self.read_done(node, piece),
+            Ev::Hashed { node, job, ticket } => {
+                if let Some(sha256) = self.hasher.take(ticket) {
+                    self.deliver(node, Input::PieceHashed { job, sha256 }, node);
+                }
+            }
             Ev::Input {
                 node,
                 other,

@@ -28,12 +28,12 @@ mod rate;
 mod slots;
 mod stored;
 mod upload;
+mod verify;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
-use std::sync::Arc;
 
 use edgeswarm_protocol::wire::{self, Bitfield, Message, PROTOCOL_VERSION};
-use edgeswarm_protocol::{Metadata, PieceIndex};
+use edgeswarm_protocol::Metadata;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
@@ -71,6 +71,8 @@ pub(crate) struct Swarm {
     background: local::Background,
     /// Verified pieces storage has not confirmed (back-pressure, `Done`).
     store: StoreGate,
+    /// Pieces the glue is hashing (`EngineConfig::hash_outside`).
+    hashing: verify::Hashing,
     rng: ChaCha8Rng,
     out: VecDeque<Output>,
     stats: Stats,
@@ -108,6 +110,7 @@ impl Swarm {
             upload_budget: None,
             background: local::Background::default(),
             store: StoreGate::new(cfg.max_unstored_bytes),
+            hashing: verify::Hashing::default(),
             cfg,
             meta,
             meta_sha256,
@@ -168,6 +171,7 @@ impl Swarm {
             Input::PiecesFromCache { pieces } => self.on_cached(pieces),
             Input::UploadBudget { bytes } => self.set_upload_budget(bytes),
             Input::Background { on } => self.background.on = on,
+            Input::PieceHashed { job, sha256 } => self.on_hashed(job, &sha256),
             Input::Timeout => {}
         }
         self.tick();
@@ -324,66 +328,5 @@ impl Swarm {
         if peer.strikes >= limit {
             self.ban(k, reason);
         }
-    }
-
-    /// All bytes of piece `p` from `source` are in: verify, then store,
-    /// announce and count — or discard and strike. A piece received from a
-    /// peer arrives as the `Arc` it was built in (never copied again).
-    fn piece_complete<B>(&mut self, p: PieceIndex, source: Source, bytes: B)
-    where
-        B: AsRef<[u8]> + Into<Arc<[u8]>>,
-    {
-        if self.pieces.is_verified(p) {
-            return;
-        }
-        self.all_dirty = true;
-        let piece = p.get();
-        if !self.meta.verify_piece(p, bytes.as_ref()) {
-            self.pieces.end_attempt(p, source);
-            self.stats.pieces_rejected += 1;
-            self.event(Event::PieceRejected { piece, source });
-            match source {
-                Source::Peer(k) => {
-                    if let Some(peer) = self.peers.get_mut(&k) {
-                        peer.given_up.insert(p);
-                    }
-                    self.strike(k, BanReason::BadPieces);
-                }
-                Source::Http => self.http_failure(),
-            }
-            return;
-        }
-        let Some(others) = self.pieces.set_verified(p, source) else {
-            return;
-        };
-        for other in others {
-            match other {
-                Source::Peer(k) => {
-                    if let Some(peer) = self.peers.get_mut(&k) {
-                        peer.downloads.remove(&p);
-                        peer.given_up.insert(p);
-                        self.send(k, &Message::Cancel { piece });
-                    }
-                }
-                Source::Http => self.http.abandon_piece(p),
-            }
-        }
-        let bytes: Arc<[u8]> = bytes.into();
-        let len = bytes.len() as u64;
-        self.stats.pieces_verified += 1;
-        self.stats.bytes_left = self.stats.bytes_left.saturating_sub(len);
-        self.store.handed(piece, len);
-        self.out.push_back(Output::StorePiece {
-            piece,
-            offset: self.meta.piece_offset(p),
-            bytes: bytes.clone(),
-        });
-        self.upload.cache_insert(p, bytes);
-        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        for k in keys {
-            self.send(k, &Message::Have { piece });
-        }
-        self.event(Event::PieceVerified { piece, source });
-        self.finish();
     }
 }

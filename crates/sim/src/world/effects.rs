@@ -56,6 +56,18 @@ impl World {
                 self.queue.push(at, ev);
             }
             Output::ReadPiece { piece } => return self.read_piece(i, piece),
+            Output::HashPiece { job, bytes, .. } => {
+                let at = self.now + crate::hasher::hash_delay_us(bytes.len());
+                let ticket = self.hasher.submit(bytes);
+                self.queue.push(
+                    at,
+                    Ev::Hashed {
+                        node: i,
+                        job,
+                        ticket,
+                    },
+                );
+            }
             Output::Event(e) => self.record(i, e),
         }
         None
