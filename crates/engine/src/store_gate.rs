@@ -10,7 +10,9 @@
 //! write queue, a worker's message queue). Requests already in flight still
 //! complete, so the bound is `max_unstored_bytes` plus what was in flight
 //! when it was reached. Pieces stay servable while unstored (the upload
-//! cache, the glue's pending map).
+//! cache, the glue's pending map). Pieces the glue is hashing
+//! (`EngineConfig::hash_outside`) count as held bytes until their digest
+//! comes back, so a slow hasher cannot make pieces pile up either.
 //!
 //! States of one piece here: *handed* (in `unstored`) → *stored* (forgotten)
 //! | *failed*. A failed write fails the whole download: the engine announced
@@ -33,6 +35,9 @@ pub(crate) struct StoreGate {
     bytes: u64,
     /// The first piece whose write failed: the download has failed.
     failed: Option<u32>,
+    /// Bytes of complete pieces the glue is hashing
+    /// (`EngineConfig::hash_outside`): they count against the limit too.
+    hashing: u64,
 }
 
 impl StoreGate {
@@ -73,9 +78,21 @@ impl StoreGate {
         awaited
     }
 
-    /// No new request may start: too many bytes unstored, or a write failed.
+    /// A piece of `len` bytes went to the glue to be hashed.
+    pub fn hashing_started(&mut self, len: u64) {
+        self.hashing = self.hashing.saturating_add(len);
+    }
+
+    /// Its digest came back (whatever it said).
+    pub fn hashing_ended(&mut self, len: u64) {
+        self.hashing = self.hashing.saturating_sub(len);
+    }
+
+    /// No new request may start: too many bytes unstored or being hashed,
+    /// or a write failed.
     pub fn holds(&self) -> bool {
-        self.failed.is_some() || (self.limit > 0 && self.bytes >= self.limit)
+        let held = self.bytes.saturating_add(self.hashing);
+        self.failed.is_some() || (self.limit > 0 && held >= self.limit)
     }
 
     /// Every handed piece is confirmed stored.

@@ -144,3 +144,62 @@ fn a_digest_that_is_not_the_metadatas_is_a_bad_piece() {
         .iter()
         .any(|e| matches!(e, Event::PieceVerified { .. })));
 }
+
+#[test]
+fn pieces_waiting_for_their_hash_hold_new_requests_back() {
+    const N: usize = 32;
+    let f = file(N * PIECE);
+    let (meta, mb) = metadata(&f);
+    let cfg = EngineConfig {
+        hash_outside: true,
+        max_unstored_bytes: 2 * PIECE as u64,
+        ..EngineConfig::default()
+    };
+    let mut n = Node::new(cfg, content(&mb, true), f.len());
+    n.input(Input::PeerCandidates(vec![A]));
+    n.input(Input::PeerConnected { peer: A });
+    for fr in hello(&meta, &mb, vec![0xff; N / 8]) {
+        n.input(Input::PeerData { peer: A, bytes: fr });
+    }
+    // A answers every request at once; nobody answers a hash job.
+    let mut waiting = Vec::new();
+    let mut outs = n.drain();
+    let mut sent = 0;
+    loop {
+        waiting.extend(jobs(&outs));
+        let asked: Vec<u32> = frames_to(&outs, A)
+            .iter()
+            .filter_map(|m| match m {
+                Message::Request { piece, .. } => Some(*piece),
+                _ => None,
+            })
+            .collect();
+        if asked.is_empty() {
+            break;
+        }
+        for piece in asked {
+            send_piece(&mut n, A, &f, piece);
+            sent += 1;
+        }
+        outs = n.drain();
+    }
+    // The bound, plus what was in flight when it was reached (one pipeline).
+    let bound = 2 + EngineConfig::default().max_requests_per_peer;
+    assert!(
+        sent <= bound,
+        "{sent} pieces sent while {} wait for their hash",
+        waiting.len()
+    );
+    assert!(!waiting.is_empty());
+    // The digests come back: the hold lifts and the download goes on.
+    for (job, _, bytes) in waiting {
+        n.input(Input::PieceHashed {
+            job,
+            sha256: sha256(&bytes),
+        });
+    }
+    let more = frames_to(&n.drain(), A)
+        .iter()
+        .any(|m| matches!(m, Message::Request { .. }));
+    assert!(more, "requests start again once the hashes are in");
+}

@@ -120,10 +120,6 @@ impl Swarm {
             self.http.retry.succeeded();
             a.deadline = self.now.plus(self.http.retry.request_timeout(&self.cfg));
             self.piece_complete(p, Source::Http, bytes);
-            if self.pieces.is_missing(p) {
-                // Rejected: fetch it again, in order.
-                self.http.scan_from = self.http.scan_from.min(p.get());
-            }
         }
         if !a.body.as_ref().is_some_and(RangeBody::is_complete) {
             self.http.in_flight.insert(id, a);

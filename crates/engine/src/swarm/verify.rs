@@ -12,9 +12,12 @@
 //!
 //! Invariants: the engine compares every digest with the metadata's itself
 //! (the glue only computes it); while a piece is hashing it stays in flight
-//! from its source (not asked again, not verified); an answer for an unknown
-//! job is ignored; a piece verified meanwhile from another source makes the
-//! answer a no-op. Jobs in flight are bounded by the pieces in flight.
+//! from its source (not asked of that source again, not verified; the
+//! endgame may ask another); an answer for an unknown job is ignored; a
+//! piece verified meanwhile from another source is not verified twice, but a
+//! wrong digest still strikes its sender. Bytes being hashed count against
+//! `max_unstored_bytes` (the store gate) until their answer, so a slow
+//! hasher holds new requests back instead of piling pieces up.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,6 +52,7 @@ impl Swarm {
         let job = HashJob(self.hashing.next);
         self.hashing.next += 1;
         let bytes: Arc<[u8]> = bytes.into();
+        self.store.hashing_started(bytes.len() as u64);
         self.hashing.jobs.insert(job, (p, source, bytes.clone()));
         let piece = p.get();
         self.out.push_back(Output::HashPiece { job, piece, bytes });
@@ -57,14 +61,14 @@ impl Swarm {
     /// `Input::PieceHashed`.
     pub(super) fn on_hashed(&mut self, job: HashJob, sha: &[u8; 32]) {
         if let Some((p, source, bytes)) = self.hashing.jobs.remove(&job) {
-            if !self.pieces.is_verified(p) {
-                self.piece_checked(p, source, bytes, sha);
-            }
+            self.store.hashing_ended(bytes.len() as u64);
+            self.piece_checked(p, source, bytes, sha);
         }
     }
 
     /// The piece's bytes hash to `sha`: store, announce and count it if that
-    /// is the metadata's hash (and the length is right), else discard it.
+    /// is the metadata's hash (and the length is right) and it is not
+    /// verified yet, else discard it (striking its source if it was wrong).
     fn piece_checked<B>(&mut self, p: PieceIndex, source: Source, bytes: B, sha: &[u8; 32])
     where
         B: AsRef<[u8]> + Into<Arc<[u8]>>,
@@ -72,7 +76,8 @@ impl Swarm {
         self.all_dirty = true;
         let piece = p.get();
         let len_ok = bytes.as_ref().len() == self.meta.piece_len(p) as usize;
-        if !len_ok || sha != self.meta.piece_hash(p) {
+        let expected = self.meta.piece_hashes().get(p.as_usize());
+        if !len_ok || expected != Some(sha) {
             self.pieces.end_attempt(p, source);
             self.stats.pieces_rejected += 1;
             self.event(Event::PieceRejected { piece, source });
@@ -83,8 +88,17 @@ impl Swarm {
                     }
                     self.strike(k, BanReason::BadPieces);
                 }
-                Source::Http => self.http_failure(),
+                Source::Http => {
+                    self.http_failure();
+                    if self.pieces.is_missing(p) {
+                        // Fetch it again, in order (HTTP-only mode).
+                        self.http.scan_from = self.http.scan_from.min(piece);
+                    }
+                }
             }
+            return;
+        }
+        if self.pieces.is_verified(p) {
             return;
         }
         let Some(others) = self.pieces.set_verified(p, source) else {
