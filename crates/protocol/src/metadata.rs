@@ -195,9 +195,14 @@ impl Metadata {
 
     /// True when `bytes` are exactly the piece `index` (length and SHA-256).
     pub fn verify_piece(&self, index: PieceIndex, bytes: &[u8]) -> bool {
-        index.as_usize() < self.piece_hashes.len()
-            && bytes.len() == self.piece_len(index) as usize
-            && sha256(bytes) == *self.piece_hash(index)
+        self.piece_matches(index, bytes.len(), &sha256(bytes))
+    }
+
+    /// True when bytes of length `len` whose SHA-256 is `digest` are exactly
+    /// the piece `index` (for a digest computed elsewhere).
+    pub fn piece_matches(&self, index: PieceIndex, len: usize, digest: &Sha256Digest) -> bool {
+        self.piece_hashes.get(index.as_usize()) == Some(digest)
+            && len == self.piece_len(index) as usize
     }
 }
 

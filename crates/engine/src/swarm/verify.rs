@@ -75,9 +75,7 @@ impl Swarm {
     {
         self.all_dirty = true;
         let piece = p.get();
-        let len_ok = bytes.as_ref().len() == self.meta.piece_len(p) as usize;
-        let expected = self.meta.piece_hashes().get(p.as_usize());
-        if !len_ok || expected != Some(sha) {
+        if !self.meta.piece_matches(p, bytes.as_ref().len(), sha) {
             self.pieces.end_attempt(p, source);
             self.stats.pieces_rejected += 1;
             self.event(Event::PieceRejected { piece, source });
