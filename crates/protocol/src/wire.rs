@@ -33,7 +33,7 @@ use crate::metadata::Sha256Digest;
 use thiserror::Error;
 
 /// Protocol version carried in the handshake. Peers with another version never mix.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Magic at the start of a handshake payload.
 pub const HANDSHAKE_MAGIC: &[u8; 4] = b"ESWP";
 /// Largest data block in one [`Message::PieceData`]: 64 KiB.
@@ -51,6 +51,14 @@ pub const MAX_MESSAGE_LEN: usize = LEN_PREFIX + MAX_FRAME_LEN;
 /// Most unanswered requests one peer may have outstanding at another. A peer
 /// that exceeds it is flooding and is disconnected.
 pub const MAX_OUTSTANDING_REQUESTS: usize = 32;
+/// Longest a [`Message::Fetching`] lease holds: the receiver leaves the
+/// piece to the sender's CDN request until the sender's `Have` for it
+/// arrives, for at most this long (less when the receiver's own CDN
+/// measurements say a piece takes less).
+pub const FETCH_LEASE_MS: u64 = 3_000;
+/// Most live leases one peer may hold at a receiver; further `Fetching`
+/// messages from it are ignored until one ends.
+pub const MAX_FETCH_LEASES: usize = 4;
 
 /// Message type bytes.
 pub mod kind {
@@ -61,6 +69,7 @@ pub mod kind {
     pub const PIECE_DATA: u8 = 4;
     pub const CANCEL: u8 = 5;
     pub const REJECT: u8 = 6;
+    pub const FETCHING: u8 = 7;
 }
 
 /// Why a peer refuses a request.
@@ -99,6 +108,9 @@ pub enum Message {
     Cancel { piece: u32 },
     /// I will not send `piece`.
     Reject { piece: u32, reason: RejectReason },
+    /// I am fetching `piece` from the CDN now (a lease for
+    /// [`FETCH_LEASE_MS`]): leave it to me and expect my `Have`.
+    Fetching { piece: u32 },
 }
 
 /// Why bytes are not a valid frame.

@@ -79,7 +79,7 @@ impl Attacker {
         let n = meta.piece_count();
         let bits = if matches!(
             self.kind,
-            MaliciousKind::Flood | MaliciousKind::ForgedReport
+            MaliciousKind::Flood | MaliciousKind::ForgedReport | MaliciousKind::FalseLease
         ) {
             Bitfield::new(n)
         } else {
@@ -89,6 +89,9 @@ impl Attacker {
         let mut out = vec![wire::encode(&hs), wire::encode(&Message::Bitfield(bits))];
         if self.kind == MaliciousKind::Garbage {
             out.push(vec![0xff, 0xff, 0xff, 0x7f, 0xde, 0xad, 0xbe, 0xef]);
+        }
+        if self.kind == MaliciousKind::FalseLease {
+            out.extend(Self::false_leases(n));
         }
         out
     }
@@ -161,8 +164,18 @@ impl Attacker {
                 self.victims.entry(victim).or_default().push(piece);
                 self.flood(victim)
             }
+            (MaliciousKind::FalseLease, Message::Have { .. }) => {
+                Self::false_leases(meta.piece_count())
+            }
             _ => Vec::new(),
         }
+    }
+
+    /// "I am fetching it from the CDN" for every piece.
+    fn false_leases(pieces: u32) -> Vec<Vec<u8>> {
+        (0..pieces)
+            .map(|piece| wire::encode(&Message::Fetching { piece }))
+            .collect()
     }
 
     /// Requests every piece the victim announced, again and again.

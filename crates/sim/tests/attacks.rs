@@ -1,6 +1,8 @@
 //! Issue 11's attackers over seeds 1–7: a drip peer (one byte per request
 //! about every 19 s) and a forged-report peer (ranked first in every peer
-//! list by lies to the array, holding connection slots). Every honest peer
+//! list by lies to the array, holding connection slots), and issue 9's
+//! false-lease peer (says it fetches every piece from the CDN, never sends
+//! one). Every honest peer
 //! completes, no honest peer is banned, and:
 //! - the peer defences alone (the CDN race off, so that the CDN cannot
 //!   hide them): the swarm finishes within 1.5× the virtual time of the
@@ -69,6 +71,11 @@ fn forged_reports_cost_less_than_half_the_time() {
     check(8, MaliciousKind::ForgedReport);
 }
 
+#[test]
+fn false_fetch_leases_cost_less_than_half_the_time() {
+    check(4, MaliciousKind::FalseLease);
+}
+
 /// With the defaults, attackers or not, the swarm is never much slower than
 /// the CDN alone: the race turns to the CDN when the peers lag.
 fn within_cdn_only(malicious: usize, kind: MaliciousKind) {
@@ -94,4 +101,9 @@ fn with_the_race_a_drip_swarm_is_within_1_2x_of_the_cdn_alone() {
 #[test]
 fn with_the_race_a_forged_report_swarm_is_within_1_2x_of_the_cdn_alone() {
     within_cdn_only(8, MaliciousKind::ForgedReport);
+}
+
+#[test]
+fn with_the_race_a_false_lease_swarm_is_within_1_2x_of_the_cdn_alone() {
+    within_cdn_only(4, MaliciousKind::FalseLease);
 }

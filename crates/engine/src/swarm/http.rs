@@ -47,6 +47,10 @@
 //!   only for pieces no usable connected peer can serve, so CDN bytes go to
 //!   pieces the swarm does not have. While the rule is on and a slot is free,
 //!   the engine asks to be woken every sample interval to re-measure;
+//! - fetch leases ([`lease`](super::lease)): every CDN request is announced
+//!   to the connected peers that lack its pieces (`Fetching`), and a piece a
+//!   usable peer holds a live lease on is left to it by the patience and
+//!   race paths (not by the minimum-QoS rule);
 //! - failures (no response, wrong status or length, bad hash) back off
 //!   exponentially, and a request unanswered for too long is a failure
 //!   (the shared [`HttpRetry`] policy, as in simple mode): its piece
@@ -176,6 +180,7 @@ impl Swarm {
 
     pub(super) fn schedule_http(&mut self) {
         self.expire_http();
+        self.expire_leases();
         let now = self.now;
         let total = self.received();
         self.http.rate.record(now, total);
@@ -257,7 +262,16 @@ impl Swarm {
                             .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k))
                     };
                     let skip = stuck_only && pieces.is_missing(p);
-                    race || (!skip && !served())
+                    // A peer's live lease leaves the piece to its CDN
+                    // request (`lease`); the race and the minimum-QoS rule
+                    // trust none.
+                    let leased = || {
+                        !qos && !race
+                            && peers
+                                .iter()
+                                .any(|(k, peer)| peer.leases.covers(p) && !slow.contains(k))
+                    };
+                    (race || (!skip && !served())) && !leased()
                 };
                 let reclaim = |sources: &[Source]| {
                     sources.iter().all(|s| match s {
@@ -273,7 +287,7 @@ impl Swarm {
                 );
                 match picked {
                     Some(first) if race => {
-                        let mut run = self.run_from(first, limit);
+                        let mut run = self.run_from(first, limit, &eligible);
                         run.truncate(room);
                         run
                     }
@@ -298,6 +312,9 @@ impl Swarm {
             let attempt = Attempt::new(run.clone(), len, whole_file, now.plus(timeout));
             self.http.in_flight.insert(id, attempt);
             self.out.push_back(Output::HttpRequest { id, range });
+            if self.p2p {
+                self.announce_fetching(&run);
+            }
             for p in run {
                 self.event(Event::PieceRequested {
                     piece: p.get(),
@@ -305,51 +322,6 @@ impl Swarm {
                 });
             }
         }
-    }
-
-    /// Pieces one range may cover: at most `http_max_range_pieces`, and at
-    /// most the missing pieces shared among `slots` requests.
-    fn run_len(&self, slots: usize) -> usize {
-        let max = self.cfg.http_max_range_pieces.max(1);
-        self.pieces.missing().div_ceil(slots.max(1)).clamp(1, max)
-    }
-
-    /// `first` and the missing pieces right after it (see
-    /// [`Self::run_len`]).
-    fn run_from(&self, first: PieceIndex, slots: usize) -> Vec<PieceIndex> {
-        let k = self.run_len(slots);
-        let mut run = vec![first];
-        let mut next = first.get().saturating_add(1);
-        while run.len() < k {
-            match self.meta.piece(next) {
-                Some(p) if self.pieces.is_missing(p) => run.push(p),
-                _ => break,
-            }
-            next = next.saturating_add(1);
-        }
-        run
-    }
-
-    /// HTTP-only mode: the first missing piece in file order and the missing
-    /// pieces right after it (see [`Self::run_len`]).
-    fn in_order_run(&mut self, slots: usize) -> Vec<PieceIndex> {
-        if self.pieces.missing() == 0 {
-            return Vec::new();
-        }
-        let n = self.pieces.len();
-        let from = self.http.scan_from.min(n);
-        let Some(first) = (from..n)
-            .chain(0..from)
-            .filter_map(|i| self.meta.piece(i))
-            .find(|&p| self.pieces.is_missing(p))
-        else {
-            return Vec::new();
-        };
-        let run = self.run_from(first, slots);
-        self.http.scan_from = run
-            .last()
-            .map_or(first.get(), |p| p.get().saturating_add(1));
-        run
     }
 
     pub(super) fn http_deadline(&self) -> Option<Millis> {
@@ -366,6 +338,8 @@ impl Swarm {
             self.qos_recheck(),
             // Peers without a rate stop counting then (`race`).
             self.race.grace_deadline(self.cfg.http_race_percent),
+            // A lease's end may free its piece for the CDN (`lease`).
+            self.lease_deadline(),
         ]
         .into_iter()
         .flatten()

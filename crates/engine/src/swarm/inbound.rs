@@ -96,6 +96,7 @@ impl Swarm {
             | Message::Request { piece }
             | Message::Cancel { piece }
             | Message::Reject { piece, .. }
+            | Message::Fetching { piece }
             | Message::PieceData { piece, .. } => *piece,
             Message::Handshake { .. } | Message::Bitfield(_) => {
                 return self.ban(
@@ -112,6 +113,7 @@ impl Swarm {
                 let Some(peer) = self.peers.get_mut(&k) else {
                     return;
                 };
+                peer.leases.fulfil(piece);
                 if peer.has.set(piece.get()) {
                     self.pieces.add_availability(piece);
                     self.dirty.insert(k);
@@ -124,6 +126,14 @@ impl Swarm {
                 }
             }
             Message::Reject { reason, .. } => self.on_reject(k, piece, reason),
+            Message::Fetching { .. } => {
+                let (now, hold) = (self.now, self.lease_hold_ms());
+                if let Some(peer) = self.peers.get_mut(&k) {
+                    if !peer.has.get(piece.get()) {
+                        peer.leases.offer(piece, now, hold);
+                    }
+                }
+            }
             Message::PieceData { offset, data, .. } => self.on_block(k, piece, offset, &data),
             Message::Handshake { .. } | Message::Bitfield(_) => {}
         }

@@ -6,7 +6,9 @@
 //! picker), [`peer`] (per-peer state), [`downloads`] (our requests to a
 //! peer and their receive buffers), [`inbound`] (messages from peers),
 //! [`download`] (whom to ask for what, stalls, endgame), [`http`] (the CDN),
-//! [`http_stream`] (its answers, piece by piece), [`rate`] (download-rate
+//! [`http_runs`] (how many pieces one CDN request covers),
+//! [`http_stream`] (its answers, piece by piece), [`lease`] (peers' fetch
+//! leases: pieces they are fetching from the CDN), [`rate`] (download-rate
 //! meter for the minimum-QoS rule), [`race`] (the CDN's and the peers'
 //! throughputs, for the CDN race), [`slots`] (whom to dial, who may hold a
 //! connection slot), [`upload`] (serving verified pieces fairly under a rate
@@ -18,8 +20,10 @@
 mod download;
 mod downloads;
 mod http;
+mod http_runs;
 mod http_stream;
 mod inbound;
+mod lease;
 mod local;
 mod peer;
 mod pieces;

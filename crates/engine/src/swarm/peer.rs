@@ -7,7 +7,7 @@
 //! ```text
 //! AwaitHandshake ──Handshake(same content, metadata, version)──▶ AwaitBitfield
 //! AwaitBitfield  ──Bitfield(right length)──────────────────────▶ Ready
-//! Ready          ──Have/Request/PieceData/Cancel/Reject────────▶ Ready
+//! Ready          ──Have/Request/PieceData/Cancel/Reject/Fetching──▶ Ready
 //! any phase      ──anything else, malformed frame, strikes─────▶ removed (banned)
 //! AwaitHandshake ──Handshake of other content/version──────────▶ removed (not banned)
 //! AwaitHandshake, AwaitBitfield ──not Ready `connect_timeout_ms`
@@ -20,6 +20,7 @@ use edgeswarm_protocol::wire::Bitfield;
 use edgeswarm_protocol::PieceIndex;
 
 use super::downloads::Downloads;
+use super::lease::Leases;
 use crate::types::Millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,8 @@ pub struct Peer {
     /// asked us for a piece (a peer idle for long gives up its slot under
     /// slot pressure).
     pub last_useful: Millis,
+    /// Pieces it said it is fetching from the CDN (`Fetching`).
+    pub leases: Leases,
 }
 
 impl Peer {
@@ -118,6 +121,7 @@ impl Peer {
             window: DeliveryWindow::default(),
             pieces_delivered: 0,
             last_useful: now,
+            leases: Leases::new(piece_count),
         }
     }
 

@@ -36,6 +36,7 @@ pub fn encode_into(msg: &Message, out: &mut Vec<u8>) {
         Message::Have { piece } => put_u32(out, kind::HAVE, *piece),
         Message::Request { piece } => put_u32(out, kind::REQUEST, *piece),
         Message::Cancel { piece } => put_u32(out, kind::CANCEL, *piece),
+        Message::Fetching { piece } => put_u32(out, kind::FETCHING, *piece),
         Message::Reject { piece, reason } => {
             put_u32(out, kind::REJECT, *piece);
             out.push(*reason as u8);
@@ -211,13 +212,14 @@ fn decode_body_borrowed(body: &[u8]) -> Result<Decoded<'_>, WireError> {
             check(0, MAX_BITFIELD_LEN)?;
             Ok(Decoded::Other(Message::Bitfield(p.to_vec())))
         }
-        kind::HAVE | kind::REQUEST | kind::CANCEL => {
+        kind::HAVE | kind::REQUEST | kind::CANCEL | kind::FETCHING => {
             check(4, 4)?;
             let piece = read_u32(p, 0);
             Ok(Decoded::Other(match ty {
                 kind::HAVE => Message::Have { piece },
                 kind::REQUEST => Message::Request { piece },
-                _ => Message::Cancel { piece },
+                kind::CANCEL => Message::Cancel { piece },
+                _ => Message::Fetching { piece },
             }))
         }
         kind::REJECT => {

@@ -19,6 +19,7 @@ fn samples() -> Vec<Message> {
         Message::Have { piece: 3 },
         Message::Request { piece: u32::MAX },
         Message::Cancel { piece: 0 },
+        Message::Fetching { piece: 7 },
         Message::Reject {
             piece: 9,
             reason: RejectReason::Busy,
