@@ -50,10 +50,6 @@ pub enum Input {
     /// Peers the glue could connect to (from the array service). The engine
     /// answers with [`Output::ConnectPeer`] for as many as it wants.
     PeerCandidates(Vec<PeerKey>),
-    /// The array's view of this page: it is member `rank` (0-based, in join
-    /// order) of the `members` pages of its array still downloading. The
-    /// CDN's work is divided by it (`swarm::http`).
-    ArrayRank { rank: u32, members: u32 },
     /// A data channel to `peer` is open (either side initiated it).
     PeerConnected { peer: PeerKey },
     /// One transport message from `peer` (one wire frame).

@@ -27,11 +27,6 @@ pub type Micros = u64;
 #[derive(Debug)]
 pub enum Ev {
     Join(usize),
-    /// The array's next answer to `node`'s report: its rank and member count.
-    Rank {
-        node: usize,
-        step: u32,
-    },
     /// A message arrives at `to` over connection generation `gen`.
     Deliver {
         from: usize,

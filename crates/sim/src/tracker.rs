@@ -59,19 +59,3 @@ pub(crate) fn peer_list(w: &World, i: usize) -> Vec<PeerKey> {
     ranked.truncate(w.cfg.peers_wanted);
     ranked.into_iter().map(|(_, j)| PeerKey(j as u64)).collect()
 }
-
-/// Node `i`'s rank among the array's members still downloading (join
-/// order) and their number, as the array would answer its report.
-pub(crate) fn rank(w: &World, i: usize) -> Option<(u32, u32)> {
-    let downloading = |j: usize| w.joined[j] && report(w, j).is_none_or(|(left, _)| left != 0);
-    let mine = w.join_seq[i];
-    let mut members = 0u32;
-    let mut rank = 0u32;
-    for j in (0..w.nodes.len()).filter(|&j| downloading(j)) {
-        members += 1;
-        if w.join_seq[j] < mine {
-            rank += 1;
-        }
-    }
-    downloading(i).then_some((rank, members))
-}

@@ -60,8 +60,6 @@ pub(crate) struct World {
     pub meta_sha: [u8; 32],
     pub nodes: Vec<Node>,
     pub joined: Vec<bool>,
-    /// Join order (the array's rank order); `u64::MAX` until joined.
-    pub join_seq: Vec<u64>,
     pub net: Net,
     pub cdn: Cdn,
     /// SHA-256 of received pieces, on a second thread.
@@ -118,7 +116,6 @@ impl World {
             meta_sha,
             nodes: Vec::with_capacity(total),
             joined: vec![false; total],
-            join_seq: vec![u64::MAX; total],
             net,
             cdn: Cdn::new(cfg.cdn_rate),
             hasher: crate::hasher::Hasher::new(),
@@ -238,7 +235,6 @@ impl World {
                 }
                 self.schedule_drips(attacker);
             }
-            Ev::Rank { node, step } => self.rank(node, step),
             Ev::Timer { node, at_ms } => {
                 if let Node::Honest(h) = &mut self.nodes[node] {
                     if h.timer == Some(at_ms) {
@@ -252,7 +248,6 @@ impl World {
 
     fn join(&mut self, i: usize) {
         self.joined[i] = true;
-        self.join_seq[i] = self.joined.iter().filter(|j| **j).count() as u64;
         let list = crate::tracker::peer_list(self, i);
         match &mut self.nodes[i] {
             Node::Honest(h) => {
@@ -278,16 +273,6 @@ impl World {
                 h.joined_at = self.now;
                 // The tracker answers with the array's ranked list.
                 self.drive(i, Input::PeerCandidates(list));
-                self.rank(i, 0);
-                if std::env::var_os("ES_RANK_PUSH").is_some() {
-                    for j in 0..self.cfg.peers {
-                        if j != i && self.joined[j] {
-                            if let Some((rank, members)) = crate::tracker::rank(self, j) {
-                                self.drive(j, Input::ArrayRank { rank, members });
-                            }
-                        }
-                    }
-                }
                 // Attackers dial every honest peer that joins.
                 for a in self.cfg.peers..self.nodes.len() {
                     if self.joined[a] {
@@ -305,34 +290,6 @@ impl World {
                 }
             }
         }
-    }
-
-    /// Gives `i` its rank now and schedules the next one (1, 2, 4, 8 s,
-    /// then every 15 s).
-    fn rank(&mut self, i: usize, step: u32) {
-        if std::env::var_os("ES_RANK_OFF").is_some() {
-            return;
-        }
-        let Node::Honest(h) = &self.nodes[i] else {
-            return;
-        };
-        if h.engine.as_ref().is_none_or(|e| e.stats().bytes_left == 0) {
-            return;
-        }
-        if let Some((rank, members)) = crate::tracker::rank(self, i) {
-            self.drive(i, Input::ArrayRank { rank, members });
-        }
-        if std::env::var_os("ES_RANK_JOIN_ONLY").is_some() {
-            return;
-        }
-        let secs = if step < 4 { 1u64 << step } else { 15 };
-        self.queue.push(
-            self.now + secs * 1_000_000,
-            Ev::Rank {
-                node: i,
-                step: step + 1,
-            },
-        );
     }
 
     fn connect(&mut self, a: usize, b: usize) {

@@ -70,29 +70,6 @@ use super::Swarm;
 use crate::retry::HttpRetry;
 use crate::types::{Event, HttpRequestId, Millis, Output, Source};
 
-/// The member (rank < `n`) that owns piece `p`: jump consistent hashing
-/// (Lamping and Veach), so a member joining takes pieces from the others
-/// and moves no other piece (or, with ES_OWN_MOD, `p mod n`).
-pub fn owner_of(p: u32, n: u32) -> u32 {
-    if std::env::var_os("ES_OWN_MOD").is_some() {
-        return p % n;
-    }
-    let mut key = u64::from(p).wrapping_add(0x9e37_79b9_7f4a_7c15);
-    key = (key ^ (key >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    key = (key ^ (key >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    key ^= key >> 31;
-    let (mut b, mut j) = (-1i64, 0i64);
-    while j < i64::from(n) {
-        b = j;
-        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
-        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
-    }
-    b as u32
-}
-
-/// A starving page fetches pieces it does not own after this long.
-pub const ORPHAN_WAIT_MS: u64 = 2_000;
-
 #[derive(Debug)]
 pub(super) struct HttpState {
     /// In-flight requests.
@@ -108,10 +85,6 @@ pub(super) struct HttpState {
     /// so this is only a shortcut, never a correctness matter).
     pub scan_from: u32,
     patience_until: Option<Millis>,
-    /// Since when the patience path has been starving.
-    starving_since: Option<Millis>,
-    /// The array's (rank, members) for this page.
-    pub rank: Option<(u32, u32)>,
     /// Bytes received (peers + CDN) over time, for the minimum-QoS rule and
     /// the background share.
     pub rate: DownloadRate,
@@ -127,8 +100,6 @@ impl HttpState {
             retry: HttpRetry::default(),
             scan_from: 0,
             patience_until: None,
-            starving_since: None,
-            rank: None,
             rate: DownloadRate::new(start),
         }
     }
@@ -231,23 +202,6 @@ impl Swarm {
         let expected = (self.peers.len() + self.dialing.len()) as u64;
         let qos = expected > 0 && self.below_qos();
         let race = expected > 0 && self.p2p && self.race.cdn_ahead(now, self.cfg.http_race_percent);
-        let rush = expected > 0
-            && self.p2p
-            && std::env::var_os("ES_OWN_RUSH").is_some()
-            && match self.http.rank {
-                Some((r, n)) if n > 1 => (0..self.pieces.len())
-                    .filter(|&i| owner_of(i, n) == r)
-                    .filter_map(|i| self.meta.piece(i))
-                    .any(|p| {
-                        self.pieces.is_missing(p)
-                            && !self
-                                .peers
-                                .values()
-                                .any(|peer| peer.can_serve(p, now) || peer.leases.covers(p))
-                    }),
-                _ => false,
-            };
-        let race = race || rush;
         let limit = if expected == 0 || qos || race {
             self.cfg.http_concurrency.max(1)
         } else {
@@ -267,10 +221,7 @@ impl Swarm {
                 .all(|(k, p)| p.downloads.is_empty() || slow.contains(k));
             if !starving {
                 self.http.patience_until = None;
-                self.http.starving_since = None;
                 stuck_only = true;
-            } else {
-                self.http.starving_since.get_or_insert(now);
             }
         }
         if expected > 0 && !qos && !race && !stuck_only {
@@ -304,21 +255,6 @@ impl Swarm {
             let run = if self.p2p {
                 let (peers, pieces) = (&self.peers, &self.pieces);
                 // Pieces only slow peers can serve, or hold, are the CDN's too.
-                // The array's division of the CDN work: on the patience path
-                // (and racing) a page takes the pieces it owns; others only
-                // once it has starved for ORPHAN_WAIT_MS.
-                let orphans_too = self
-                    .http
-                    .starving_since
-                    .is_some_and(|t| now.since(t) >= ORPHAN_WAIT_MS);
-                let race_owned = std::env::var_os("ES_RACE_OWNED").is_some();
-                let applies =
-                    !qos && ((race && race_owned) || (!race && !stuck_only && !orphans_too));
-                let rank = self.http.rank;
-                let owner_ok = |p: PieceIndex| match rank {
-                    Some((r, n)) if applies && n > 1 => owner_of(p.get(), n) == r,
-                    _ => true,
-                };
                 let eligible = |p| {
                     let served = || {
                         peers
@@ -335,7 +271,7 @@ impl Swarm {
                                 .iter()
                                 .any(|(k, peer)| peer.leases.covers(p) && !slow.contains(k))
                     };
-                    (race || (!skip && !served())) && !leased() && owner_ok(p)
+                    (race || (!skip && !served())) && !leased()
                 };
                 let reclaim = |sources: &[Source]| {
                     sources.iter().all(|s| match s {
@@ -404,7 +340,6 @@ impl Swarm {
             self.race.grace_deadline(self.cfg.http_race_percent),
             // A lease's end may free its piece for the CDN (`lease`).
             self.lease_deadline(),
-            self.http.starving_since.map(|t| t.plus(ORPHAN_WAIT_MS)),
         ]
         .into_iter()
         .flatten()

@@ -155,9 +155,6 @@ impl Swarm {
         }
         match input {
             Input::PeerCandidates(list) => self.on_candidates(list),
-            Input::ArrayRank { rank, members } => {
-                self.http.rank = (members > 0 && rank < members).then_some((rank, members));
-            }
             Input::PeerConnected { peer } => self.on_connected(peer),
             Input::PeerData { peer, bytes } => self.on_peer_data(peer, &bytes),
             Input::PeerMisbehaved { peer, reason } => {
