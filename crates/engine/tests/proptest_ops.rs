@@ -34,7 +34,7 @@ fn op() -> impl Strategy<Value = Op> {
         (peer.clone(), any::<u8>()).prop_map(|(k, b)| Op::Hello(k, b)),
         (
             peer.clone(),
-            0u8..7,
+            0u8..8,
             0u32..8,
             0u32..20_000,
             prop::collection::vec(any::<u8>(), 0..64)
@@ -111,6 +111,7 @@ impl Run {
                         reason: RejectReason::Busy,
                     },
                     5 => Message::Bitfield(data.clone()),
+                    6 => Message::Fetching { piece },
                     _ => {
                         // A block of the right bytes or of garbage.
                         let at = piece as usize * PIECE + offset as usize;

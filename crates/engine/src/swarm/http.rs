@@ -49,8 +49,8 @@
 //!   the engine asks to be woken every sample interval to re-measure;
 //! - fetch leases ([`lease`](super::lease)): every CDN request is announced
 //!   to the connected peers that lack its pieces (`Fetching`), and a piece a
-//!   usable peer holds a live lease on is left to it by the patience and
-//!   race paths (not by the minimum-QoS rule);
+//!   usable peer holds a live lease on is left to it by the patience path
+//!   and the race (not by the minimum-QoS rule);
 //! - failures (no response, wrong status or length, bad hash) back off
 //!   exponentially, and a request unanswered for too long is a failure
 //!   (the shared [`HttpRetry`] policy, as in simple mode): its piece
@@ -263,13 +263,11 @@ impl Swarm {
                     };
                     let skip = stuck_only && pieces.is_missing(p);
                     // A peer's live lease leaves the piece to its CDN
-                    // request (`lease`); the race and the minimum-QoS rule
-                    // trust none.
+                    // request (`lease`); the minimum-QoS rule trusts none.
                     let leased = || {
-                        !qos && !race
-                            && peers
-                                .iter()
-                                .any(|(k, peer)| peer.leases.covers(p) && !slow.contains(k))
+                        !qos && peers
+                            .iter()
+                            .any(|(k, peer)| peer.leases.covers(p) && !slow.contains(k))
                     };
                     (race || (!skip && !served())) && !leased()
                 };

@@ -21,9 +21,9 @@
 //! - a lease that expires while the peer still lacks the piece makes the
 //!   peer *broken*: none of its leases is honoured again on this
 //!   connection;
-//! - leases only ever hold back the CDN's patience path; the race and the
-//!   minimum-QoS rule ignore them (`swarm::http`), so a liar cannot make a
-//!   download much slower than the CDN alone.
+//! - leases hold back the CDN's patience path and the race, never the
+//!   minimum-QoS rule (`swarm::http`); with the cap and the short hold a
+//!   liar delays at most 4 pieces by one hold, once per connection.
 
 use edgeswarm_protocol::wire::{Bitfield, FETCH_LEASE_MS, MAX_FETCH_LEASES};
 use edgeswarm_protocol::PieceIndex;
