@@ -1,7 +1,8 @@
 //! Fetch leases through the public API: a CDN request is announced to the
-//! peers that lack its pieces, a piece a peer leased is left to it, and a
-//! peer that lies with leases holds nothing back for long (at most
-//! `MAX_FETCH_LEASES` pieces, each once, for `FETCH_LEASE_MS`).
+//! peers that lack its pieces, a piece a peer leased is left to it, and
+//! peers that lie with leases hold nothing back for long: at most
+//! `MAX_FETCH_LEASES` pieces per peer at a time, each piece once per
+//! download whatever the peer or connection, for at most `FETCH_LEASE_MS`.
 
 mod common;
 
@@ -16,14 +17,27 @@ const PIECES: usize = 32;
 
 /// A P2P node whose only peer `K` holds nothing.
 fn node(f: &[u8]) -> Node {
-    let (meta, mb) = metadata(f);
+    let (_, mb) = metadata(f);
     let mut n = Node::new(EngineConfig::default(), content(&mb, true), f.len());
     n.input(Input::PeerCandidates(vec![K]));
-    n.input(Input::PeerConnected { peer: K });
-    for fr in hello(&meta, &mb, vec![0; PIECES / 8]) {
-        n.input(Input::PeerData { peer: K, bytes: fr });
-    }
+    connect(&mut n, f, K);
     n
+}
+
+/// Peer `k`, holding nothing, connects to `n` and says hello.
+fn connect(n: &mut Node, f: &[u8], k: PeerKey) {
+    let (meta, mb) = metadata(f);
+    n.input(Input::PeerConnected { peer: k });
+    for fr in hello(&meta, &mb, vec![0; PIECES / 8]) {
+        n.input(Input::PeerData { peer: k, bytes: fr });
+    }
+}
+
+fn lease(n: &mut Node, k: PeerKey, pieces: std::ops::Range<u32>) {
+    for piece in pieces {
+        let bytes = wire::encode(&Message::Fetching { piece });
+        n.input(Input::PeerData { peer: k, bytes });
+    }
 }
 
 fn pieces_of(range: &std::ops::Range<u64>) -> impl Iterator<Item = u32> {
@@ -106,4 +120,72 @@ fn a_peer_lying_with_leases_holds_back_few_pieces_and_only_for_the_lease() {
          (renewals ignored, the liar's later leases not honoured): last at {last} ms"
     );
     assert_eq!(fetched.len(), PIECES, "no piece fetched twice");
+}
+
+/// `K` leases pieces 0–3 at 0 s; just before that hold ends it reconnects
+/// and leases them again, and a second peer `L` leases them too. The node
+/// (no patience wait, so its CDN requests go out at once) fetches the four
+/// pieces when `K` leaves, not when the later leases would end.
+#[test]
+fn a_piece_is_held_back_once_whatever_the_peer_or_the_connection() {
+    const L: PeerKey = PeerKey(8);
+    let relet = FETCH_LEASE_MS - 500;
+    let f = file(PIECES * PIECE);
+    let (_, mb) = metadata(&f);
+    let cfg = EngineConfig {
+        http_patience_ms_per_peer: 0,
+        ..EngineConfig::default()
+    };
+    let mut n = Node::new(cfg, content(&mb, true), f.len());
+    n.input(Input::PeerCandidates(vec![K, L]));
+    connect(&mut n, &f, K);
+    connect(&mut n, &f, L);
+    lease(&mut n, K, 0..4);
+    let mut fetched: Vec<(u64, u32)> = Vec::new();
+    let mut done_relet = false;
+    for _ in 0..10_000 {
+        if !done_relet && n.now >= relet {
+            done_relet = true;
+            lease(&mut n, L, 0..4);
+            n.input(Input::PeerGone { peer: K });
+            connect(&mut n, &f, K);
+            lease(&mut n, K, 0..4);
+        }
+        // Answer every CDN request at once, recording each (the answers
+        // bring further requests at the same instant).
+        let mut outs = n.drain();
+        while !outs.is_empty() {
+            for o in std::mem::take(&mut outs) {
+                if let Output::HttpRequest { id, range } = o {
+                    fetched.extend(pieces_of(&range).map(|p| (n.now, p)));
+                    let body = f[range.start as usize..range.end as usize].to_vec();
+                    n.input(Input::HttpResponse {
+                        id,
+                        status: 206,
+                        body,
+                    });
+                    outs.extend(n.drain());
+                }
+            }
+        }
+        if n.engine.is_finished() {
+            break;
+        }
+        let wake = n.engine.poll_timeout().map_or(u64::MAX, |t| t.0);
+        n.now = if done_relet { wake } else { wake.min(relet) };
+        n.input(Input::Timeout);
+    }
+    assert!(n.engine.is_finished(), "the download completes");
+    assert_eq!(n.stored, f, "bytes intact");
+    let held: Vec<u64> = fetched
+        .iter()
+        .filter(|(_, p)| *p < 4)
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(held.len(), 4, "each leased piece fetched once: {fetched:?}");
+    assert!(
+        held.iter().all(|t| *t < relet + FETCH_LEASE_MS / 2),
+        "the leased pieces came when K left, not {} ms later: {held:?}",
+        FETCH_LEASE_MS
+    );
 }

@@ -54,8 +54,9 @@ pub const MAX_OUTSTANDING_REQUESTS: usize = 32;
 /// Longest a [`Message::Fetching`] lease holds: the receiver leaves the
 /// piece to the sender's CDN request until the sender's `Have` for it
 /// arrives, for at most this long (less when the receiver's own CDN
-/// measurements say a piece takes less).
-pub const FETCH_LEASE_MS: u64 = 3_000;
+/// measurements say a piece takes less), and leases each piece at most
+/// once per download.
+pub const FETCH_LEASE_MS: u64 = 2_000;
 /// Most live leases one peer may hold at a receiver; further `Fetching`
 /// messages from it are ignored until one ends.
 pub const MAX_FETCH_LEASES: usize = 4;
@@ -108,7 +109,7 @@ pub enum Message {
     Cancel { piece: u32 },
     /// I will not send `piece`.
     Reject { piece: u32, reason: RejectReason },
-    /// I am fetching `piece` from the CDN now (a lease for
+    /// I am fetching `piece` from the CDN now (a lease of at most
     /// [`FETCH_LEASE_MS`]): leave it to me and expect my `Have`.
     Fetching { piece: u32 },
 }

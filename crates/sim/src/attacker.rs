@@ -91,7 +91,7 @@ impl Attacker {
             out.push(vec![0xff, 0xff, 0xff, 0x7f, 0xde, 0xad, 0xbe, 0xef]);
         }
         if self.kind == MaliciousKind::FalseLease {
-            out.extend(Self::false_leases(n));
+            out.extend(self.false_leases(victim, n));
         }
         out
     }
@@ -164,16 +164,28 @@ impl Attacker {
                 self.victims.entry(victim).or_default().push(piece);
                 self.flood(victim)
             }
-            (MaliciousKind::FalseLease, Message::Have { .. }) => {
-                Self::false_leases(meta.piece_count())
+            (MaliciousKind::FalseLease, Message::Bitfield(bits)) => {
+                let have: Vec<u32> = Bitfield::from_wire(&bits, meta.piece_count())
+                    .map(|b| b.ones().collect())
+                    .unwrap_or_default();
+                self.victims.insert(victim, have);
+                self.false_leases(victim, meta.piece_count())
+            }
+            (MaliciousKind::FalseLease, Message::Have { piece }) => {
+                self.victims.entry(victim).or_default().push(piece);
+                self.false_leases(victim, meta.piece_count())
             }
             _ => Vec::new(),
         }
     }
 
-    /// "I am fetching it from the CDN" for every piece.
-    fn false_leases(pieces: u32) -> Vec<Vec<u8>> {
+    /// "I am fetching it from the CDN" for every piece the victim still
+    /// lacks, the last ones first (what it will wait for at the end).
+    fn false_leases(&self, victim: usize, pieces: u32) -> Vec<Vec<u8>> {
+        let have = self.victims.get(&victim).map(Vec::as_slice).unwrap_or(&[]);
         (0..pieces)
+            .rev()
+            .filter(|p| !have.contains(p))
             .map(|piece| wire::encode(&Message::Fetching { piece }))
             .collect()
     }

@@ -33,9 +33,10 @@ pub enum MaliciousKind {
     /// connects to every honest peer and then just holds the slot (an empty
     /// bitfield, nothing else).
     ForgedReport,
-    /// Holds nothing and says it is fetching every piece from the CDN
-    /// (`Fetching`) when it connects and again after every `Have` it
-    /// receives, never sending one (fetch leases that hold the CDN back).
+    /// Holds nothing and says it is fetching every piece its victim lacks
+    /// from the CDN (`Fetching`, the last pieces first) when it connects and
+    /// again after every `Have` it receives, never sending one (fetch
+    /// leases that hold the CDN back).
     FalseLease,
 }
 

@@ -48,9 +48,9 @@
 //!   pieces the swarm does not have. While the rule is on and a slot is free,
 //!   the engine asks to be woken every sample interval to re-measure;
 //! - fetch leases ([`lease`](super::lease)): every CDN request is announced
-//!   to the connected peers that lack its pieces (`Fetching`), and a piece a
-//!   usable peer holds a live lease on is left to it by the patience path
-//!   and the race (not by the minimum-QoS rule);
+//!   to the ready peers that lack its pieces (`Fetching`), and a piece a
+//!   usable peer holds a live lease on is left to it by every path but the
+//!   minimum-QoS rule;
 //! - failures (no response, wrong status or length, bad hash) back off
 //!   exponentially, and a request unanswered for too long is a failure
 //!   (the shared [`HttpRetry`] policy, as in simple mode): its piece
@@ -265,9 +265,9 @@ impl Swarm {
                     // A peer's live lease leaves the piece to its CDN
                     // request (`lease`); the minimum-QoS rule trusts none.
                     let leased = || {
-                        !qos && peers
-                            .iter()
-                            .any(|(k, peer)| peer.leases.covers(p) && !slow.contains(k))
+                        !qos && peers.iter().any(|(k, peer)| {
+                            peer.leases.covers(p) && peer.usable(now) && !slow.contains(k)
+                        })
                     };
                     (race || (!skip && !served())) && !leased()
                 };

@@ -126,14 +126,7 @@ impl Swarm {
                 }
             }
             Message::Reject { reason, .. } => self.on_reject(k, piece, reason),
-            Message::Fetching { .. } => {
-                let (now, hold) = (self.now, self.lease_hold_ms());
-                if let Some(peer) = self.peers.get_mut(&k) {
-                    if !peer.has.get(piece.get()) {
-                        peer.leases.offer(piece, now, hold);
-                    }
-                }
-            }
+            Message::Fetching { .. } => self.on_fetching(k, piece),
             Message::PieceData { offset, data, .. } => self.on_block(k, piece, offset, &data),
             Message::Handshake { .. } | Message::Bitfield(_) => {}
         }

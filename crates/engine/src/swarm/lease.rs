@@ -1,4 +1,4 @@
-//! Fetch leases: the pieces one peer said it is fetching from the CDN
+//! Fetch leases: the pieces a peer said it is fetching from the CDN
 //! (`Message::Fetching`), which this client then leaves to it instead of
 //! asking the CDN for them as well (issue 9 §3: no two pages of a swarm
 //! fetch the same piece from the CDN).
@@ -9,28 +9,29 @@
 //! [`HOLD_PIECES`] pieces at its measured rate, within
 //! [`MIN_HOLD_MS`]..=[`FETCH_LEASE_MS`] ([`FETCH_LEASE_MS`] before the rate
 //! is known): long enough for an honest peer's request on the same link,
-//! short for a liar's.
+//! short for a liar's. An expired lease only frees its piece.
 //!
-//! Invariants (the defences against a peer that lies with leases,
+//! Invariants (the defences against peers that lie with leases,
 //! docs/security.md):
+//! - **each piece is leased at most once per download**, whichever peer,
+//!   connection or key offers it (`Swarm::leased_once`): however many
+//!   peers lie, reconnect or take turns, a piece is held back from this
+//!   client's CDN requests for at most one hold;
 //! - at most [`MAX_FETCH_LEASES`] live leases per peer; further offers are
 //!   ignored;
-//! - a peer leases each piece at most once per connection (a repeated offer
-//!   is ignored), so one peer holds a piece back for at most one hold
-//!   ([`FETCH_LEASE_MS`] at most);
-//! - a lease that expires while the peer still lacks the piece makes the
-//!   peer *broken*: none of its leases is honoured again on this
-//!   connection;
-//! - leases hold back the CDN's patience path and the race, never the
-//!   minimum-QoS rule (`swarm::http`); with the cap and the short hold a
-//!   liar delays at most 4 pieces by one hold, once per connection.
+//! - no lease for a piece this client has verified, or that the peer
+//!   announced;
+//! - leases of peers that are slow (the drip defence) or snubbed do not
+//!   count; the minimum-QoS rule ignores all leases (`swarm::http`).
+//!
+//! A liar's `Have` ends its lease early and makes it a holder of the piece:
+//! asking it then falls to the stall and drip defences, as for any peer
+//! announcing what it does not serve.
 
-use edgeswarm_protocol::wire::{Bitfield, FETCH_LEASE_MS, MAX_FETCH_LEASES};
+use edgeswarm_protocol::wire::{Message, FETCH_LEASE_MS, MAX_FETCH_LEASES};
 use edgeswarm_protocol::PieceIndex;
 
-use edgeswarm_protocol::wire::Message;
-
-use super::peer::{Phase, PieceSet};
+use super::peer::Phase;
 use super::Swarm;
 use crate::types::{Millis, PeerKey};
 
@@ -39,34 +40,20 @@ pub const HOLD_PIECES: u64 = 4;
 /// Shortest hold.
 pub const MIN_HOLD_MS: u64 = 500;
 
-/// One peer's leases at this client.
-#[derive(Debug)]
+/// One peer's live leases at this client: piece and expiry.
+#[derive(Debug, Default)]
 pub struct Leases {
-    /// Live leases: piece and expiry.
     live: Vec<(PieceIndex, Millis)>,
-    /// Pieces this peer has leased on this connection (live or not).
-    offered: PieceSet,
-    broken: bool,
 }
 
 impl Leases {
-    pub fn new(piece_count: u32) -> Self {
-        Self {
-            live: Vec::new(),
-            offered: PieceSet::new(piece_count),
-            broken: false,
-        }
-    }
-
-    /// The peer says at `now` it is fetching `p`, held for `hold_ms`; false
-    /// when the offer is ignored (broken peer, piece leased before, or too
-    /// many live leases).
-    pub fn offer(&mut self, p: PieceIndex, now: Millis, hold_ms: u64) -> bool {
-        if self.broken || self.offered.contains(&p) || self.live.len() >= MAX_FETCH_LEASES {
+    /// Takes a lease on `p` until `until`; false when the peer already holds
+    /// [`MAX_FETCH_LEASES`].
+    pub fn take(&mut self, p: PieceIndex, until: Millis) -> bool {
+        if self.live.len() >= MAX_FETCH_LEASES {
             return false;
         }
-        self.offered.insert(p);
-        self.live.push((p, now.plus(hold_ms.min(FETCH_LEASE_MS))));
+        self.live.push((p, until));
         true
     }
 
@@ -75,40 +62,25 @@ impl Leases {
         self.live.retain(|(q, _)| *q != p);
     }
 
-    /// Ends the leases due at `now`; one whose piece the peer still lacks
-    /// (`has`) breaks the peer.
-    pub fn expire(&mut self, now: Millis, has: &Bitfield) {
-        let mut broken = false;
-        self.live.retain(|(p, until)| {
-            let due = *until <= now;
-            broken |= due && !has.get(p.get());
-            !due
-        });
-        if broken {
-            self.broken = true;
-            self.live.clear();
-        }
+    /// Ends the leases due at `now`.
+    pub fn expire(&mut self, now: Millis) {
+        self.live.retain(|(_, until)| *until > now);
     }
 
-    /// Whether a live, honoured lease covers `p`.
+    /// Whether a live lease covers `p`.
     pub fn covers(&self, p: PieceIndex) -> bool {
-        !self.broken && self.live.iter().any(|(q, _)| *q == p)
+        self.live.iter().any(|(q, _)| *q == p)
     }
 
     /// When the next live lease expires.
     pub fn next_expiry(&self) -> Option<Millis> {
         self.live.iter().map(|(_, t)| *t).min()
     }
-
-    #[cfg(test)]
-    pub fn broken(&self) -> bool {
-        self.broken
-    }
 }
 
 impl Swarm {
     /// How long a lease offered now holds (see the module doc).
-    pub(super) fn lease_hold_ms(&self) -> u64 {
+    fn lease_hold_ms(&self) -> u64 {
         let piece = u128::from(self.meta.piece_size().get());
         match self.race.cdn_rate() {
             Some(bps) if bps > 0 => {
@@ -121,12 +93,26 @@ impl Swarm {
         }
     }
 
-    /// Ends the leases due now (see [`Leases::expire`]).
+    /// Peer `k` says it is fetching `p` from the CDN (see the invariants).
+    pub(super) fn on_fetching(&mut self, k: PeerKey, p: PieceIndex) {
+        if self.pieces.is_verified(p) || self.leased_once.contains(&p) {
+            return;
+        }
+        let until = self.now.plus(self.lease_hold_ms());
+        let Some(peer) = self.peers.get_mut(&k) else {
+            return;
+        };
+        if !peer.has.get(p.get()) && peer.leases.take(p, until) {
+            self.leased_once.insert(p);
+        }
+    }
+
+    /// Ends the leases due now.
     pub(super) fn expire_leases(&mut self) {
         let now = self.now;
         for peer in self.peers.values_mut() {
             if peer.leases.next_expiry().is_some_and(|t| t <= now) {
-                peer.leases.expire(now, &peer.has);
+                peer.leases.expire(now);
             }
         }
     }
@@ -172,42 +158,26 @@ mod tests {
 
     #[test]
     fn a_lease_lives_until_the_have_or_its_expiry() {
-        let mut l = Leases::new(64);
-        let mut has = Bitfield::new(64);
-        assert!(l.offer(p(3), Millis(0), FETCH_LEASE_MS));
+        let mut l = Leases::default();
+        assert!(l.take(p(3), Millis(100)));
         assert!(l.covers(p(3)));
         l.fulfil(p(3));
         assert!(!l.covers(p(3)));
-        assert!(l.offer(p(4), Millis(0), FETCH_LEASE_MS));
-        l.expire(Millis(FETCH_LEASE_MS - 1), &has);
+        assert!(l.take(p(4), Millis(100)));
+        l.expire(Millis(99));
         assert!(l.covers(p(4)));
-        has.set(4);
-        l.expire(Millis(FETCH_LEASE_MS), &has);
+        assert_eq!(l.next_expiry(), Some(Millis(100)));
+        l.expire(Millis(100));
         assert!(!l.covers(p(4)));
-        assert!(!l.broken(), "the piece arrived: the lease was kept");
-    }
-
-    #[test]
-    fn a_piece_is_leased_once_and_a_broken_lease_ends_them_all() {
-        let mut l = Leases::new(64);
-        let has = Bitfield::new(64);
-        assert!(l.offer(p(1), Millis(0), FETCH_LEASE_MS));
-        assert!(!l.offer(p(1), Millis(5), FETCH_LEASE_MS), "no renewal");
-        assert!(l.offer(p(2), Millis(1_000), FETCH_LEASE_MS));
-        l.expire(Millis(FETCH_LEASE_MS), &has);
-        assert!(l.broken());
-        assert!(!l.covers(p(2)));
-        assert!(!l.offer(p(9), Millis(FETCH_LEASE_MS), FETCH_LEASE_MS));
+        assert_eq!(l.next_expiry(), None);
     }
 
     #[test]
     fn live_leases_are_capped() {
-        let mut l = Leases::new(64);
-        let taken = (0..64)
-            .filter(|&i| l.offer(p(i), Millis(0), FETCH_LEASE_MS))
-            .count();
+        let mut l = Leases::default();
+        let taken = (0..64).filter(|&i| l.take(p(i), Millis(9))).count();
         assert_eq!(taken, MAX_FETCH_LEASES);
         l.fulfil(p(0));
-        assert!(l.offer(p(63), Millis(0), 100), "room again after a Have");
+        assert!(l.take(p(63), Millis(9)), "room again after a Have");
     }
 }

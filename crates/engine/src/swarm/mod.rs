@@ -68,6 +68,8 @@ pub(crate) struct Swarm {
     http: http::HttpState,
     /// The CDN's and the peers' throughputs (the CDN race).
     race: race::Race,
+    /// Pieces some peer has leased (`lease`): each at most once per download.
+    leased_once: peer::PieceSet,
     upload: upload::UploadState,
     /// What the local host allows to upload (`Input::UploadBudget`).
     upload_budget: Option<u64>,
@@ -110,6 +112,7 @@ impl Swarm {
                 now,
             ),
             race: race::Race::new(now, u64::from(meta.piece_size().get())),
+            leased_once: peer::PieceSet::new(meta.piece_count()),
             upload: upload::UploadState::new(now),
             upload_budget: None,
             background: local::Background::default(),

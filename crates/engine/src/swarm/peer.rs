@@ -121,7 +121,7 @@ impl Peer {
             window: DeliveryWindow::default(),
             pieces_delivered: 0,
             last_useful: now,
-            leases: Leases::new(piece_count),
+            leases: Leases::default(),
         }
     }
 
