@@ -45,6 +45,8 @@ pub struct Node {
     /// false, written pieces wait in `unacked` for the test to answer.
     pub auto_ack: bool,
     pub unacked: Vec<u32>,
+    /// Every range `serve_http` answered, with the time.
+    pub served: Vec<(u64, std::ops::Range<u64>)>,
 }
 
 impl Node {
@@ -56,6 +58,7 @@ impl Node {
             events: Vec::new(),
             auto_ack: true,
             unacked: Vec::new(),
+            served: Vec::new(),
         }
     }
 
@@ -96,6 +99,7 @@ impl Node {
             for o in outs {
                 match o {
                     Output::HttpRequest { id, range } => {
+                        self.served.push((self.now, range.clone()));
                         let body = file[range.start as usize..range.end as usize].to_vec();
                         self.input(Input::HttpResponse {
                             id,
