@@ -120,7 +120,7 @@ fn a_peer_lying_with_leases_holds_back_few_pieces_and_only_for_the_lease() {
     assert!(
         last < FETCH_LEASE_MS + 1_000,
         "the leased pieces came from the CDN when their leases ran out \
-         (renewals ignored, the liar's later leases not honoured): last at {last} ms"
+         (each piece leased once): last at {last} ms"
     );
     assert_eq!(fetched.len(), PIECES, "no piece fetched twice");
 }

@@ -4,8 +4,8 @@
 //! fetch the same piece from the CDN).
 //!
 //! A lease for piece `p` lives from its `Fetching` until the peer's `Have`
-//! for `p` (fulfilled) or its hold time later (expired), whichever comes
-//! first. The hold is what this client's own CDN takes for
+//! for `p` (fulfilled), the peer's disconnection, or its hold time later
+//! (expired), whichever comes first. The hold is what this client's own CDN takes for
 //! [`HOLD_PIECES`] pieces at its measured rate, within
 //! [`MIN_HOLD_MS`]..=[`FETCH_LEASE_MS`] ([`FETCH_LEASE_MS`] before the rate
 //! is known): long enough for an honest peer's request on the same link,
@@ -21,8 +21,9 @@
 //!   ignored;
 //! - no lease for a piece this client has verified, or that the peer
 //!   announced;
-//! - leases of peers that are slow (the drip defence) or snubbed do not
-//!   count; the minimum-QoS rule ignores all leases (`swarm::http`).
+//! - peers that are slow (the drip defence) or snubbed can take no lease,
+//!   and their leases taken before do not count; the minimum-QoS rule
+//!   ignores all leases (`swarm::http`).
 //!
 //! A liar's `Have` ends its lease early and makes it a holder of the piece:
 //! asking it then falls to the stall and drip defences, as for any peer
@@ -94,8 +95,14 @@ impl Swarm {
     }
 
     /// Peer `k` says it is fetching `p` from the CDN (see the invariants).
+    /// A peer whose leases would not count (snubbed, slow) cannot use up a
+    /// piece's one lease either.
     pub(super) fn on_fetching(&mut self, k: PeerKey, p: PieceIndex) {
         if self.pieces.is_verified(p) || self.leased_once.contains(&p) {
+            return;
+        }
+        let counts = self.peers.get(&k).is_some_and(|peer| peer.usable(self.now));
+        if !counts || self.slow_peers().contains(&k) {
             return;
         }
         let until = self.now.plus(self.lease_hold_ms());
