@@ -263,6 +263,9 @@ impl Session {
                 None
             }
             ArrayEvent::Message(M::PeerLeft { peer_id }) => self.peers.left(&peer_id),
+            ArrayEvent::Message(M::Share { rank, members }) => {
+                Some(Input::ArrayShare { rank, members })
+            }
             ArrayEvent::Message(M::Error { .. }) => None,
         }
     }

@@ -188,3 +188,29 @@ test('a flood aimed at one peer from several sockets is cut off at one sender\'s
   for (const s of senders) assert.equal(s.closeCode, null, 'senders are not struck out');
   for (const c of [victim, ...senders]) await c.close();
 });
+
+test('downloading members get their share of the CDN work, pushed at once or by the alarm', async () => {
+  const array = await newArray();
+  const clients = [];
+  // Each joiner's answer starts with its share; each join so far moves the
+  // member count by a quarter or more, so the earlier members get theirs at once.
+  for (let i = 0; i < 5; i += 1) {
+    const c = await ArrayClient.open(array);
+    c.send({ type: 'report', peersWanted: 8, left: 100 });
+    assert.deepEqual(await c.next(), { type: 'share', rank: i, members: i + 1 }, `joiner ${i}: share before peers`);
+    assert.equal((await c.next()).type, 'peers');
+    for (const [r, m] of clients.entries()) assert.deepEqual(await m.nextOf('share'), { type: 'share', rank: r, members: i + 1 });
+    clients.push(c);
+  }
+  // A sixth member is under a quarter more: the others learn of it from the
+  // object's alarm, one push for the change.
+  const sixth = await ArrayClient.open(array);
+  assert.deepEqual((await sixth.report({ left: 100 })).length, 5);
+  for (const [r, m] of clients.entries()) assert.deepEqual(await m.nextOf('share'), { type: 'share', rank: r, members: 6 });
+  // A member that finishes leaves the division: the last member takes its
+  // rank, everyone else keeps theirs.
+  await clients[1].report({ left: 0 });
+  for (const r of [0, 2, 3, 4]) assert.deepEqual(await clients[r].nextOf('share'), { type: 'share', rank: r, members: 5 });
+  assert.deepEqual(await sixth.nextOf('share'), { type: 'share', rank: 1, members: 5 });
+  for (const c of [...clients, sixth]) await c.close();
+});

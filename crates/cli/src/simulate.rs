@@ -60,6 +60,10 @@ pub struct Args {
     /// Peers download in mode 0 (HTTP only): the CDN-only baseline.
     #[arg(long)]
     cdn_only: bool,
+    /// The array sends no shares of the CDN's work (`share`): each page
+    /// divides the work only with its connected peers (fetch leases).
+    #[arg(long)]
+    no_shares: bool,
     /// How concurrent CDN requests share the CDN link: fifo (one after
     /// another at the full rate) or shared (equal shares at every instant,
     /// as one token bucket for all responses).
@@ -109,6 +113,7 @@ pub fn run_args(a: Args) -> anyhow::Result<String> {
         latency_ms: a.latency_ms,
         loss: a.loss,
         cdn_only: a.cdn_only,
+        array_shares: !a.no_shares,
         costs: Costs {
             cdn_model: a.cdn_model,
             store_us: micros("store-ms", a.store_ms)?,

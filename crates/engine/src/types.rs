@@ -50,6 +50,10 @@ pub enum Input {
     /// Peers the glue could connect to (from the array service). The engine
     /// answers with [`Output::ConnectPeer`] for as many as it wants.
     PeerCandidates(Vec<PeerKey>),
+    /// The array's share of the CDN's work for this page (its
+    /// `ServerMessage::Share`): member `rank` (0-based, join order) of the
+    /// `members` members still downloading (`swarm::share`).
+    ArrayShare { rank: u32, members: u32 },
     /// A data channel to `peer` is open (either side initiated it).
     PeerConnected { peer: PeerKey },
     /// One transport message from `peer` (one wire frame).

@@ -5,7 +5,8 @@
 //! `type` field names it. The client sends [`ClientMessage`]s (a stats
 //! [`Report`] with the seed's field list, or a WebRTC [`Signal`] for one
 //! peer); the server sends [`ServerMessage`]s (its welcome with the peer id it
-//! assigned, peer lists, relayed signals, departures and errors).
+//! assigned, peer lists, relayed signals, departures, its share of the
+//! CDN's work and errors).
 //!
 //! Invariants: a [`PeerId`] is always 1..=64 characters of `[A-Za-z0-9_-]`;
 //! [`Report::validate`] bounds every free-text field, so a report the server
@@ -42,6 +43,21 @@ pub const OFFER_WINDOW_MS: u64 = 60_000;
 pub const MAX_PLAUSIBLE_BPS: u64 = 1_250_000_000;
 /// Most peers one [`Attestation`] list may name.
 pub const MAX_ATTESTED_PEERS: usize = 16;
+/// The array pushes [`ServerMessage::Share`] this many milliseconds after
+/// the downloading members change, once for all changes in between —
+/// unless [`share_push_now`] says at once.
+pub const SHARE_PUSH_MS: u64 = 250;
+
+/// Whether the array pushes shares at once: the number of downloading
+/// members moved by a quarter or more since the last push (`pushed`
+/// members then, `now` members now). A burst of joins into an empty array
+/// then costs a few pushes per doubling, and each page's view of the
+/// array's size is never off by more than a quarter for longer than
+/// [`SHARE_PUSH_MS`].
+pub fn share_push_now(pushed: usize, now: usize) -> bool {
+    now.saturating_mul(4) >= pushed.saturating_mul(5)
+        || now.saturating_mul(5) <= pushed.saturating_mul(4)
+}
 /// Distinct accusers with standing after whom a peer is dropped from peer
 /// lists (unless more peers vouch for it).
 pub const BAN_QUORUM: usize = 2;
@@ -354,6 +370,14 @@ pub enum ServerMessage {
     },
     /// A peer's socket closed; it is no longer in the array.
     PeerLeft { peer_id: PeerId },
+    /// This peer's place in the division of the CDN's work: it holds rank
+    /// `rank` (0-based; a new member takes the next rank, a member that
+    /// finishes or leaves gives its rank to the last member) of the
+    /// `members` peers of the array still downloading (their last report's
+    /// `left` is above 0). Sent in the answer to a report when new to the
+    /// reporter, and pushed to every member whose pair changed: at once when
+    /// [`share_push_now`], else [`SHARE_PUSH_MS`] after the change.
+    Share { rank: u32, members: u32 },
     /// A message was refused; the socket stays open unless the server closes it.
     Error {
         code: ArrayErrorCode,

@@ -153,29 +153,27 @@ impl Attacker {
                     reason: RejectReason::NotHave,
                 })]
             }
-            (MaliciousKind::Flood, Message::Bitfield(bits)) => {
+            // Both track what the victim holds and answer every update.
+            (MaliciousKind::Flood | MaliciousKind::FalseLease, Message::Bitfield(bits)) => {
                 let have: Vec<u32> = Bitfield::from_wire(&bits, meta.piece_count())
                     .map(|b| b.ones().collect())
                     .unwrap_or_default();
                 self.victims.insert(victim, have);
-                self.flood(victim)
+                self.answer_victim(victim, meta.piece_count())
             }
-            (MaliciousKind::Flood, Message::Have { piece }) => {
+            (MaliciousKind::Flood | MaliciousKind::FalseLease, Message::Have { piece }) => {
                 self.victims.entry(victim).or_default().push(piece);
-                self.flood(victim)
-            }
-            (MaliciousKind::FalseLease, Message::Bitfield(bits)) => {
-                let have: Vec<u32> = Bitfield::from_wire(&bits, meta.piece_count())
-                    .map(|b| b.ones().collect())
-                    .unwrap_or_default();
-                self.victims.insert(victim, have);
-                self.false_leases(victim, meta.piece_count())
-            }
-            (MaliciousKind::FalseLease, Message::Have { piece }) => {
-                self.victims.entry(victim).or_default().push(piece);
-                self.false_leases(victim, meta.piece_count())
+                self.answer_victim(victim, meta.piece_count())
             }
             _ => Vec::new(),
+        }
+    }
+
+    /// A flood or false leases, for what the victim now holds.
+    fn answer_victim(&self, victim: usize, pieces: u32) -> Vec<Vec<u8>> {
+        match self.kind {
+            MaliciousKind::FalseLease => self.false_leases(victim, pieces),
+            _ => self.flood(victim),
         }
     }
 

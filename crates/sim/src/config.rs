@@ -104,6 +104,9 @@ pub struct SimConfig {
     /// per byte, shared cores) and how the CDN link is shared; all off by
     /// default.
     pub costs: Costs,
+    /// The array pushes each member its share of the CDN's work
+    /// (`ServerMessage::Share`; false: an array without shares).
+    pub array_shares: bool,
 }
 
 impl Default for SimConfig {
@@ -131,6 +134,7 @@ impl Default for SimConfig {
             },
             cdn_only: false,
             costs: Costs::default(),
+            array_shares: true,
         }
     }
 }

@@ -27,6 +27,8 @@ pub type Micros = u64;
 #[derive(Debug)]
 pub enum Ev {
     Join(usize),
+    /// The array pushes its members' shares (`world::share`).
+    SharePush,
     /// A message arrives at `to` over connection generation `gen`.
     Deliver {
         from: usize,

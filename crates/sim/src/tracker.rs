@@ -59,3 +59,16 @@ pub(crate) fn peer_list(w: &World, i: usize) -> Vec<PeerKey> {
     ranked.truncate(w.cfg.peers_wanted);
     ranked.into_iter().map(|(_, j)| PeerKey(j as u64)).collect()
 }
+
+/// Whether the array counts node `j` as a member still downloading: it
+/// joined and its report says bytes are left. Honest peers until they
+/// finish; attackers always (saying so is a Sybil's cheapest lie: it takes
+/// a share of the CDN's work and never fetches it), but for the forged
+/// reports that claim a whole copy.
+pub(crate) fn downloading(w: &World, j: usize) -> bool {
+    w.joined[j]
+        && match &w.nodes[j] {
+            Node::Honest(h) => h.finished_at.is_none(),
+            Node::Attacker(a) => a.kind != MaliciousKind::ForgedReport,
+        }
+}

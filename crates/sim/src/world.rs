@@ -21,6 +21,7 @@ use crate::node::Honest;
 mod effects;
 mod flow;
 mod scripts;
+mod share;
 
 /// Largest simulated file (it is generated and kept in memory once).
 pub const MAX_FILE_SIZE: u64 = 4 << 30;
@@ -71,6 +72,8 @@ pub(crate) struct World {
     pub cdn_bytes: u64,
     pub events: u64,
     pub finished: usize,
+    /// The modelled array's share pushes (`share`).
+    shares: share::ShareBook,
 }
 
 impl World {
@@ -126,6 +129,7 @@ impl World {
             cdn_bytes: 0,
             events: 0,
             finished: 0,
+            shares: share::ShareBook::default(),
             cfg,
         };
         let spread_us = (w.cfg.join_spread_secs * 1e6) as u64;
@@ -183,6 +187,7 @@ impl World {
     fn dispatch(&mut self, ev: Ev) {
         match ev {
             Ev::Join(i) => self.join(i),
+            Ev::SharePush => self.push_shares(),
             Ev::Deliver {
                 from,
                 to,
@@ -271,7 +276,9 @@ impl World {
                 let seed = self.cfg.seed ^ ((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
                 h.engine = Some(Engine::new(ecfg, content, Millis(self.now / 1000), seed));
                 h.joined_at = self.now;
-                // The tracker answers with the array's ranked list.
+                // The array's answer to the first report: the joiner's
+                // share, then the ranked peer list.
+                self.share_joined(i);
                 self.drive(i, Input::PeerCandidates(list));
                 // Attackers dial every honest peer that joins.
                 for a in self.cfg.peers..self.nodes.len() {
@@ -282,6 +289,7 @@ impl World {
                 }
             }
             Node::Attacker(_) => {
+                self.share_joined(i);
                 for b in 0..self.cfg.peers {
                     if self.joined[b] {
                         let at = self.now + 2 * self.net.latency(i, b);

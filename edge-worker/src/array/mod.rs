@@ -11,7 +11,9 @@
 //!   own id as `from`, within the recipient's inbound budget (the same rate
 //!   and burst as one sender's; beyond it `recipient_busy`, no strike) and
 //!   the pair's offer cap (beyond it `offer_limit`, no strike; [`relay`]).
-//!   Report rates are clamped to plausible values; attestations (`attest`)
+//!   A report that makes the peer a downloading member (or ends that)
+//!   changes the members' shares of the CDN's work (`share`); report
+//!   rates are clamped to plausible values; attestations (`attest`)
 //!   give standing and share bans ([`standing`]): peer lists rank peers with
 //!   standing first and leave out peers dropped by a quorum of accusers.
 //! - A refused message (too large, over the rate, malformed, speaking for
@@ -36,11 +38,15 @@ pub mod object;
 pub mod offers;
 pub mod ratelimit;
 mod relay;
+mod roster;
 pub mod select;
+mod share;
 pub mod standing;
 
 #[cfg(test)]
 mod defence_tests;
+#[cfg(test)]
+mod share_tests;
 #[cfg(test)]
 mod tests;
 
@@ -97,6 +103,12 @@ struct PeerState {
     offers: PairOffers,
     /// Its current attestation (whom it vouches for and accuses).
     claims: Claims,
+    /// When it joined (ms): its place in the division of the CDN's work.
+    joined_ms: f64,
+    /// The share last sent to it (`share`).
+    share: Option<(u32, u32)>,
+    /// It once reported `left` 0: no longer a member of the division.
+    seeded: bool,
 }
 
 /// The roster and rules of one array.
@@ -105,6 +117,12 @@ pub struct ArrayCore {
     limits: ArrayLimits,
     stale_after_ms: f64,
     peers: BTreeMap<PeerId, PeerState>,
+    /// The downloading members by rank (`share`).
+    slots: Vec<PeerId>,
+    /// Downloading members at the last share push (`share`).
+    pushed_members: usize,
+    /// When the armed share push is due.
+    share_due_ms: Option<f64>,
 }
 
 impl ArrayCore {
@@ -113,6 +131,9 @@ impl ArrayCore {
             limits,
             stale_after_ms: DEFAULT_STALE_AFTER_MS,
             peers: BTreeMap::new(),
+            slots: Vec::new(),
+            pushed_members: 0,
+            share_due_ms: None,
         }
     }
 
@@ -124,29 +145,6 @@ impl ArrayCore {
     /// The idle deadline in ms.
     pub fn stale_after_ms(&self) -> f64 {
         self.stale_after_ms
-    }
-
-    /// Closes every peer no message of which was admitted for the idle
-    /// deadline: each gets a `Close` with [`CLOSE_IDLE`], leaves the roster,
-    /// and the others are told (`peerLeft`).
-    pub fn evict_idle(&mut self, now_ms: f64) -> Vec<Action> {
-        let cutoff = now_ms - self.stale_after_ms;
-        let idle: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.last_seen_ms < cutoff)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut out = Vec::new();
-        for peer in idle {
-            out.push(Action::Close {
-                peer: peer.clone(),
-                code: CLOSE_IDLE,
-                reason: "idle: no message within the deadline",
-            });
-            out.extend(self.leave(&peer));
-        }
-        out
     }
 
     pub fn limits(&self) -> ArrayLimits {
@@ -200,6 +198,7 @@ impl ArrayCore {
         }
         let bucket = TokenBucket::new(self.limits.messages_per_second, self.limits.burst, now_ms);
         let inbound = bucket.clone();
+        let report_seeded = report.as_ref().is_some_and(|r| r.left == 0);
         self.peers.insert(
             peer,
             PeerState {
@@ -211,6 +210,9 @@ impl ArrayCore {
                 throttled: false,
                 offers: PairOffers::default(),
                 claims: Claims::default(),
+                joined_ms: last_seen_ms,
+                share: None,
+                seeded: report_seeded,
             },
         );
         true
@@ -223,25 +225,6 @@ impl ArrayCore {
             array_id: array_id.to_owned(),
             limits: self.limits,
         }
-    }
-
-    /// Removes a peer whose socket closed; tells the others.
-    pub fn leave(&mut self, peer: &PeerId) -> Vec<Action> {
-        if self.peers.remove(peer).is_none() {
-            return Vec::new();
-        }
-        for p in self.peers.values_mut() {
-            p.offers.forget(peer);
-        }
-        self.peers
-            .keys()
-            .map(|to| Action::Send {
-                to: to.clone(),
-                msg: ServerMessage::PeerLeft {
-                    peer_id: peer.clone(),
-                },
-            })
-            .collect()
     }
 
     /// A binary frame of `len` bytes: not part of the protocol.
@@ -347,12 +330,19 @@ impl ArrayCore {
             return self.refuse(from, ArrayErrorCode::BadReport, &e.to_string(), out);
         }
         let want = report.peers_wanted_clamped();
+        let was_downloading = self.is_downloading(from);
         // Only the counters are kept, rates made plausible: they are all
         // selection needs, and they fit the platform's small attachment.
         if let Some(p) = self.peers.get_mut(from) {
             p.report = Some(standing::plausible(&report));
+            p.seeded |= report.left == 0;
         }
         out.push(Action::Persist { peer: from.clone() });
+        // The division of the CDN's work, before the peer list (`share`).
+        if self.is_downloading(from) != was_downloading {
+            self.shares_changed(now_ms, out);
+        }
+        self.share_for_reporter(from, out);
         let fresh_since = now_ms - self.stale_after_ms;
         let standing = self.standing();
         let peers = select::select(

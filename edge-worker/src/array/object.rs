@@ -10,6 +10,9 @@
 //! closed after four report intervals of silence, never sooner than a minute
 //! (or after `ARRAY_IDLE_MS`): idle peers are evicted before a join is refused
 //! as full, and by an alarm every half deadline while the array has peers.
+//! The same alarm is brought forward to the core's armed share push
+//! (`share`), and every alarm pushes the shares that changed (after a wake-up
+//! from hibernation, which forgets what was sent, that is every share).
 //! Nothing here decides anything: the core does.
 
 use std::cell::RefCell;
@@ -36,6 +39,10 @@ struct Attachment {
     /// When the peer joined or its last report was admitted (ms since the epoch).
     #[serde(default)]
     last_seen_ms: Option<f64>,
+    /// When the peer joined (ms since the epoch): its rank in the division
+    /// of the CDN's work.
+    #[serde(default)]
+    joined_ms: Option<f64>,
 }
 
 /// Floor of the stale-after time, whatever the report interval.
@@ -89,7 +96,12 @@ impl ArrayObject {
             for ws in self.state.get_websockets() {
                 if let Ok(Some(a)) = ws.deserialize_attachment::<Attachment>() {
                     let seen = a.last_seen_ms.unwrap_or(now);
+                    let joined = a.joined_ms;
+                    let peer = a.peer_id.clone();
                     core.restore(a.peer_id, a.report, seen, now);
+                    if let Some(t) = joined {
+                        core.set_joined_ms(&peer, t);
+                    }
                 }
             }
             *slot = Some(core);
@@ -121,7 +133,7 @@ impl ArrayObject {
                     if let Some(target) = self.socket_of(&peer) {
                         let _ = target.close(Some(code), Some(reason));
                     }
-                    let left = self.with_core(|c| c.leave(&peer))?;
+                    let left = self.with_core(|c| c.leave(&peer, now_ms()))?;
                     self.apply(ws, left)?;
                 }
                 Action::Persist { peer } => {
@@ -166,9 +178,23 @@ impl ArrayObject {
         Ok(())
     }
 
+    /// Brings the alarm forward to the core's armed share push, if any.
+    async fn arm_share_alarm(&self) -> Result<()> {
+        let Some(due) = self.with_core(|c| c.share_due_ms())? else {
+            return Ok(());
+        };
+        let storage = self.state.storage();
+        let pending = storage.get_alarm().await?;
+        if pending.is_none_or(|t| t as f64 > due) {
+            // Whole ms from now, at least one.
+            storage.set_alarm((due - now_ms()).max(1.0) as i64).await?;
+        }
+        Ok(())
+    }
+
     fn on_gone(&self, ws: &WebSocket) -> Result<()> {
         if let Some(peer) = Self::peer_of(ws) {
-            let actions = self.with_core(|c| c.leave(&peer))?;
+            let actions = self.with_core(|c| c.leave(&peer, now_ms()))?;
             self.apply(Some(ws), actions)?;
         }
         Ok(())
@@ -189,6 +215,7 @@ impl DurableObject for ArrayObject {
         // Idle sockets give their slots up before a join is refused.
         if self.with_core(|c| c.is_full())? {
             self.evict_idle()?;
+            self.arm_share_alarm().await?;
         }
         if self.with_core(|c| c.is_full())? {
             let e = ApiError::new(429, "array_full", "this array holds its maximum of peers");
@@ -205,6 +232,7 @@ impl DurableObject for ArrayObject {
             array_id: array_id.clone(),
             report: None,
             last_seen_ms: Some(now),
+            joined_ms: Some(now),
         })?;
         let welcome = self.with_core(|c| {
             c.join(peer.clone(), None, now);
@@ -217,9 +245,13 @@ impl DurableObject for ArrayObject {
 
     async fn alarm(&self) -> Result<Response> {
         self.evict_idle()?;
+        // The armed share push, or any share a wake-up from hibernation lost.
+        let shares = self.with_core(|c| c.push_shares())?;
+        self.apply(None, shares)?;
         if !self.with_core(|c| c.is_empty())? {
             self.arm_alarm().await?;
         }
+        self.arm_share_alarm().await?;
         Response::ok("")
     }
 
@@ -242,7 +274,8 @@ impl DurableObject for ArrayObject {
                 WebSocketIncomingMessage::Binary(bytes) => c.on_binary(&peer, bytes.len(), now),
             }
         })?;
-        self.apply(Some(&ws), actions)
+        self.apply(Some(&ws), actions)?;
+        self.arm_share_alarm().await
     }
 
     async fn websocket_close(
@@ -255,10 +288,11 @@ impl DurableObject for ArrayObject {
         self.on_gone(&ws)?;
         // Complete the closing handshake; the socket may already be closed.
         let _ = ws.close(Some(1000), Some("bye"));
-        Ok(())
+        self.arm_share_alarm().await
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
-        self.on_gone(&ws)
+        self.on_gone(&ws)?;
+        self.arm_share_alarm().await
     }
 }

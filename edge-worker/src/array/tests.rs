@@ -50,7 +50,12 @@ fn report_answers_with_the_other_peers() {
         0.0,
     );
     assert!(out.contains(&Action::Persist { peer: pid("a") }));
-    let [ServerMessage::Peers { peers }] = sends_to(&out, "a")[..] else {
+    // Its share of the CDN's work comes first: the only member downloading.
+    let [ServerMessage::Share {
+        rank: 0,
+        members: 1,
+    }, ServerMessage::Peers { peers }] = sends_to(&out, "a")[..]
+    else {
         panic!("{out:?}")
     };
     let ids: Vec<_> = peers.iter().map(|p| p.peer_id.as_str()).collect();
@@ -173,7 +178,7 @@ fn a_flood_is_rate_limited_then_closed_while_others_are_served() {
 #[test]
 fn leaving_removes_the_peer_and_tells_the_others() {
     let mut c = core_with(&["a", "b", "c"]);
-    let out = c.leave(&pid("b"));
+    let out = c.leave(&pid("b"), 0.0);
     assert_eq!(out.len(), 2);
     assert!(!c.contains(&pid("b")));
     let peers = c.on_text(&pid("a"), r#"{"type":"report","peersWanted":8}"#, 0.0);
@@ -184,7 +189,7 @@ fn leaving_removes_the_peer_and_tells_the_others() {
         peers.iter().map(|p| p.peer_id.as_str()).collect::<Vec<_>>(),
         ["c"]
     );
-    assert!(c.leave(&pid("b")).is_empty());
+    assert!(c.leave(&pid("b"), 0.0).is_empty());
 }
 
 fn rep(left: u64, bps: u64) -> Report {

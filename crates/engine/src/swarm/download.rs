@@ -174,7 +174,7 @@ impl Swarm {
     /// Request time after which a window below the floor shows a slow peer
     /// (a quarter of the window's length: with two requests outstanding, an
     /// eighth of it in wall time).
-    fn slow_grace(&self) -> u64 {
+    pub(super) fn slow_grace(&self) -> u64 {
         self.cfg.slow_window_ms / 4
     }
 

@@ -201,7 +201,26 @@ impl Swarm {
         // unless the download is below the minimum QoS.
         let expected = (self.peers.len() + self.dialing.len()) as u64;
         let qos = expected > 0 && self.below_qos();
-        let race = expected > 0 && self.p2p && self.race.cdn_ahead(now, self.cfg.http_race_percent);
+        // Requests held by slow peers (the drip defence) do not count.
+        let slow = self.slow_peers();
+        let starving = self
+            .peers
+            .iter()
+            .all(|(k, p)| p.downloads.is_empty() || slow.contains(k));
+        self.note_starving(expected > 0 && starving);
+        // The array's share (`share`): owners fetch theirs at once, others
+        // only owned pieces until they have starved for a while.
+        let share = expected > 0 && self.p2p && self.share_used();
+        // The race is the minimum-QoS guard: it ignores the share (unless
+        // configured otherwise), so that members that take a share and
+        // never fetch it (Sybils) cannot hold a download beyond its bound.
+        let cdn_ahead = self.race.cdn_ahead(now, self.cfg.http_race_percent);
+        let owned_only =
+            share && !qos && (!cdn_ahead || self.cfg.race_follows_share) && !self.orphans_due();
+        // The owner's fetch: its owned pieces nobody near serves, at once.
+        let owner_fetch =
+            share && !qos && !cdn_ahead && self.share_settled() && self.owner_has_work(&slow);
+        let race = expected > 0 && self.p2p && (cdn_ahead || owner_fetch);
         let limit = if expected == 0 || qos || race {
             self.cfg.http_concurrency.max(1)
         } else {
@@ -211,18 +230,9 @@ impl Swarm {
             return;
         }
         // Not starving: only pieces stuck with slow peers may go to the CDN.
-        let mut stuck_only = false;
-        if expected > 0 && !qos && !race {
-            // Requests held by slow peers (the drip defence) do not count.
-            let slow = self.slow_peers();
-            let starving = self
-                .peers
-                .iter()
-                .all(|(k, p)| p.downloads.is_empty() || slow.contains(k));
-            if !starving {
-                self.http.patience_until = None;
-                stuck_only = true;
-            }
+        let stuck_only = expected > 0 && !qos && !race && !starving;
+        if stuck_only {
+            self.http.patience_until = None;
         }
         if expected > 0 && !qos && !race && !stuck_only {
             match self.http.patience_until {
@@ -239,7 +249,7 @@ impl Swarm {
                 Some(_) => {}
             }
         }
-        let slow = self.slow_peers();
+        let owned_only = owned_only && !stuck_only;
         let piece_size = u64::from(self.meta.piece_size().get());
         while self.http.in_flight.len() < limit {
             // The race's cap, before the picker's scan.
@@ -254,6 +264,9 @@ impl Swarm {
             }
             let run = if self.p2p {
                 let (peers, pieces) = (&self.peers, &self.pieces);
+                // While the share settles, the patience path takes nothing.
+                let (owned, settled) = (&self.share.owned, self.share_settled());
+                let owns = |p: PieceIndex| settled && owned.contains(&p);
                 // Pieces only slow peers can serve, or hold, are the CDN's too.
                 let eligible = |p| {
                     let served = || {
@@ -269,7 +282,10 @@ impl Swarm {
                             peer.leases.covers(p) && peer.usable(now) && !slow.contains(k)
                         })
                     };
-                    (race || (!skip && !served())) && !leased()
+                    if owner_fetch {
+                        return owns(p) && !served() && !leased();
+                    }
+                    (race || (!skip && !served())) && !leased() && (!owned_only || owns(p))
                 };
                 let reclaim = |sources: &[Source]| {
                     sources.iter().all(|s| match s {
@@ -338,6 +354,8 @@ impl Swarm {
             self.race.grace_deadline(self.cfg.http_race_percent),
             // A lease's end may free its piece for the CDN (`lease`).
             self.lease_deadline(),
+            // The share settles, or a starving page may take orphans.
+            self.share_deadline(),
         ]
         .into_iter()
         .flatten()

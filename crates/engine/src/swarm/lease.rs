@@ -5,8 +5,8 @@
 //!
 //! A lease for piece `p` lives from its `Fetching` until the peer's `Have`
 //! for `p` (fulfilled), the peer's disconnection, or its hold time later
-//! (expired), whichever comes first. The hold is what this client's own CDN takes for
-//! [`HOLD_PIECES`] pieces at its measured rate, within
+//! (expired), whichever comes first. The hold is what this client's own
+//! CDN takes for [`HOLD_PIECES`] pieces at its measured rate, within
 //! [`MIN_HOLD_MS`]..=[`FETCH_LEASE_MS`] ([`FETCH_LEASE_MS`] before the rate
 //! is known): long enough for an honest peer's request on the same link,
 //! short for a liar's. An expired lease only frees its piece.
@@ -101,15 +101,16 @@ impl Swarm {
         if self.pieces.is_verified(p) || self.leased_once.contains(&p) {
             return;
         }
-        let counts = self.peers.get(&k).is_some_and(|peer| peer.usable(self.now));
-        if !counts || self.slow_peers().contains(&k) {
-            return;
-        }
-        let until = self.now.plus(self.lease_hold_ms());
+        let (until, floor, grace) = (
+            self.now.plus(self.lease_hold_ms()),
+            self.cfg.min_request_bps,
+            self.slow_grace(),
+        );
         let Some(peer) = self.peers.get_mut(&k) else {
             return;
         };
-        if !peer.has.get(p.get()) && peer.leases.take(p, until) {
+        let counts = peer.usable(self.now) && !peer.slow(floor, grace);
+        if counts && !peer.has.get(p.get()) && peer.leases.take(p, until) {
             self.leased_once.insert(p);
         }
     }
@@ -118,9 +119,7 @@ impl Swarm {
     pub(super) fn expire_leases(&mut self) {
         let now = self.now;
         for peer in self.peers.values_mut() {
-            if peer.leases.next_expiry().is_some_and(|t| t <= now) {
-                peer.leases.expire(now);
-            }
+            peer.leases.expire(now);
         }
     }
 

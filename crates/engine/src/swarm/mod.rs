@@ -29,6 +29,7 @@ mod peer;
 mod pieces;
 mod race;
 mod rate;
+pub(crate) mod share;
 mod slots;
 mod stored;
 mod upload;
@@ -70,6 +71,8 @@ pub(crate) struct Swarm {
     race: race::Race,
     /// Pieces some peer has leased (`lease`): each at most once per download.
     leased_once: peer::PieceSet,
+    /// The array's division of the CDN's work (`share`).
+    share: share::ShareState,
     upload: upload::UploadState,
     /// What the local host allows to upload (`Input::UploadBudget`).
     upload_budget: Option<u64>,
@@ -113,6 +116,7 @@ impl Swarm {
             ),
             race: race::Race::new(now, u64::from(meta.piece_size().get())),
             leased_once: peer::PieceSet::new(meta.piece_count()),
+            share: share::ShareState::new(meta.piece_count()),
             upload: upload::UploadState::new(now),
             upload_budget: None,
             background: local::Background::default(),
@@ -142,6 +146,14 @@ impl Swarm {
     }
 
     pub fn handle(&mut self, now: Millis, input: Input) {
+        // A share in an array too small to use it changes nothing (`share`).
+        if let Input::ArrayShare { rank, members } = input {
+            let used = self.share_used();
+            self.on_share(rank, members, now.max(self.now));
+            if !used && !self.share_used() {
+                return;
+            }
+        }
         let later = now > self.now;
         self.now = self.now.max(now);
         // A write's answer that releases no request changes no decision.
@@ -150,6 +162,7 @@ impl Swarm {
                 return;
             }
         }
+
         self.account_windows();
         // Block and Have messages only concern their sender's pipeline
         // (inbound marks it); everything else may change any pipeline.
@@ -158,6 +171,7 @@ impl Swarm {
         }
         match input {
             Input::PeerCandidates(list) => self.on_candidates(list),
+            Input::ArrayShare { .. } => {}
             Input::PeerConnected { peer } => self.on_connected(peer),
             Input::PeerData { peer, bytes } => self.on_peer_data(peer, &bytes),
             Input::PeerMisbehaved { peer, reason } => {

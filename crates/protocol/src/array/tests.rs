@@ -128,6 +128,13 @@ fn server_messages_are_tagged_camel_case() {
         serde_json::to_string(&m).unwrap(),
         r#"{"type":"peerLeft","peerId":"p1"}"#
     );
+    let share = ServerMessage::Share {
+        rank: 3,
+        members: 300,
+    };
+    let text = r#"{"type":"share","rank":3,"members":300}"#;
+    assert_eq!(serde_json::to_string(&share).unwrap(), text);
+    assert_eq!(serde_json::from_str::<ServerMessage>(text).unwrap(), share);
     let e = ServerMessage::Error {
         code: ArrayErrorCode::RateLimited,
         message: "slow down".into(),

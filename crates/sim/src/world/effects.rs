@@ -88,7 +88,10 @@ impl World {
             Event::PeerBanned { peer, .. } => {
                 h.banned.push((peer.0 as usize, (peer.0 as usize) < peers))
             }
-            Event::Done { .. } if h.done(now) => self.finished += 1,
+            Event::Done { .. } if h.done(now) => {
+                self.finished += 1;
+                self.share_changed();
+            }
             _ => {}
         }
     }
