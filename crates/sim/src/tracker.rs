@@ -7,24 +7,20 @@
 //! it joined; a `ForgedReport` attacker `left` 0 and the largest upload
 //! speed; other attackers nothing (never reported). A joining peer (no
 //! report yet, so not a seed) gets up to `peers_wanted` of the peers that
-//! joined before it, ranked as the array ranks them: seeds first, then
-//! least left, then peers that never reported; among equals the fastest
-//! uploaders first, then a per-(client, peer) mix (here seeded).
+//! joined before it, ranked as the array ranks them: seeds first, then the
+//! downloading peers (all ahead of a joiner), then peers that never
+//! reported; within each class a per-(client, peer) mix (here seeded).
 
 use edgeswarm_engine::PeerKey;
 
 use crate::config::MaliciousKind;
 use crate::world::{Node, World};
 
-/// What a node last reported to the array: (left, uploaded bytes/s).
-fn report(w: &World, j: usize) -> Option<(u64, u64)> {
+/// What a node last reported to the array: its bytes left.
+fn report(w: &World, j: usize) -> Option<u64> {
     match &w.nodes[j] {
-        Node::Honest(h) => {
-            let s = h.engine.as_ref()?.stats();
-            let secs = (w.now.saturating_sub(h.joined_at) / 1_000_000).max(1);
-            Some((s.bytes_left, s.bytes_to_peers / secs))
-        }
-        Node::Attacker(a) if a.kind == MaliciousKind::ForgedReport => Some((0, u64::MAX)),
+        Node::Honest(h) => Some(h.engine.as_ref()?.stats().bytes_left),
+        Node::Attacker(a) if a.kind == MaliciousKind::ForgedReport => Some(0),
         Node::Attacker(_) => None,
     }
 }
@@ -36,9 +32,8 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The array's sort key: usefulness class, bytes left, upload speed
-/// (descending), tie-breaking mix.
-type Rank = (u8, u64, std::cmp::Reverse<u64>, u64);
+/// The array's sort key: usefulness class, mix.
+type Rank = (u8, u64);
 
 /// The peer list node `i` gets when it joins.
 pub(crate) fn peer_list(w: &World, i: usize) -> Vec<PeerKey> {
@@ -48,11 +43,12 @@ pub(crate) fn peer_list(w: &World, i: usize) -> Vec<PeerKey> {
             let r = report(w, j);
             let class = match r {
                 None => 2,
-                Some((left, _)) => u8::from(left != 0),
+                Some(left) => u8::from(left != 0),
             };
-            let (left, bps) = r.unwrap_or((0, 0));
+            // The joiner has not reported: every downloading peer is ahead
+            // of it, and the mix orders them (never progress or speed).
             let tie = mix(w.cfg.seed ^ mix((i as u64) << 32 | j as u64));
-            ((class, left, std::cmp::Reverse(bps), tie), j)
+            ((class, tie), j)
         })
         .collect();
     ranked.sort_unstable();

@@ -220,7 +220,49 @@ fn selection_prefers_seeds_then_fuller_peers_then_silent_ones() {
         3,
     );
     let names: Vec<_> = got.iter().map(|p| p.peer_id.as_str()).collect();
-    assert_eq!(names, ["seed", "nearly", "half"]);
+    assert_eq!(names[0], "seed");
+    let mut ahead = names[1..].to_vec();
+    ahead.sort_unstable();
+    assert_eq!(ahead, ["half", "nearly"], "the peers ahead, in any order");
+    // A peer behind the client comes after those ahead of it.
+    let behind = rep(100, 0);
+    let all: Vec<(PeerId, Option<&Report>)> = vec![
+        (pid("behind"), Some(&behind)),
+        (pid("half"), reports[2].as_ref()),
+        (pid("silent"), None),
+    ];
+    let got = select::select(
+        &ids[0],
+        Some(&mine),
+        all.iter().map(|(i, r)| (i, *r, false)),
+        3,
+    );
+    let names: Vec<_> = got.iter().map(|p| p.peer_id.as_str()).collect();
+    assert_eq!(names, ["half", "behind", "silent"]);
+}
+
+/// A crowd of downloading peers, each at its own progress: the joiners'
+/// first picks spread over them instead of all going to the most advanced
+/// (whose inbound slots then fill, leaving later joiners with no peer).
+#[test]
+fn selection_spreads_joiners_over_peers_at_different_progress() {
+    let ids: Vec<PeerId> = (0..40).map(|i| pid(&format!("p{i}"))).collect();
+    let reports: Vec<Report> = (0..40).map(|i| rep(1000 - i, 1000 + i)).collect();
+    let joiners: Vec<PeerId> = (0..40).map(|i| pid(&format!("j{i}"))).collect();
+    let firsts: std::collections::BTreeSet<String> = joiners
+        .iter()
+        .map(|me| {
+            let others = ids
+                .iter()
+                .zip(reports.iter())
+                .map(|(i, r)| (i, Some(r), false));
+            select::select(me, None, others, 1)[0].peer_id.to_string()
+        })
+        .collect();
+    assert!(
+        firsts.len() > 5,
+        "every joiner picked the same few peers: {firsts:?}"
+    );
 }
 
 #[test]
