@@ -134,7 +134,8 @@ test('a forged report is not ranked ahead of a peer the array has seen serve', a
     assert.deepEqual(firstTwo, [seed.peerId, forger.peerId].sort());
   }
   // The witness received verified bytes from the seed: now every
-  // downloader is offered the seed first (by chance alone, 1 in 8).
+  // downloader is offered the seed first (the witness reports no `left`,
+  // so it is a seed too: by chance alone, 1 in 27).
   witness.send({ type: 'attest', verifiedFrom: [seed.peerId] });
   await witness.report();
   for (const d of downloaders) {

@@ -54,6 +54,7 @@ use std::collections::BTreeMap;
 
 use edgeswarm_protocol::array::{
     ArrayErrorCode, ArrayLimits, Attestation, ClientMessage, PeerId, Report, ServerMessage,
+    SHARE_PUSH_MS,
 };
 
 use offers::PairOffers;
@@ -199,6 +200,12 @@ impl ArrayCore {
         let bucket = TokenBucket::new(self.limits.messages_per_second, self.limits.burst, now_ms);
         let inbound = bucket.clone();
         let report_seeded = report.as_ref().is_some_and(|r| r.left == 0);
+        // A member restored after hibernation: the slots are rebuilt in
+        // join order, a re-division every member must hear of soon.
+        if report.as_ref().is_some_and(|r| r.left > 0) {
+            self.share_due_ms
+                .get_or_insert(now_ms + SHARE_PUSH_MS as f64);
+        }
         self.peers.insert(
             peer,
             PeerState {
@@ -251,7 +258,7 @@ impl ArrayCore {
             Err(e) => self.refuse(from, ArrayErrorCode::BadMessage, &e.to_string(), &mut out),
             Ok(ClientMessage::Report(r)) => self.on_report(from, r, now_ms, &mut out),
             Ok(ClientMessage::Signal(s)) => self.on_signal(from, s, now_ms, &mut out),
-            Ok(ClientMessage::Attest(a)) => self.on_attest(from, a, &mut out),
+            Ok(ClientMessage::Attest(a)) => self.on_attest(from, a, now_ms, &mut out),
         }
         out
     }
@@ -365,12 +372,14 @@ impl ArrayCore {
         Standing::assess(&self.peers.iter().map(|(id, p)| (id, &p.claims)).collect())
     }
 
-    fn on_attest(&mut self, from: &PeerId, a: Attestation, out: &mut Vec<Action>) {
+    fn on_attest(&mut self, from: &PeerId, a: Attestation, now_ms: f64, out: &mut Vec<Action>) {
         if let Err(e) = a.validate() {
             return self.refuse(from, ArrayErrorCode::BadAttestation, &e.to_string(), out);
         }
         if let Some(p) = self.peers.get_mut(from) {
             p.claims = Claims::new(from, a);
         }
+        // A quorum dropping (or no longer dropping) a member moves shares.
+        self.resync_shares(now_ms, out);
     }
 }

@@ -240,6 +240,8 @@ impl DurableObject for ArrayObject {
         })?;
         send(&server, &welcome);
         self.arm_alarm().await?;
+        // A wake-up from hibernation may have armed a share push.
+        self.arm_share_alarm().await?;
         Response::from_websocket(pair.client)
     }
 

@@ -53,6 +53,9 @@ impl ArrayCore {
             .collect();
         if downloading {
             self.shares_changed(now_ms, &mut out);
+        } else {
+            // An accuser or voucher leaving can change who is dropped.
+            self.resync_shares(now_ms, &mut out);
         }
         out
     }

@@ -72,6 +72,16 @@ impl ArrayCore {
         self.slots.extend(new.into_iter().map(|(_, id)| id));
     }
 
+    /// The members may have changed without a report or a leave of one of
+    /// them (a ban quorum's verdict): push if the slots moved.
+    pub(super) fn resync_shares(&mut self, now_ms: f64, out: &mut Vec<Action>) {
+        let before = self.slots.clone();
+        self.sync_slots();
+        if self.slots != before {
+            self.shares_changed(now_ms, out);
+        }
+    }
+
     /// Whether `peer` counts as downloading (its last report).
     /// A peer that once reported `left` 0 never counts again: flipping its
     /// report cannot make the array push shares to every member.

@@ -143,3 +143,28 @@ fn a_peer_that_reported_a_whole_copy_never_rejoins_the_division() {
     assert_eq!(c.share_of(&pid(7)), None);
     assert_eq!(c.share_of(&pid(0)), Some((0, 7)));
 }
+
+#[test]
+fn a_member_dropped_by_a_ban_quorum_gives_up_its_rank() {
+    let mut c = members(8);
+    // p002 vouches for p000 and p001, who then both accuse p003.
+    c.on_text(
+        &pid(2),
+        r#"{"type":"attest","verifiedFrom":["p000","p001"]}"#,
+        200.0,
+    );
+    assert_eq!(c.share_due_ms(), None, "standing alone moves nobody");
+    for accuser in [0, 1] {
+        c.on_text(
+            &pid(accuser),
+            r#"{"type":"attest","banned":["p003"]}"#,
+            210.0,
+        );
+    }
+    let due = c.share_due_ms().expect("the drop arms a push");
+    let pushed = shares(&c.push_due_shares(due));
+    assert!(pushed.contains(&(pid(7), 3, 7)), "{pushed:?}");
+    assert!(pushed.contains(&(pid(0), 0, 7)));
+    assert!(!pushed.iter().any(|(to, _, _)| *to == pid(3)));
+    assert_eq!(c.share_of(&pid(3)), None);
+}

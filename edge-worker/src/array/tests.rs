@@ -256,7 +256,10 @@ fn selection_spreads_joiners_over_peers_at_different_progress() {
                 .iter()
                 .zip(reports.iter())
                 .map(|(i, r)| (i, Some(r), false));
-            select::select(me, None, others, 1)[0].peer_id.to_string()
+            // A joiner's first report: the whole file left.
+            select::select(me, Some(&rep(1000, 0)), others, 1)[0]
+                .peer_id
+                .to_string()
         })
         .collect();
     assert!(
