@@ -46,6 +46,8 @@ pub mod standing;
 #[cfg(test)]
 mod defence_tests;
 #[cfg(test)]
+mod select_tests;
+#[cfg(test)]
 mod share_tests;
 #[cfg(test)]
 mod tests;
