@@ -38,11 +38,13 @@
 //!   elsewhere (a second, separately verified attempt); the first verified copy
 //!   wins and the other request is cancelled. This also routes around slow holders.
 
+use std::collections::BTreeMap;
+
 use edgeswarm_protocol::wire::{Message, MAX_OUTSTANDING_REQUESTS};
 use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
-use super::peer::Phase;
+use super::peer::{Peer, Phase};
 use super::Swarm;
 use crate::types::{BanReason, Event, Millis, PeerKey, Source};
 
@@ -53,6 +55,20 @@ pub(super) struct SlowPeers(Vec<PeerKey>);
 impl SlowPeers {
     pub fn contains(&self, k: &PeerKey) -> bool {
         self.0.binary_search(k).is_ok()
+    }
+
+    /// A usable peer that is not slow can serve `p`.
+    pub fn served(&self, peers: &BTreeMap<PeerKey, Peer>, p: PieceIndex, now: Millis) -> bool {
+        peers
+            .iter()
+            .any(|(k, peer)| peer.can_serve(p, now) && !self.contains(k))
+    }
+
+    /// A usable peer that is not slow holds a live lease on `p` (`lease`).
+    pub fn leased(&self, peers: &BTreeMap<PeerKey, Peer>, p: PieceIndex, now: Millis) -> bool {
+        peers
+            .iter()
+            .any(|(k, peer)| peer.leases.covers(p) && peer.usable(now) && !self.contains(k))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -269,19 +269,11 @@ impl Swarm {
                 let owns = |p: PieceIndex| settled && owned.contains(&p);
                 // Pieces only slow peers can serve, or hold, are the CDN's too.
                 let eligible = |p| {
-                    let served = || {
-                        peers
-                            .iter()
-                            .any(|(k, peer)| peer.can_serve(p, now) && !slow.contains(k))
-                    };
+                    let served = || slow.served(peers, p, now);
                     let skip = stuck_only && pieces.is_missing(p);
                     // A peer's live lease leaves the piece to its CDN
                     // request (`lease`); the minimum-QoS rule trusts none.
-                    let leased = || {
-                        !qos && peers.iter().any(|(k, peer)| {
-                            peer.leases.covers(p) && peer.usable(now) && !slow.contains(k)
-                        })
-                    };
+                    let leased = || !qos && slow.leased(peers, p, now);
                     if owner_fetch {
                         return owns(p) && !served() && !leased();
                     }

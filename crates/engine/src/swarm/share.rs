@@ -152,14 +152,9 @@ impl Swarm {
     /// An owned piece is missing, and no usable peer (slow ones do not
     /// count) can serve it or has leased it.
     pub(super) fn owner_has_work(&self, slow: &SlowPeers) -> bool {
-        let now = self.now;
+        let (peers, now) = (&self.peers, self.now);
         self.share.owned_list.iter().any(|&p| {
-            self.pieces.is_missing(p)
-                && !self.peers.iter().any(|(k, peer)| {
-                    peer.usable(now)
-                        && !slow.contains(k)
-                        && (peer.can_serve(p, now) || peer.leases.covers(p))
-                })
+            self.pieces.is_missing(p) && !slow.served(peers, p, now) && !slow.leased(peers, p, now)
         })
     }
 
