@@ -127,14 +127,13 @@ pub struct EngineConfig {
     /// minimum-QoS idea for a fast CDN: peers never make the download much
     /// slower than HTTP would be. 0 = off. Default 120.
     pub http_race_percent: u64,
-    /// The race too takes only the pieces the array's share gives this
-    /// client (`swarm::share`) until the orphan wait has passed, in any
-    /// array larger than `max_peers`. Without it the race does so only in
-    /// an array of more than twice `max_peers` members, where it keeps
-    /// the CDN near one copy. For arrays whose members are trusted (e.g. a
-    /// company's Group mode): members that take a share and never fetch it
-    /// then hold pieces back for up to the orphan wait (4 s), beyond the
-    /// race's bound, in a small array too. Default false.
+    /// In an array larger than `max_peers`, the race too takes only the
+    /// pieces the array's share gives this client (`swarm::share`) until
+    /// the orphan wait has passed. For arrays whose members are trusted
+    /// (e.g. a company's Group mode): it keeps the CDN near one copy at
+    /// scale, but members that take a share and never fetch it then hold
+    /// pieces back for up to the orphan wait (4 s), beyond the race's
+    /// bound. Default false: the race ignores the share.
     pub race_follows_share: bool,
     /// The glue hashes received pieces: instead of computing a piece's
     /// SHA-256 itself, the engine emits `Output::HashPiece` and decides on

@@ -211,12 +211,12 @@ impl Swarm {
         // The array's share (`share`): owners fetch theirs at once, others
         // only owned pieces until they have starved for a while.
         let share = expected > 0 && self.p2p && self.share_used();
-        // The race is the minimum-QoS guard: it ignores the share but in a
-        // large array (`share`), so that a few members that take a share and
-        // never fetch it cannot hold a download beyond its bound.
+        // The race is the minimum-QoS guard: it ignores the share (unless
+        // configured otherwise), so that members that take a share and
+        // never fetch it (Sybils) cannot hold a download beyond its bound.
         let cdn_ahead = self.race.cdn_ahead(now, self.cfg.http_race_percent);
         let owned_only =
-            share && !qos && (!cdn_ahead || self.race_follows_share()) && !self.orphans_due();
+            share && !qos && (!cdn_ahead || self.cfg.race_follows_share) && !self.orphans_due();
         // The owner's fetch: its owned pieces nobody near serves, at once.
         let owner_fetch =
             share && !qos && !cdn_ahead && self.share_settled() && self.owner_has_work(&slow);

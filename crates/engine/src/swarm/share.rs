@@ -27,22 +27,10 @@
 //!     usable peers) for [`ORPHAN_WAIT_MS`] in all: then any piece, for the
 //!     rest of the download, so owners that left, lie or never fetch cost
 //!     at most that wait;
-//!   - the race, the minimum-QoS guard, takes only owned pieces until the
-//!     orphan wait too in a *large* array (more than
-//!     [`RACE_FOLLOWS_FACTOR`] × `max_peers` members, or any array with
-//!     `race_follows_share`), and ignores the share otherwise; the
-//!     minimum-QoS rule and pieces stuck with slow peers always ignore it.
-//!
-//! Why a large array only: a page sees at most `max_peers` members. In an
-//! array not much larger, a few members that take a share and never fetch
-//! it (the attack tests' 2 drip or 4 false-lease peers among 8 pages) would
-//! hold a page's race back by the orphan wait: 7.2–7.7 s against 3.4 s
-//! from the CDN alone, beyond the race's 1.2× bound; and leases already
-//! reach most members there (1.2–1.3 CDN copies at 40–60 pages with
-//! `max_peers` 32). In a large array a page reaches few members, racing
-//! pages fetch what owners they never meet fetch too (4.4–5.6 copies at 300
-//! pages), and holding back costs Sybils more than `max_peers` sockets for
-//! at most the orphan wait (docs/bench/engine.md "The array's share").
+//!   - the race, the minimum-QoS guard, ignores the share (with
+//!     `race_follows_share` it too takes only owned pieces until the orphan
+//!     wait), and so do the minimum-QoS rule and pieces stuck with slow
+//!     peers.
 //!
 //! Invariants: `owned` is exactly the pieces owned under the current share;
 //! a share with `rank >= members` is ignored (the glue passes what the
@@ -63,16 +51,6 @@ pub const SETTLE_MS: u64 = 300;
 
 /// A page that has starved this long takes pieces it does not own.
 pub const ORPHAN_WAIT_MS: u64 = 4_000;
-
-/// An array of more than this many times `max_peers` members is large:
-/// the race keeps to the share there too.
-pub const RACE_FOLLOWS_FACTOR: usize = 2;
-
-/// Whether the race keeps to a share among `members` for a page of at most
-/// `max_peers` peers (`always`: `EngineConfig::race_follows_share`).
-pub fn race_keeps_to_share(members: u32, max_peers: usize, always: bool) -> bool {
-    always || members as usize > RACE_FOLLOWS_FACTOR.saturating_mul(max_peers)
-}
 
 /// The member (rank below `members`) that owns piece `p`: jump consistent
 /// hashing of a mix of `p`.
@@ -161,14 +139,6 @@ impl Swarm {
             .is_some_and(|(_, members, _)| members as usize > self.cfg.max_peers)
     }
 
-    /// Whether the race keeps to the share ([`race_keeps_to_share`]).
-    pub(super) fn race_follows_share(&self) -> bool {
-        let (max, always) = (self.cfg.max_peers, self.cfg.race_follows_share);
-        self.share
-            .current
-            .is_some_and(|(_, m, _)| race_keeps_to_share(m, max, always))
-    }
-
     /// Whether owners fetch their pieces at once (the share is used and
     /// settled).
     pub(super) fn share_settled(&self) -> bool {
@@ -246,15 +216,6 @@ mod tests {
         }
         assert!(per.iter().all(|&c| (800..1200).contains(&c)), "{per:?}");
         assert_eq!(owner_of(7, 1), 0);
-    }
-
-    #[test]
-    fn the_race_keeps_to_the_share_beyond_twice_max_peers_or_when_told() {
-        use super::race_keeps_to_share as keeps;
-        assert!(!keeps(16, 8, false), "twice max_peers is not large");
-        assert!(keeps(17, 8, false));
-        assert!(keeps(9, 8, true), "configured: any array");
-        assert!(!keeps(u32::MAX, usize::MAX, false), "no overflow");
     }
 
     #[test]
