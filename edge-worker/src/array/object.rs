@@ -43,6 +43,9 @@ struct Attachment {
     /// of the CDN's work.
     #[serde(default)]
     joined_ms: Option<f64>,
+    /// It once reported `left` 0: out of the division for good.
+    #[serde(default)]
+    seeded: bool,
 }
 
 /// Floor of the stale-after time, whatever the report interval.
@@ -102,6 +105,9 @@ impl ArrayObject {
                     if let Some(t) = joined {
                         core.set_joined_ms(&peer, t);
                     }
+                    if a.seeded {
+                        core.set_seeded(&peer);
+                    }
                 }
             }
             *slot = Some(core);
@@ -138,12 +144,15 @@ impl ArrayObject {
                 }
                 Action::Persist { peer } => {
                     let Some(ws) = ws else { continue };
-                    let (report, seen) =
-                        self.with_core(|c| (c.report(&peer).cloned(), c.last_seen_ms(&peer)))?;
+                    let (report, seen, seeded) = self.with_core(|c| {
+                        let seeded = c.seeded(&peer);
+                        (c.report(&peer).cloned(), c.last_seen_ms(&peer), seeded)
+                    })?;
                     if let Ok(Some(mut a)) = ws.deserialize_attachment::<Attachment>() {
                         if a.peer_id == peer {
                             a.report = report;
                             a.last_seen_ms = seen;
+                            a.seeded = seeded;
                             ws.serialize_attachment(&a)?;
                         }
                     }
@@ -233,6 +242,7 @@ impl DurableObject for ArrayObject {
             report: None,
             last_seen_ms: Some(now),
             joined_ms: Some(now),
+            seeded: false,
         })?;
         let welcome = self.with_core(|c| {
             c.join(peer.clone(), None, now);

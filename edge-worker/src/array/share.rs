@@ -45,6 +45,20 @@ impl ArrayCore {
         self.peers.get(peer).map(|p| p.joined_ms)
     }
 
+    /// Marks `peer` as having once reported `left` 0 (as persisted: a
+    /// restored peer whose last report says otherwise stays out of the
+    /// division, as before hibernation).
+    pub fn set_seeded(&mut self, peer: &PeerId) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.seeded = true;
+        }
+    }
+
+    /// Whether `peer` once reported `left` 0.
+    pub fn seeded(&self, peer: &PeerId) -> bool {
+        self.peers.get(peer).is_some_and(|p| p.seeded)
+    }
+
     /// Brings the slots (index = rank) up to date: a member that stopped
     /// downloading, left, or was dropped by a ban quorum gives its slot to
     /// the last member, and new members take the next slots in join order.

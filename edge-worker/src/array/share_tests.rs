@@ -144,6 +144,29 @@ fn a_peer_that_reported_a_whole_copy_never_rejoins_the_division() {
     assert_eq!(c.share_of(&pid(0)), Some((0, 7)));
 }
 
+/// What the glue persists per socket, restored into a fresh core (a wake-up
+/// from hibernation): the seeded mark survives with the report.
+#[test]
+fn a_seeded_peer_stays_out_of_the_division_after_hibernation() {
+    let mut c = members(8);
+    c.on_text(&pid(7), &report(0), 200.0);
+    c.on_text(&pid(7), &report(5), 210.0);
+    assert!(c.seeded(&pid(7)));
+    let mut woken = ArrayCore::new(limits(64));
+    for i in 0..8 {
+        let p = pid(i);
+        let (report, seen) = (c.report(&p).cloned(), c.last_seen_ms(&p).unwrap());
+        assert!(woken.restore(p.clone(), report, seen, 300.0));
+        woken.set_joined_ms(&p, c.joined_ms(&p).unwrap());
+        if c.seeded(&p) {
+            woken.set_seeded(&p);
+        }
+    }
+    assert_eq!(woken.share_of(&pid(7)), None, "its last report says 5 left");
+    assert_eq!(woken.share_of(&pid(0)), Some((0, 7)));
+    assert!(!woken.seeded(&pid(0)));
+}
+
 #[test]
 fn a_member_dropped_by_a_ban_quorum_gives_up_its_rank() {
     let mut c = members(8);
