@@ -37,7 +37,10 @@
 //!   without the starving condition or the patience wait (the peers go on
 //!   fetching: two sources are never slower than the faster one), and no
 //!   new request while the CDN's bytes still to come reach what it carries
-//!   in a few seconds (the cap, [`race`](super::race));
+//!   in a few seconds (the cap, [`race`](super::race)); in a settled share
+//!   ([`share`](super::share)) the pieces this page owns come first, then
+//!   others one at a time (pages that never meet then race different
+//!   pieces first);
 //! - minimum download QoS (`min_download_bps`, DO's "minimum background
 //!   QoS"; 0 = off): once the download has run for one window of the
 //!   [`rate`](super::rate) meter, if the bytes received from peers and the
@@ -285,19 +288,34 @@ impl Swarm {
                         Source::Http => false,
                     })
                 };
-                let picked = self.pieces.pick_rarest_reclaiming(
-                    &self.meta,
-                    &mut self.rng,
-                    eligible,
-                    reclaim,
-                );
-                match picked {
-                    Some(first) if race => {
-                        let mut run = self.run_from(first, limit, &eligible);
+                // Racing outside a settled share: the pieces this page owns
+                // first, in runs of owned pieces, then any piece one at a
+                // time — pages that never meet race disjoint pieces first.
+                let prefer = race && share && settled && !owned_only;
+                let mine = |p| owns(p) && eligible(p);
+                let (meta, rng) = (&self.meta, &mut self.rng);
+                let own = match prefer {
+                    true => self.pieces.pick_rarest_reclaiming(meta, rng, mine, reclaim),
+                    false => None,
+                };
+                let picked = match own {
+                    Some(p) => Some(p),
+                    None => self
+                        .pieces
+                        .pick_rarest_reclaiming(meta, rng, eligible, reclaim),
+                };
+                let runs: Option<&dyn Fn(PieceIndex) -> bool> = match () {
+                    () if own.is_some() => Some(&mine),
+                    () if race && !prefer => Some(&eligible),
+                    () => None,
+                };
+                match (picked, runs) {
+                    (Some(first), Some(runs)) => {
+                        let mut run = self.run_from(first, limit, runs);
                         run.truncate(room);
                         run
                     }
-                    picked => picked.into_iter().collect(),
+                    (picked, _) => picked.into_iter().collect(),
                 }
             } else {
                 self.in_order_run(limit)
