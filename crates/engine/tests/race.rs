@@ -2,19 +2,15 @@
 //! slow peer, it runs alongside it, but is asked for no more than it
 //! delivers in about four seconds at its measured rate (or one piece per
 //! slot): on a congested CDN, queued runs would hold pieces that the peers
-//! could bring, and every racing page would queue its own. In an array
-//! that divides the CDN's work (a share), the racing CDN asks for the
-//! pieces this page owns before any other.
+//! could bring, and every racing page would queue its own.
 
 mod common;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Range;
 
 use common::*;
-use edgeswarm_engine::{
-    share_owner_of, EngineConfig, HttpRequestId, Input, Output, PeerKey, SHARE_SETTLE_MS,
-};
+use edgeswarm_engine::{EngineConfig, HttpRequestId, Input, Output, PeerKey};
 use edgeswarm_protocol::wire::{self, Message};
 
 const A: PeerKey = PeerKey(1);
@@ -29,18 +25,12 @@ struct Run {
     most_in_flight: usize,
     cdn_bytes: u64,
     finished: bool,
-    /// Pieces asked of the CDN, in order: (ms, piece, the pieces asked of
-    /// anyone — A or the CDN — before it).
-    cdn_asks: Vec<(u64, u32, BTreeSet<u32>)>,
 }
-
-/// A share for the page, given at this virtual ms: (ms, rank, members).
-type ShareAt = Option<(u64, u32, u32)>;
 
 /// Peer A holds every piece and serves one every 2 s (8 KiB/s); the CDN
 /// serves its requests one after another at [`CDN_BPS`], streamed piece
 /// by piece.
-fn run(share: ShareAt) -> Run {
+fn run() -> Run {
     let f = file(PIECES * PIECE);
     let (meta, mb) = metadata(&f);
     let mut n = Node::new(EngineConfig::default(), content(&mb, true), f.len());
@@ -58,27 +48,17 @@ fn run(share: ShareAt) -> Run {
         most_in_flight: 0,
         cdn_bytes: 0,
         finished: false,
-        cdn_asks: Vec::new(),
     };
-    let mut asked = BTreeSet::new();
     for step in 0..20_000u64 {
         for o in n.drain() {
             match o {
                 Output::HttpRequest { id, range } => {
-                    let p = PIECE as u64;
-                    for piece in (range.start / p) as u32..range.end.div_ceil(p) as u32 {
-                        r.cdn_asks.push((n.now, piece, asked.clone()));
-                        asked.insert(piece);
-                    }
                     let start = cdn.back().map_or(n.now, |c| c.0).max(n.now);
                     let ms = (range.end - range.start) * 1000 / CDN_BPS;
                     cdn.push_back((start + ms, id, range));
                 }
                 Output::SendToPeer { bytes, .. } => match wire::decode(&bytes) {
-                    Ok(Message::Request { piece }) => {
-                        asked.insert(piece);
-                        to_a.push_back(piece);
-                    }
+                    Ok(Message::Request { piece }) => to_a.push_back(piece),
                     Ok(Message::Cancel { piece }) => to_a.retain(|p| *p != piece),
                     _ => {}
                 },
@@ -97,11 +77,6 @@ fn run(share: ShareAt) -> Run {
             break;
         }
         n.now = (step + 1) * 50;
-        if let Some((at, rank, members)) = share {
-            if n.now == at {
-                n.input(Input::ArrayShare { rank, members });
-            }
-        }
         if n.now.is_multiple_of(2000) {
             if let Some(piece) = to_a.pop_front() {
                 send_piece(&mut n, A, &f, piece);
@@ -139,7 +114,7 @@ fn run(share: ShareAt) -> Run {
 
 #[test]
 fn the_racing_cdn_holds_what_it_carries_in_about_four_seconds() {
-    let r = run(None);
+    let r = run();
     assert!(r.finished, "the download completes");
     let f = (PIECES * PIECE) as u64;
     assert!(
@@ -156,36 +131,4 @@ fn the_racing_cdn_holds_what_it_carries_in_about_four_seconds() {
         "{} pieces in flight at the CDN, {carried} expected",
         r.most_in_flight
     );
-}
-
-/// The share comes at 5 s, once the race runs (rank 3 of 40 members,
-/// beyond the default `maxPeers` of 32). Once it has settled, the racing
-/// CDN is asked for no piece this page does not own while an owned one has
-/// not been asked of anyone: pages that never meet race disjoint pieces
-/// first. (Without the preference the race takes the rarest pieces in runs,
-/// owned or not.)
-#[test]
-fn racing_in_a_share_asks_for_owned_pieces_first() {
-    const AT: u64 = 5_000;
-    let (rank, members) = (3, 40);
-    let r = run(Some((AT, rank, members)));
-    assert!(r.finished, "the download completes");
-    let owned: BTreeSet<u32> = (0..PIECES as u32)
-        .filter(|&p| share_owner_of(p, members) == rank)
-        .collect();
-    let settled = AT + SHARE_SETTLE_MS;
-    let after: Vec<_> = r.cdn_asks.iter().filter(|a| a.0 > settled).collect();
-    let owned_asks = after.iter().filter(|a| owned.contains(&a.1)).count();
-    assert!(owned_asks >= 2, "owned pieces went to the CDN: {owned:?}");
-    assert!(
-        after.iter().any(|a| !owned.contains(&a.1)),
-        "the race went on beyond the share"
-    );
-    for (t, piece, asked) in after {
-        let unasked: Vec<_> = owned.difference(asked).collect();
-        assert!(
-            owned.contains(piece) || unasked.is_empty(),
-            "at {t} ms piece {piece} went to the CDN while owned {unasked:?} were not asked"
-        );
-    }
 }

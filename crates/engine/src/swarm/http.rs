@@ -37,10 +37,7 @@
 //!   without the starving condition or the patience wait (the peers go on
 //!   fetching: two sources are never slower than the faster one), and no
 //!   new request while the CDN's bytes still to come reach what it carries
-//!   in a few seconds (the cap, [`race`](super::race)); in a settled share
-//!   ([`share`](super::share)) the pieces this page owns come first, then
-//!   others one at a time (pages that never meet then race different
-//!   pieces first);
+//!   in a few seconds (the cap, [`race`](super::race));
 //! - minimum download QoS (`min_download_bps`, DO's "minimum background
 //!   QoS"; 0 = off): once the download has run for one window of the
 //!   [`rate`](super::rate) meter, if the bytes received from peers and the
@@ -288,34 +285,19 @@ impl Swarm {
                         Source::Http => false,
                     })
                 };
-                // Racing outside a settled share: the pieces this page owns
-                // first, in runs of owned pieces, then any piece one at a
-                // time — pages that never meet race disjoint pieces first.
-                let prefer = race && share && settled && !owned_only;
-                let mine = |p| owns(p) && eligible(p);
-                let (meta, rng) = (&self.meta, &mut self.rng);
-                let own = match prefer {
-                    true => self.pieces.pick_rarest_reclaiming(meta, rng, mine, reclaim),
-                    false => None,
-                };
-                let picked = match own {
-                    Some(p) => Some(p),
-                    None => self
-                        .pieces
-                        .pick_rarest_reclaiming(meta, rng, eligible, reclaim),
-                };
-                let runs: Option<&dyn Fn(PieceIndex) -> bool> = match () {
-                    () if own.is_some() => Some(&mine),
-                    () if race && !prefer => Some(&eligible),
-                    () => None,
-                };
-                match (picked, runs) {
-                    (Some(first), Some(runs)) => {
-                        let mut run = self.run_from(first, limit, runs);
+                let picked = self.pieces.pick_rarest_reclaiming(
+                    &self.meta,
+                    &mut self.rng,
+                    eligible,
+                    reclaim,
+                );
+                match picked {
+                    Some(first) if race => {
+                        let mut run = self.run_from(first, limit, &eligible);
                         run.truncate(room);
                         run
                     }
-                    (picked, _) => picked.into_iter().collect(),
+                    picked => picked.into_iter().collect(),
                 }
             } else {
                 self.in_order_run(limit)

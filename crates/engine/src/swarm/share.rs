@@ -27,10 +27,10 @@
 //!     usable peers) for [`ORPHAN_WAIT_MS`] in all: then any piece, for the
 //!     rest of the download, so owners that left, lie or never fetch cost
 //!     at most that wait;
-//!   - the race, the minimum-QoS guard, may take any piece (with
+//!   - the race, the minimum-QoS guard, ignores the share (with
 //!     `race_follows_share` it too takes only owned pieces until the orphan
-//!     wait), but asks for the owned ones first (`http`); the minimum-QoS
-//!     rule and pieces stuck with slow peers ignore the share.
+//!     wait), and so do the minimum-QoS rule and pieces stuck with slow
+//!     peers.
 //!
 //! Invariants: `owned` is exactly the pieces owned under the current share;
 //! a share with `rank >= members` is ignored (the glue passes what the
