@@ -184,15 +184,17 @@ impl ArrayCore {
     /// Adds a peer (a new socket). Returns false, adding nothing, when the
     /// array is full or the id taken.
     pub fn join(&mut self, peer: PeerId, report: Option<Report>, now_ms: f64) -> bool {
-        self.restore(peer, report, now_ms, now_ms)
+        self.restore(peer, report, false, now_ms, now_ms)
     }
 
     /// Adds a peer restored after hibernation, last seen at `last_seen_ms`
-    /// (as persisted with its report). Like [`ArrayCore::join`] otherwise.
+    /// and `seeded` if it once reported `left` 0 (both as persisted with its
+    /// report). Like [`ArrayCore::join`] otherwise.
     pub fn restore(
         &mut self,
         peer: PeerId,
         report: Option<Report>,
+        seeded: bool,
         last_seen_ms: f64,
         now_ms: f64,
     ) -> bool {
@@ -201,10 +203,10 @@ impl ArrayCore {
         }
         let bucket = TokenBucket::new(self.limits.messages_per_second, self.limits.burst, now_ms);
         let inbound = bucket.clone();
-        let report_seeded = report.as_ref().is_some_and(|r| r.left == 0);
+        let seeded = seeded || report.as_ref().is_some_and(|r| r.left == 0);
         // A member restored after hibernation: the slots are rebuilt in
         // join order, a re-division every member must hear of soon.
-        if report.as_ref().is_some_and(|r| r.left > 0) {
+        if !seeded && report.as_ref().is_some_and(|r| r.left > 0) {
             self.share_due_ms
                 .get_or_insert(now_ms + SHARE_PUSH_MS as f64);
         }
@@ -221,7 +223,7 @@ impl ArrayCore {
                 claims: Claims::default(),
                 joined_ms: last_seen_ms,
                 share: None,
-                seeded: report_seeded,
+                seeded,
             },
         );
         true

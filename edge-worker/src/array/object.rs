@@ -101,12 +101,9 @@ impl ArrayObject {
                     let seen = a.last_seen_ms.unwrap_or(now);
                     let joined = a.joined_ms;
                     let peer = a.peer_id.clone();
-                    core.restore(a.peer_id, a.report, seen, now);
+                    core.restore(a.peer_id, a.report, a.seeded, seen, now);
                     if let Some(t) = joined {
                         core.set_joined_ms(&peer, t);
-                    }
-                    if a.seeded {
-                        core.set_seeded(&peer);
                     }
                 }
             }

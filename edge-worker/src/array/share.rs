@@ -45,15 +45,6 @@ impl ArrayCore {
         self.peers.get(peer).map(|p| p.joined_ms)
     }
 
-    /// Marks `peer` as having once reported `left` 0 (as persisted: a
-    /// restored peer whose last report says otherwise stays out of the
-    /// division, as before hibernation).
-    pub fn set_seeded(&mut self, peer: &PeerId) {
-        if let Some(p) = self.peers.get_mut(peer) {
-            p.seeded = true;
-        }
-    }
-
     /// Whether `peer` once reported `left` 0.
     pub fn seeded(&self, peer: &PeerId) -> bool {
         self.peers.get(peer).is_some_and(|p| p.seeded)

@@ -156,11 +156,8 @@ fn a_seeded_peer_stays_out_of_the_division_after_hibernation() {
     for i in 0..8 {
         let p = pid(i);
         let (report, seen) = (c.report(&p).cloned(), c.last_seen_ms(&p).unwrap());
-        assert!(woken.restore(p.clone(), report, seen, 300.0));
+        assert!(woken.restore(p.clone(), report, c.seeded(&p), seen, 300.0));
         woken.set_joined_ms(&p, c.joined_ms(&p).unwrap());
-        if c.seeded(&p) {
-            woken.set_seeded(&p);
-        }
     }
     assert_eq!(woken.share_of(&pid(7)), None, "its last report says 5 left");
     assert_eq!(woken.share_of(&pid(0)), Some((0, 7)));

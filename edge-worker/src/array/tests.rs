@@ -235,9 +235,12 @@ fn a_restored_peer_keeps_its_persisted_last_seen_time() {
     let mut c = ArrayCore::new(limits());
     c.set_stale_after_ms(60_000.0);
     // After a wake-up at t = 200 s: a reported at 190 s, b last at 100 s.
-    assert!(c.restore(pid("a"), None, 190_000.0, 200_000.0));
-    assert!(c.restore(pid("b"), None, 100_000.0, 200_000.0));
-    assert!(!c.restore(pid("a"), None, 0.0, 200_000.0), "id taken");
+    assert!(c.restore(pid("a"), None, false, 190_000.0, 200_000.0));
+    assert!(c.restore(pid("b"), None, false, 100_000.0, 200_000.0));
+    assert!(
+        !c.restore(pid("a"), None, false, 0.0, 200_000.0),
+        "id taken"
+    );
     assert_eq!(c.last_seen_ms(&pid("b")), Some(100_000.0));
     assert!(offered_to(&mut c, "a", 200_000.0).is_empty());
     // Its own report refreshes the time the glue persists.
