@@ -60,6 +60,10 @@ pub struct Args {
     /// Peers download in mode 0 (HTTP only): the CDN-only baseline.
     #[arg(long)]
     cdn_only: bool,
+    /// Peers download in mode 1 (LAN: behind one external address, sharing
+    /// its link to the CDN, the simulated CDN link) instead of mode 3.
+    #[arg(long, conflicts_with = "cdn_only")]
+    lan: bool,
     /// The array sends no shares of the CDN's work (`share`): each page
     /// divides the work only with its connected peers (fetch leases).
     #[arg(long)]
@@ -113,6 +117,7 @@ pub fn run_args(a: Args) -> anyhow::Result<String> {
         latency_ms: a.latency_ms,
         loss: a.loss,
         cdn_only: a.cdn_only,
+        lan: a.lan,
         array_shares: !a.no_shares,
         costs: Costs {
             cdn_model: a.cdn_model,

@@ -129,12 +129,20 @@ pub struct EngineConfig {
     pub http_race_percent: u64,
     /// In an array larger than `max_peers`, the race too takes only the
     /// pieces the array's share gives this client (`swarm::share`) until
-    /// the orphan wait has passed. For arrays whose members are trusted
-    /// (e.g. a company's Group mode): it keeps the CDN near one copy at
-    /// scale, but members that take a share and never fetch it then hold
-    /// pieces back for up to the orphan wait (4 s), beyond the race's
-    /// bound. Default false: the race ignores the share.
-    pub race_follows_share: bool,
+    /// the orphan wait has passed: the CDN stays near one copy at scale,
+    /// but members that take a share and never fetch it then hold pieces
+    /// back for up to the orphan wait (4 s), beyond the race's bound.
+    /// `None` (the default) decides by the download mode: on in LAN mode
+    /// (`DownloadMode::Lan`, 1), off in the others. A LAN array's members
+    /// are behind one external address (their tickets are bound to it), so
+    /// they share its link to the CDN: while more than `max_peers` of them
+    /// download at once, the CDN alone would give each less than
+    /// 1/`max_peers` of that link, and one page's race only takes link from
+    /// the others (docs/architecture.md, "The array's share of the CDN's
+    /// work"); a Sybil member must be behind the same address. Elsewhere
+    /// the race ignores the share: a page cannot tell a CDN shared by the
+    /// members from one that serves each at full speed.
+    pub race_follows_share: Option<bool>,
     /// The glue hashes received pieces: instead of computing a piece's
     /// SHA-256 itself, the engine emits `Output::HashPiece` and decides on
     /// `Input::PieceHashed` (so the glue can hash on another thread, or
@@ -175,7 +183,7 @@ impl Default for EngineConfig {
             idle_peer_ms: 3_000,
             max_unstored_bytes: 8 * 1024 * 1024,
             http_race_percent: 120,
-            race_follows_share: false,
+            race_follows_share: None,
             hash_outside: false,
         }
     }
@@ -192,5 +200,8 @@ mod tests {
         assert_eq!(c.strike_limit, 3);
         assert_eq!(c.http_delay_secs, 10);
         assert_eq!(c.max_peers, EngineConfig::default().max_peers);
+        assert_eq!(c.race_follows_share, None);
+        let c: EngineConfig = serde_json::from_str(r#"{"raceFollowsShare":false}"#).unwrap();
+        assert_eq!(c.race_follows_share, Some(false));
     }
 }

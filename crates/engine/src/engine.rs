@@ -92,7 +92,12 @@ pub struct Engine {
 impl Engine {
     /// Starts a download at time `now`. `seed` drives every random choice
     /// (tie-breaks, waits): the same seed and inputs give the same outputs.
-    pub fn new(config: EngineConfig, content: Content, now: Millis, seed: u64) -> Self {
+    pub fn new(mut config: EngineConfig, content: Content, now: Millis, seed: u64) -> Self {
+        // Unset, the race follows the array's share in LAN mode only
+        // (`EngineConfig::race_follows_share`).
+        config
+            .race_follows_share
+            .get_or_insert(content.mode == DownloadMode::Lan);
         let (mode, reason, inner) = match verified_metadata(&content) {
             Ok((meta, sha)) => {
                 let bitfield_len = meta.piece_count().div_ceil(8) as usize;

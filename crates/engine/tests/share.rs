@@ -8,9 +8,14 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 use common::*;
-use edgeswarm_engine::{EngineConfig, Input, PeerKey, SHARE_ORPHAN_WAIT_MS, SHARE_SETTLE_MS};
+use edgeswarm_engine::{
+    Content, EngineConfig, HttpRequestId, Input, Output, PeerKey, SHARE_ORPHAN_WAIT_MS,
+    SHARE_SETTLE_MS,
+};
+use edgeswarm_protocol::DownloadMode;
 
 const K: PeerKey = PeerKey(7);
 const PIECES: usize = 40;
@@ -171,4 +176,105 @@ fn the_owner_fetches_only_owned_pieces_its_peers_cannot_serve() {
         owned_fetched <= PIECES - HELD,
         "each piece K lacks by one rank at most"
     );
+}
+
+/// The CDN pieces member `rank` of `MEMBERS` asks for before the orphan
+/// wait, in `mode` with `follows` as `raceFollowsShare`. Its only peer `K`
+/// holds nothing, so once the CDN has delivered a piece the race is on
+/// (peers that deliver nothing are slower than any CDN).
+fn raced_before_orphans(
+    f: &[u8],
+    rank: u32,
+    mode: DownloadMode,
+    follows: Option<bool>,
+) -> BTreeSet<u32> {
+    let cfg = EngineConfig {
+        race_follows_share: follows,
+        // K stays connected, holding nothing, past the orphan wait.
+        idle_peer_ms: 60_000,
+        ..cfg()
+    };
+    let (meta, mb) = metadata(f);
+    let mut n = Node::new(
+        cfg,
+        Content {
+            mode,
+            ..content(&mb, true)
+        },
+        f.len(),
+    );
+    n.input(Input::ArrayShare {
+        rank,
+        members: MEMBERS,
+    });
+    n.input(Input::PeerCandidates(vec![K]));
+    n.input(Input::PeerConnected { peer: K });
+    for fr in hello(&meta, &mb, vec![0; PIECES / 8]) {
+        n.input(Input::PeerData { peer: K, bytes: fr });
+    }
+    // The CDN answers each request 100 ms after it was sent (a measurable
+    // rate; the race needs one).
+    let mut pending: Vec<(u64, HttpRequestId, Range<u64>)> = Vec::new();
+    let mut raced = BTreeSet::new();
+    while n.now < SHARE_ORPHAN_WAIT_MS {
+        for o in n.drain() {
+            if let Output::HttpRequest { id, range } = o {
+                let p = PIECE as u64;
+                raced.extend((range.start / p) as u32..range.end.div_ceil(p) as u32);
+                pending.push((n.now + 100, id, range));
+            }
+        }
+        let next = pending.iter().map(|r| r.0).min();
+        let timeout = n.engine.poll_timeout().map(|t| t.0);
+        let Some(at) = next.into_iter().chain(timeout).min() else {
+            break;
+        };
+        n.now = n.now.max(at);
+        let (due, rest) = pending.into_iter().partition(|r| r.0 <= n.now);
+        pending = rest;
+        for (_, id, range) in due {
+            let body = f[range.start as usize..range.end as usize].to_vec();
+            n.input(Input::HttpResponse {
+                id,
+                status: 206,
+                body,
+            });
+        }
+        n.input(Input::Timeout);
+    }
+    raced
+}
+
+/// (pieces asked for by all members before the orphan wait, counted once
+/// per member; the distinct pieces among them).
+fn all_members(f: &[u8], mode: DownloadMode, follows: Option<bool>) -> (usize, usize) {
+    let mut total = 0;
+    let mut union = BTreeSet::new();
+    for rank in 0..MEMBERS {
+        let raced = raced_before_orphans(f, rank, mode, follows);
+        total += raced.len();
+        union.extend(raced);
+    }
+    (total, union.len())
+}
+
+/// LAN mode (members behind one address share its link to the CDN): by
+/// default the race takes only the page's own share until the orphan wait,
+/// so no two members race the same piece; in Internet mode, or with
+/// `raceFollowsShare: false`, the race takes any piece.
+#[test]
+fn in_lan_mode_the_race_keeps_to_the_share_by_default() {
+    use DownloadMode::{Internet, Lan};
+    let f = file(PIECES * PIECE);
+    let (total, distinct) = all_members(&f, Lan, None);
+    assert!(total > 0, "the owners fetched their shares");
+    assert_eq!(total, distinct, "LAN: a piece raced by two members");
+    assert_eq!(all_members(&f, Internet, Some(true)), (total, distinct));
+    for (mode, follows) in [(Internet, None), (Lan, Some(false))] {
+        let (total, distinct) = all_members(&f, mode, follows);
+        assert!(
+            total > distinct,
+            "{mode:?} {follows:?}: the race kept to the share: {total} {distinct}"
+        );
+    }
 }

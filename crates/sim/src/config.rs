@@ -100,6 +100,10 @@ pub struct SimConfig {
     /// Honest peers download in mode 0 (HTTP only, every piece verified):
     /// the CDN-only baseline of the browser benchmarks.
     pub cdn_only: bool,
+    /// Honest peers download in mode 1 (LAN: peers behind one external
+    /// address, whose link to the CDN they share — the simulator's one CDN
+    /// link) instead of mode 3 (Internet). Ignored with `cdn_only`.
+    pub lan: bool,
     /// What work costs a node (store and read latency, CPU per message and
     /// per byte, shared cores) and how the CDN link is shared; all off by
     /// default.
@@ -133,6 +137,7 @@ impl Default for SimConfig {
                 ..EngineConfig::default()
             },
             cdn_only: false,
+            lan: false,
             costs: Costs::default(),
             array_shares: true,
         }

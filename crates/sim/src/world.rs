@@ -256,9 +256,10 @@ impl World {
         let list = crate::tracker::peer_list(self, i);
         match &mut self.nodes[i] {
             Node::Honest(h) => {
-                let mode = match self.cfg.cdn_only {
-                    true => edgeswarm_protocol::DownloadMode::HttpOnly,
-                    false => edgeswarm_protocol::DownloadMode::Internet,
+                let mode = match (self.cfg.cdn_only, self.cfg.lan) {
+                    (true, _) => edgeswarm_protocol::DownloadMode::HttpOnly,
+                    (false, true) => edgeswarm_protocol::DownloadMode::Lan,
+                    (false, false) => edgeswarm_protocol::DownloadMode::Internet,
                 };
                 let content = Content {
                     mode,

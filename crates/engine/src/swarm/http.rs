@@ -215,8 +215,10 @@ impl Swarm {
         // configured otherwise), so that members that take a share and
         // never fetch it (Sybils) cannot hold a download beyond its bound.
         let cdn_ahead = self.race.cdn_ahead(now, self.cfg.http_race_percent);
-        let owned_only =
-            share && !qos && (!cdn_ahead || self.cfg.race_follows_share) && !self.orphans_due();
+        let owned_only = share
+            && !qos
+            && (!cdn_ahead || self.cfg.race_follows_share == Some(true))
+            && !self.orphans_due();
         // The owner's fetch: its owned pieces nobody near serves, at once.
         let owner_fetch =
             share && !qos && !cdn_ahead && self.share_settled() && self.owner_has_work(&slow);

@@ -27,10 +27,11 @@
 //!     usable peers) for [`ORPHAN_WAIT_MS`] in all: then any piece, for the
 //!     rest of the download, so owners that left, lie or never fetch cost
 //!     at most that wait;
-//!   - the race, the minimum-QoS guard, ignores the share (with
-//!     `race_follows_share` it too takes only owned pieces until the orphan
-//!     wait), and so do the minimum-QoS rule and pieces stuck with slow
-//!     peers.
+//!   - the race, the minimum-QoS guard, ignores the share in Internet and
+//!     Group modes; in LAN mode (or with `race_follows_share` set) it too
+//!     takes only owned pieces until the orphan wait (the members share one
+//!     link to the CDN: `EngineConfig::race_follows_share`);
+//!   - the minimum-QoS rule and pieces stuck with slow peers ignore it.
 //!
 //! Invariants: `owned` is exactly the pieces owned under the current share;
 //! a share with `rank >= members` is ignored (the glue passes what the
