@@ -76,8 +76,11 @@ pub struct EngineConfig {
     /// DO's "minimum download QoS", bytes per second; 0 = off. In P2P mode,
     /// once the download has run for one measuring window (3 s) and the
     /// HTTP delay and discovery grace are over, a download rate (peers + CDN)
-    /// below this lets the CDN run up to `http_concurrency` requests for
-    /// pieces no usable peer can serve, even while peers are downloading.
+    /// below this lets the CDN run up to `http_concurrency` requests, even
+    /// while peers are downloading: for the pieces no peer holds first, then
+    /// for any missing piece, those in flight at peers too (a peer that
+    /// holds every piece and sends each slowly, above the drip floor, must
+    /// not keep them from the CDN; leases are ignored too).
     /// The bootstrap's `httpDelay.minDownloadBytesPerSecond`. Default 0.
     pub min_download_bps: u64,
     /// DO's `DOPercentageMaxBackgroundBandwidth`: while the download is in

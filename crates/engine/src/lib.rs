@@ -67,6 +67,7 @@ pub mod types;
 
 pub use config::EngineConfig;
 pub use engine::{Content, Engine};
+pub use swarm::rate::WINDOW_MS as QOS_WINDOW_MS;
 pub use swarm::share::{ORPHAN_WAIT_MS as SHARE_ORPHAN_WAIT_MS, SETTLE_MS as SHARE_SETTLE_MS};
 pub use types::{
     BanReason, Event, HashJob, HttpOnlyReason, HttpRequestId, Input, Layout, Millis, Mode, Output,

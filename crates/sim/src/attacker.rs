@@ -16,6 +16,11 @@ use crate::config::MaliciousKind;
 /// default 20 s stall timeout.
 pub const DRIP_EVERY_US: u64 = 19_000_000;
 
+/// Trickle: bytes per block and the time between blocks — 4 KiB/s per
+/// request, twice the drip defence's floor (`minRequestBps`, 2 KiB/s).
+pub const TRICKLE_BYTES: u32 = 1024;
+pub const TRICKLE_EVERY_US: u64 = 250_000;
+
 pub struct Attacker {
     pub kind: MaliciousKind,
     /// Pieces each connected victim announced (for the flood).
@@ -47,20 +52,39 @@ impl Attacker {
         meta: &Metadata,
     ) -> Option<Vec<u8>> {
         let index = meta.piece(piece)?;
+        let block = self.drip_bytes();
         let offset = self.dripping.get_mut(&(victim, piece))?;
         // Never the last byte: the request is never finished.
-        if u64::from(*offset) + 1 >= u64::from(meta.piece_len(index)) {
+        let left = meta.piece_len(index).saturating_sub(*offset + 1);
+        let len = left.min(block);
+        if len == 0 {
             return None;
         }
         let at = meta.piece_offset(index) as usize + *offset as usize;
         let frame = wire::encode(&Message::PieceData {
             piece,
             offset: *offset,
-            data: file.get(at..at + 1)?.to_vec(),
+            data: file.get(at..at + len as usize)?.to_vec(),
         });
-        *offset += 1;
+        *offset += len;
         self.drip_due.push((victim, piece));
         Some(frame)
+    }
+
+    /// Bytes per drip block: one (drip) or [`TRICKLE_BYTES`] (trickle).
+    fn drip_bytes(&self) -> u32 {
+        match self.kind {
+            MaliciousKind::Trickle => TRICKLE_BYTES,
+            _ => 1,
+        }
+    }
+
+    /// Time between drip blocks.
+    pub fn drip_every_us(&self) -> u64 {
+        match self.kind {
+            MaliciousKind::Trickle => TRICKLE_EVERY_US,
+            _ => DRIP_EVERY_US,
+        }
     }
 
     /// Frames to send when a channel to `victim` opens.
@@ -138,12 +162,12 @@ impl Attacker {
                     })
                     .collect()
             }
-            (MaliciousKind::Drip, Message::Request { piece }) => {
+            (MaliciousKind::Drip | MaliciousKind::Trickle, Message::Request { piece }) => {
                 // The first byte at once, then one every `DRIP_EVERY_US`.
                 self.dripping.insert((victim, piece), 0);
                 self.drip(victim, piece, file, meta).into_iter().collect()
             }
-            (MaliciousKind::Drip, Message::Cancel { piece }) => {
+            (MaliciousKind::Drip | MaliciousKind::Trickle, Message::Cancel { piece }) => {
                 self.dripping.remove(&(victim, piece));
                 Vec::new()
             }

@@ -28,6 +28,9 @@ pub enum MaliciousKind {
     /// Claims every piece and answers each request with one byte about
     /// every 19 s (just under the 20 s stall timeout), never finishing it.
     Drip,
+    /// Claims every piece and answers each request with 1 KiB every 250 ms
+    /// (4 KiB/s, above the drip defence's floor), never finishing it.
+    Trickle,
     /// Lies to the array (reports `left` 0 and a huge upload speed) so that
     /// the array ranks it first in every peer list, joins before everyone,
     /// connects to every honest peer and then just holds the slot (an empty

@@ -107,3 +107,32 @@ fn with_the_race_a_forged_report_swarm_is_within_1_2x_of_the_cdn_alone() {
 fn with_the_race_a_false_lease_swarm_is_within_1_2x_of_the_cdn_alone() {
     within_cdn_only(4, MaliciousKind::FalseLease);
 }
+
+/// A trickle peer answers every request at 4 KiB/s, twice the drip floor,
+/// and never finishes one: no peer defence sees it, and a swarm whose
+/// pieces it all claims fetched nothing else for 40 s (the CDN alone takes
+/// 3.4 s). The minimum-QoS rule, at the rate every deployment's bootstrap
+/// sets (`ClientConfig`'s 64 KiB/s), takes the CDN past it: within the
+/// CDN alone's time plus the rule's measuring window.
+#[test]
+fn the_minimum_qos_rule_takes_the_cdn_past_trickle_peers() {
+    let min = edgeswarm_protocol::services::HttpDelay::default().min_download_bytes_per_second;
+    let window = edgeswarm_engine::QOS_WINDOW_MS as f64 / 1000.0;
+    for seed in 1..=7 {
+        let mut alone = SimConfig::attack_swarm(seed, 0, MaliciousKind::Trickle);
+        alone.cdn_only = true;
+        let cdn = finish(&run(alone).unwrap());
+        let mut cfg = SimConfig::attack_swarm(seed, 2, MaliciousKind::Trickle);
+        cfg.engine.min_download_bps = min;
+        let r = run(cfg).unwrap();
+        let t = finish(&r);
+        eprintln!(
+            "Trickle seed {seed}: CDN alone {cdn:.2} s, swarm {t:.2} s, {:.2} copies",
+            r.cdn_copies
+        );
+        assert!(
+            t <= cdn + window,
+            "seed {seed}: {t:.2} s against {cdn:.2} s from the CDN alone: {r:?}"
+        );
+    }
+}

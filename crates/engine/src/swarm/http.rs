@@ -279,11 +279,15 @@ impl Swarm {
                     if owner_fetch {
                         return owns(p) && !served() && !leased();
                     }
-                    (race || (!skip && !served())) && !leased() && (!owned_only || owns(p))
+                    // Below the minimum QoS, peers that hold a piece do not
+                    // keep it from the CDN: they are what is too slow.
+                    (race || qos || (!skip && !served())) && !leased() && (!owned_only || owns(p))
                 };
+                // Below the minimum QoS the CDN may also take a piece in
+                // flight at peers (a second attempt; the first verified wins).
                 let reclaim = |sources: &[Source]| {
                     sources.iter().all(|s| match s {
-                        Source::Peer(k) => slow.contains(k),
+                        Source::Peer(k) => qos || slow.contains(k),
                         Source::Http => false,
                     })
                 };

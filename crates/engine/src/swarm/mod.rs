@@ -28,7 +28,7 @@ mod local;
 mod peer;
 mod pieces;
 mod race;
-mod rate;
+pub(crate) mod rate;
 pub(crate) mod share;
 mod slots;
 mod stored;

@@ -39,7 +39,7 @@ impl World {
         let Node::Attacker(att) = &mut self.nodes[a] else {
             return;
         };
-        let at = self.now + crate::attacker::DRIP_EVERY_US;
+        let at = self.now + att.drip_every_us();
         for (victim, piece) in std::mem::take(&mut att.drip_due) {
             let ev = Ev::Drip {
                 attacker: a,
