@@ -50,7 +50,7 @@ export interface DownloaderOptions {
   /** `"auto"` (OPFS; memory for files ≤ 256 MiB when OPFS is missing) or `"memory"`. */
   storage?: "auto" | "memory";
   /** Overrides of the engine's tunables (camelCase `EngineConfig` fields, e.g. `{ strikeLimit: 2 }`). */
-  engine?: Record<string, number>;
+  engine?: Record<string, number | boolean>;
   /** Milliseconds between stats reports to the array (default: the server's `REPORT_INTERVAL_MS`). */
   reportIntervalMs?: number;
   /** Milliseconds before an unopened peer connection is abandoned (default 15000). */

@@ -132,19 +132,18 @@ pub struct EngineConfig {
     pub http_race_percent: u64,
     /// In an array larger than `max_peers`, the race too takes only the
     /// pieces the array's share gives this client (`swarm::share`) until
-    /// the orphan wait has passed: the CDN stays near one copy at scale,
-    /// but members that take a share and never fetch it then hold pieces
-    /// back for up to the orphan wait (4 s), beyond the race's bound.
+    /// the orphan wait (4 s) has passed, and the time it is held back counts
+    /// toward that wait: fewer CDN copies at scale, at the price of up to
+    /// that wait beyond the race's bound when members hold pieces back.
     /// `None` (the default) decides by the download mode: on in LAN mode
     /// (`DownloadMode::Lan`, 1), off in the others. A LAN array's members
     /// are behind one external address (their tickets are bound to it), so
-    /// they share its link to the CDN: while more than `max_peers` of them
-    /// download at once, the CDN alone would give each less than
-    /// 1/`max_peers` of that link, and one page's race only takes link from
-    /// the others (docs/architecture.md, "The array's share of the CDN's
-    /// work"); a Sybil member must be behind the same address. Elsewhere
-    /// the race ignores the share: a page cannot tell a CDN shared by the
-    /// members from one that serves each at full speed.
+    /// they usually share its link to the CDN, where one page's race takes
+    /// link from the others (docs/architecture.md, "The array's share of
+    /// the CDN's work"); a Sybil member must be behind the same address (a
+    /// carrier's NAT counts). Elsewhere the race ignores the share: a page
+    /// cannot tell a CDN shared by the members from one that serves each at
+    /// full speed.
     pub race_follows_share: Option<bool>,
     /// The glue hashes received pieces: instead of computing a piece's
     /// SHA-256 itself, the engine emits `Output::HashPiece` and decides on

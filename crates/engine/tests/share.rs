@@ -267,7 +267,7 @@ fn in_lan_mode_the_race_keeps_to_the_share_by_default() {
     use DownloadMode::{Internet, Lan};
     let f = file(PIECES * PIECE);
     let (total, distinct) = all_members(&f, Lan, None);
-    assert!(total > 0, "the owners fetched their shares");
+    assert_eq!(distinct, PIECES, "the owners fetched every piece once");
     assert_eq!(total, distinct, "LAN: a piece raced by two members");
     assert_eq!(all_members(&f, Internet, Some(true)), (total, distinct));
     for (mode, follows) in [(Internet, None), (Lan, Some(false))] {

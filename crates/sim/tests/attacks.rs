@@ -136,3 +136,37 @@ fn the_minimum_qos_rule_takes_the_cdn_past_trickle_peers() {
         );
     }
 }
+
+/// In LAN mode the race follows the array's share (the attackers count as
+/// members: 10–12 > `maxPeers`), so attackers can hold a page back; a race
+/// held back counts toward the orphan wait, which bounds them: within the
+/// 1.2× bound plus that wait (the deployments' minimum QoS on, as above).
+#[test]
+fn in_lan_mode_attackers_cost_at_most_the_orphan_wait_beyond_the_bound() {
+    let min = edgeswarm_protocol::services::HttpDelay::default().min_download_bytes_per_second;
+    let wait = edgeswarm_engine::SHARE_ORPHAN_WAIT_MS as f64 / 1000.0;
+    for (malicious, kind) in [
+        (2, MaliciousKind::Drip),
+        (4, MaliciousKind::FalseLease),
+        (2, MaliciousKind::Trickle),
+    ] {
+        for seed in 1..=7 {
+            let mut alone = SimConfig::attack_swarm(seed, 0, kind);
+            alone.cdn_only = true;
+            let cdn = finish(&run(alone).unwrap());
+            let mut cfg = SimConfig::attack_swarm(seed, malicious, kind);
+            cfg.lan = true;
+            cfg.engine.min_download_bps = min;
+            let r = run(cfg).unwrap();
+            let t = finish(&r);
+            eprintln!(
+                "LAN {kind:?} seed {seed}: CDN alone {cdn:.2} s, swarm {t:.2} s, {:.2} copies",
+                r.cdn_copies
+            );
+            assert!(
+                t <= cdn * MAX_OVER_CDN_ONLY + wait,
+                "LAN {kind:?} seed {seed}: {t:.2} s against {cdn:.2} s: {r:?}"
+            );
+        }
+    }
+}

@@ -207,18 +207,18 @@ impl Swarm {
             .peers
             .iter()
             .all(|(k, p)| p.downloads.is_empty() || slow.contains(k));
-        self.note_starving(expected > 0 && starving);
         // The array's share (`share`): owners fetch theirs at once, others
         // only owned pieces until they have starved for a while.
         let share = expected > 0 && self.p2p && self.share_used();
-        // The race is the minimum-QoS guard: it ignores the share (unless
-        // configured otherwise), so that members that take a share and
+        // The race is the minimum-QoS guard: it ignores the share unless it
+        // follows it (LAN mode), so that members that take a share and
         // never fetch it (Sybils) cannot hold a download beyond its bound.
         let cdn_ahead = self.race.cdn_ahead(now, self.cfg.http_race_percent);
-        let owned_only = share
-            && !qos
-            && (!cdn_ahead || self.cfg.race_follows_share == Some(true))
-            && !self.orphans_due();
+        let follows = self.cfg.race_follows_share == Some(true);
+        // Following it, a race held back counts as starving: peers that
+        // deliver, however slowly, hold it for at most the orphan wait.
+        self.note_starving(expected > 0 && (starving || (cdn_ahead && follows)));
+        let owned_only = share && !qos && (!cdn_ahead || follows) && !self.orphans_due();
         // The owner's fetch: its owned pieces nobody near serves, at once.
         let owner_fetch =
             share && !qos && !cdn_ahead && self.share_settled() && self.owner_has_work(&slow);

@@ -28,9 +28,11 @@
 //!     rest of the download, so owners that left, lie or never fetch cost
 //!     at most that wait;
 //!   - the race, the minimum-QoS guard, ignores the share in Internet and
-//!     Group modes; in LAN mode (or with `race_follows_share` set) it too
-//!     takes only owned pieces until the orphan wait (the members share one
-//!     link to the CDN: `EngineConfig::race_follows_share`);
+//!     Group modes; in LAN mode (or with `race_follows_share` set to true)
+//!     it too takes only owned pieces until the orphan wait (the members
+//!     share one link to the CDN: `EngineConfig::race_follows_share`), and
+//!     the time it is held back counts as starving, so peers that deliver,
+//!     however slowly, hold it for at most that wait;
 //!   - the minimum-QoS rule and pieces stuck with slow peers ignore it.
 //!
 //! Invariants: `owned` is exactly the pieces owned under the current share;
