@@ -233,12 +233,7 @@ fn raced_before_orphans(
         let (due, rest) = pending.into_iter().partition(|r| r.0 <= n.now);
         pending = rest;
         for (_, id, range) in due {
-            let body = f[range.start as usize..range.end as usize].to_vec();
-            n.input(Input::HttpResponse {
-                id,
-                status: 206,
-                body,
-            });
+            n.answer_range(f, id, range);
         }
         n.input(Input::Timeout);
     }

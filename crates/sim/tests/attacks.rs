@@ -76,15 +76,28 @@ fn false_fetch_leases_cost_less_than_half_the_time() {
     check(4, MaliciousKind::FalseLease);
 }
 
+/// (the CDN alone's last page s, the attacked swarm's, its report) for the
+/// attack swarm of `seed`, `tune`d.
+fn against_cdn_alone(
+    seed: u64,
+    malicious: usize,
+    kind: MaliciousKind,
+    tune: impl Fn(&mut SimConfig),
+) -> (f64, f64, SimReport) {
+    let mut alone = SimConfig::attack_swarm(seed, 0, kind);
+    alone.cdn_only = true;
+    let cdn = finish(&run(alone).unwrap());
+    let mut cfg = SimConfig::attack_swarm(seed, malicious, kind);
+    tune(&mut cfg);
+    let r = run(cfg).unwrap();
+    (cdn, finish(&r), r)
+}
+
 /// With the defaults, attackers or not, the swarm is never much slower than
 /// the CDN alone: the race turns to the CDN when the peers lag.
 fn within_cdn_only(malicious: usize, kind: MaliciousKind) {
     for seed in 1..=7 {
-        let mut alone = SimConfig::attack_swarm(seed, 0, kind);
-        alone.cdn_only = true;
-        let cdn = finish(&run(alone).unwrap());
-        let r = run(SimConfig::attack_swarm(seed, malicious, kind)).unwrap();
-        let t = finish(&r);
+        let (cdn, t, r) = against_cdn_alone(seed, malicious, kind, |_| {});
         eprintln!("{kind:?} seed {seed}: CDN alone {cdn:.2} s, swarm {t:.2} s");
         assert!(
             t <= cdn * MAX_OVER_CDN_ONLY,
@@ -119,13 +132,9 @@ fn the_minimum_qos_rule_takes_the_cdn_past_trickle_peers() {
     let min = edgeswarm_protocol::services::HttpDelay::default().min_download_bytes_per_second;
     let window = edgeswarm_engine::QOS_WINDOW_MS as f64 / 1000.0;
     for seed in 1..=7 {
-        let mut alone = SimConfig::attack_swarm(seed, 0, MaliciousKind::Trickle);
-        alone.cdn_only = true;
-        let cdn = finish(&run(alone).unwrap());
-        let mut cfg = SimConfig::attack_swarm(seed, 2, MaliciousKind::Trickle);
-        cfg.engine.min_download_bps = min;
-        let r = run(cfg).unwrap();
-        let t = finish(&r);
+        let (cdn, t, r) = against_cdn_alone(seed, 2, MaliciousKind::Trickle, |c| {
+            c.engine.min_download_bps = min;
+        });
         eprintln!(
             "Trickle seed {seed}: CDN alone {cdn:.2} s, swarm {t:.2} s, {:.2} copies",
             r.cdn_copies
@@ -151,14 +160,10 @@ fn in_lan_mode_attackers_cost_at_most_the_orphan_wait_beyond_the_bound() {
         (2, MaliciousKind::Trickle),
     ] {
         for seed in 1..=7 {
-            let mut alone = SimConfig::attack_swarm(seed, 0, kind);
-            alone.cdn_only = true;
-            let cdn = finish(&run(alone).unwrap());
-            let mut cfg = SimConfig::attack_swarm(seed, malicious, kind);
-            cfg.lan = true;
-            cfg.engine.min_download_bps = min;
-            let r = run(cfg).unwrap();
-            let t = finish(&r);
+            let (cdn, t, r) = against_cdn_alone(seed, malicious, kind, |c| {
+                c.lan = true;
+                c.engine.min_download_bps = min;
+            });
             eprintln!(
                 "LAN {kind:?} seed {seed}: CDN alone {cdn:.2} s, swarm {t:.2} s, {:.2} copies",
                 r.cdn_copies

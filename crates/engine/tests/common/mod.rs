@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
-use edgeswarm_engine::{Content, Engine, EngineConfig, Event, Input, Millis, Output, PeerKey};
+use edgeswarm_engine::{
+    Content, Engine, EngineConfig, Event, HttpRequestId, Input, Millis, Output, PeerKey,
+};
 use edgeswarm_protocol::wire::{self, Message, PROTOCOL_VERSION};
 use edgeswarm_protocol::{sha256, ContentId, Metadata, MetadataBuilder, PieceSize};
 
@@ -114,6 +116,16 @@ impl Node {
             outs = next;
         }
         left
+    }
+
+    /// Answers one CDN range with its bytes from `file` (status 206).
+    pub fn answer_range(&mut self, file: &[u8], id: HttpRequestId, range: std::ops::Range<u64>) {
+        let body = file[range.start as usize..range.end as usize].to_vec();
+        self.input(Input::HttpResponse {
+            id,
+            status: 206,
+            body,
+        });
     }
 
     pub fn advance_to_timeout(&mut self) -> bool {
