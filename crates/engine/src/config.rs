@@ -132,7 +132,7 @@ pub struct EngineConfig {
     pub http_race_percent: u64,
     /// In an array larger than `max_peers`, the race too takes only the
     /// pieces the array's share gives this client (`swarm::share`) until
-    /// the orphan wait (4 s) has passed, and the time it is held back counts
+    /// the orphan wait (4 s) has passed, and the time the race would run counts
     /// toward that wait: fewer CDN copies at scale, at the price of up to
     /// that wait beyond the race's bound when members hold pieces back.
     /// `None` (the default) decides by the download mode: on in LAN mode

@@ -147,8 +147,8 @@ fn the_minimum_qos_rule_takes_the_cdn_past_trickle_peers() {
 }
 
 /// In LAN mode the race follows the array's share (the attackers count as
-/// members: 10–12 > `maxPeers`), so attackers can hold a page back; a race
-/// held back counts toward the orphan wait, which bounds them: within the
+/// members: 10–12 > `maxPeers`), so attackers can hold a page back; the time
+/// the race would run counts toward the orphan wait, which bounds them: within the
 /// 1.2× bound plus that wait (the deployments' minimum QoS on, as above).
 #[test]
 fn in_lan_mode_attackers_cost_at_most_the_orphan_wait_beyond_the_bound() {

@@ -43,9 +43,10 @@
 //!   [`rate`](super::rate) meter, if the bytes received from peers and the
 //!   CDN over that window come to less than `min_download_bps` per second,
 //!   the CDN runs up to `http_concurrency` requests even while peers are
-//!   downloading, without the starving condition or the patience wait — still
-//!   only for pieces no usable connected peer can serve, so CDN bytes go to
-//!   pieces the swarm does not have. While the rule is on and a slot is free,
+//!   downloading, without the starving condition or the patience wait: the
+//!   pieces no peer holds first (rarest first), then any missing piece,
+//!   those in flight at peers too (a second attempt; the first verified
+//!   wins), and leases are ignored. While the rule is on and a slot is free,
 //!   the engine asks to be woken every sample interval to re-measure;
 //! - fetch leases ([`lease`](super::lease)): every CDN request is announced
 //!   to the ready peers that lack its pieces (`Fetching`), and a piece a
@@ -215,8 +216,9 @@ impl Swarm {
         // never fetch it (Sybils) cannot hold a download beyond its bound.
         let cdn_ahead = self.race.cdn_ahead(now, self.cfg.http_race_percent);
         let follows = self.cfg.race_follows_share == Some(true);
-        // Following it, a race held back counts as starving: peers that
-        // deliver, however slowly, hold it for at most the orphan wait.
+        // Following it, the time the race would run (held to the share or
+        // not) counts as starving: peers that deliver, however slowly, hold
+        // it for at most the orphan wait.
         self.note_starving(expected > 0 && (starving || (cdn_ahead && follows)));
         let owned_only = share && !qos && (!cdn_ahead || follows) && !self.orphans_due();
         // The owner's fetch: its owned pieces nobody near serves, at once.

@@ -26,8 +26,8 @@
 //! CDN runs much as in HTTP-only mode (`http_concurrency` ranges of
 //! consecutive missing pieces, no patience wait) and the peers keep fetching
 //! too: two sources at once are never slower than the faster one alone.
-//! (In LAN mode, where the race follows the array's share, a race held back
-//! counts toward the share's orphan wait: `swarm::share`.)
+//! (In LAN mode, where the race follows the array's share, the time the race
+//! would run counts toward the share's orphan wait: `swarm::share`.)
 //!
 //! The cap ([`Race::room`]): racing, no new CDN request is sent while the
 //! bytes still to come from the CDN come to what it carries in

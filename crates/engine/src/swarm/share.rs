@@ -31,7 +31,7 @@
 //!     Group modes; in LAN mode (or with `race_follows_share` set to true)
 //!     it too takes only owned pieces until the orphan wait (the members
 //!     share one link to the CDN: `EngineConfig::race_follows_share`), and
-//!     the time it is held back counts as starving, so peers that deliver,
+//!     the time the race would run counts as starving, so peers that deliver,
 //!     however slowly, hold it for at most that wait;
 //!   - the minimum-QoS rule and pieces stuck with slow peers ignore it.
 //!
