@@ -14,10 +14,11 @@
 //           raw and link print the CPU seconds every Chromium thread used
 //           (per process type and thread), and per GiB moved; LINK_REPS=n
 //           alternates raw and link n times.
-// - swarm:  N = 2, 4, 8 pages start together with every page's HTTP throttled
-//           (CDP Network.emulateNetworkConditions, CDN_RATE bytes/s per page;
-//           as found on 2026-12-02, this also slows data channels: BENCHMARKS.md); completion time and CDN copies, next to
-//           the same N in mode 0 (CDN only) at the same throttle.
+// - swarm:  N = 2, 4, 8 pages start together, each page's requests to the
+//           content route (the CDN) throttled to CDN_RATE bytes/s (CDP
+//           Network.emulateNetworkConditionsByRule with a URL pattern, so the
+//           data channels are not: a per-client CDN); completion time and CDN
+//           copies, next to the same N in mode 0 (CDN only) at the same throttle.
 // - unthrottled: one page, mode 0, 256 MiB from cdn.mjs with no rate: the
 //           client's time to a verified, stored File next to plain fetch()es
 //           of the same file in the same page (single.mjs).
@@ -100,17 +101,27 @@ async function raw(browser, worker) {
   return r;
 }
 
-async function throttled(page, context) {
+// Throttles the page's requests to the worker's content route (the CDN) to
+// CDN_RATE bytes/s, and nothing else: a rule with a URL pattern leaves the
+// page's data channels alone (the pattern-less emulateNetworkConditions
+// throttled them too, as found on 2026-12-02: BENCHMARKS.md).
+const throttledTo = (origin) => async (page, context) => {
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions",
-    { offline: false, latency: 0, downloadThroughput: CDN_RATE, uploadThroughput: -1 });
-}
+  await cdp.send("Network.emulateNetworkConditionsByRule", {
+    offline: false,
+    matchedNetworkConditions: [{
+      urlPattern: `${origin}/do/v1/content/*`,
+      latency: 0, downloadThroughput: CDN_RATE, uploadThroughput: -1,
+    }],
+  });
+};
 
 async function swarmRun(browser, worker, n, mode, id, size, pub) {
   const t0 = Date.now();
   const pages = await Promise.all(Array.from({ length: n }, () =>
-    h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1&trace=1`, { beforeGoto: throttled })));
+    h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1&trace=1`,
+      { beforeGoto: throttledTo(worker.url) })));
   const results = await Promise.all(pages.map((p) => h.result(p.page, 900_000)));
   const wall = (Date.now() - t0) / 1000;
   const cdn = results.reduce((a, r) => a + r.stats.bytesFromHttp, 0);
