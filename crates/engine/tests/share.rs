@@ -31,8 +31,17 @@ fn cfg() -> EngineConfig {
 /// A P2P node whose only peer `K` holds nothing, given `share` (rank,
 /// members) before its peer list, as the array sends them.
 fn node(f: &[u8], cfg: EngineConfig, share: Option<(u32, u32)>) -> Node {
+    node_in(DownloadMode::Internet, f, cfg, share)
+}
+
+/// The same in download mode `mode`.
+fn node_in(mode: DownloadMode, f: &[u8], cfg: EngineConfig, share: Option<(u32, u32)>) -> Node {
     let (meta, mb) = metadata(f);
-    let mut n = Node::new(cfg, content(&mb, true), f.len());
+    let content = Content {
+        mode,
+        ..content(&mb, true)
+    };
+    let mut n = Node::new(cfg, content, f.len());
     if let Some((rank, members)) = share {
         n.input(Input::ArrayShare { rank, members });
     }
@@ -194,24 +203,7 @@ fn raced_before_orphans(
         idle_peer_ms: 60_000,
         ..cfg()
     };
-    let (meta, mb) = metadata(f);
-    let mut n = Node::new(
-        cfg,
-        Content {
-            mode,
-            ..content(&mb, true)
-        },
-        f.len(),
-    );
-    n.input(Input::ArrayShare {
-        rank,
-        members: MEMBERS,
-    });
-    n.input(Input::PeerCandidates(vec![K]));
-    n.input(Input::PeerConnected { peer: K });
-    for fr in hello(&meta, &mb, vec![0; PIECES / 8]) {
-        n.input(Input::PeerData { peer: K, bytes: fr });
-    }
+    let mut n = node_in(mode, f, cfg, Some((rank, MEMBERS)));
     // The CDN answers each request 100 ms after it was sent (a measurable
     // rate; the race needs one).
     let mut pending: Vec<(u64, HttpRequestId, Range<u64>)> = Vec::new();
