@@ -11,12 +11,15 @@
 //! - streamed ([`open_range`], [`RangeBody::next`]), for the engine's range
 //!   requests, which may span many pieces: chunks as the browser hands them
 //!   over, never the whole body; past the range's length, only the range's
-//!   length + 1 bytes of the chunk are returned (so the engine sees the body
-//!   is too long) and reading stops. Each chunk's `ArrayBuffer` is detached
-//!   (freed) as soon as it is copied. Dropping a [`RangeBody`] cancels it.
+//!   length + 1 bytes are returned (so the engine sees the body is too long)
+//!   and reading stops. Bodies are read with a BYOB reader into one reused
+//!   buffer where the browser allows it ([`body`]), so reading allocates no
+//!   `ArrayBuffer` per chunk. Dropping a [`RangeBody`] cancels it.
 //!
 //! A status the caller did not want is not an `Err` here: the engine decides
 //! what a 404 or a 416 means. `Err` is kept for transport failures and aborts.
+
+pub mod body;
 
 use std::ops::Range;
 
@@ -25,10 +28,9 @@ use serde::de::DeserializeOwned;
 use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestCache, RequestInit,
-    Response,
-};
+use web_sys::{AbortController, AbortSignal, Headers, RequestCache, RequestInit, Response};
+
+use body::{BodyReader, Chunk};
 
 /// Why a fetch produced no response.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -194,37 +196,18 @@ async fn fetch(
         .map_err(|_| HttpError::Network("fetch did not return a Response".into()))
 }
 
-fn reader_of(resp: &Response) -> Result<Option<ReadableStreamDefaultReader>, HttpError> {
+fn reader_of(resp: &Response) -> Result<Option<BodyReader>, HttpError> {
     let Some(stream) = resp.body() else {
         return Ok(None);
     };
-    let reader = stream
-        .get_reader()
-        .dyn_into()
-        .map_err(|_| HttpError::Network("the body has no default reader".into()))?;
-    Ok(Some(reader))
-}
-
-/// The next chunk of `reader`, or `None` at the end of the body.
-async fn read_chunk(
-    reader: &ReadableStreamDefaultReader,
-    fail: &impl Fn(JsValue) -> HttpError,
-) -> Result<Option<Uint8Array>, HttpError> {
-    let chunk = JsFuture::from(reader.read()).await.map_err(fail)?;
-    let done = Reflect::get(&chunk, &"done".into()).map_err(fail)?;
-    if done.as_bool().unwrap_or(true) {
-        return Ok(None);
-    }
-    let value = Reflect::get(&chunk, &"value".into()).map_err(fail)?;
-    value
-        .dyn_into()
+    BodyReader::new(&stream)
         .map(Some)
-        .map_err(|_| HttpError::Network("a body chunk is not bytes".into()))
+        .map_err(|e| HttpError::Network(js_message(&e)))
 }
 
 /// A ranged response's body, read chunk by chunk ([`open_range`]).
 pub struct RangeBody {
-    reader: Option<ReadableStreamDefaultReader>,
+    reader: Option<BodyReader>,
     /// Bytes of the range not yet read.
     left: u64,
     signal: Option<AbortSignal>,
@@ -251,45 +234,31 @@ impl RangeBody {
     /// length comes back cut to the length left + 1 (so the reader sees the
     /// body is too long), and the body ends there.
     pub async fn next(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
-        let Some(reader) = &self.reader else {
+        let Some(reader) = &mut self.reader else {
             return Ok(None);
         };
-        let signal = self.signal.as_ref();
-        let Some(bytes) = read_chunk(reader, &|e| failure(&e, signal)).await? else {
-            self.reader = None;
-            return Ok(None);
+        let max = u32::try_from(self.left.saturating_add(1)).unwrap_or(u32::MAX);
+        let chunk = reader.read(max).await;
+        let bytes = match chunk.map_err(|e| failure(&e, self.signal.as_ref()))? {
+            Chunk::End => {
+                self.reader = None;
+                return Ok(None);
+            }
+            Chunk::Bytes(bytes) => bytes,
         };
-        let len = u64::from(bytes.length());
-        let over = len > self.left;
-        let keep = u32::try_from(len.min(self.left.saturating_add(1))).unwrap_or(u32::MAX);
-        let copy = bytes.subarray(0, keep).to_vec();
-        release(&bytes.buffer());
-        if over {
+        let len = bytes.len() as u64;
+        if len > self.left {
             self.cancel();
         } else {
             self.left -= len;
         }
-        Ok(Some(copy))
+        Ok(Some(bytes))
     }
 
     fn cancel(&mut self) {
         if let Some(r) = self.reader.take() {
-            let _ = r.cancel();
+            r.cancel();
         }
-    }
-}
-
-/// Detaches `buf` (`ArrayBuffer.prototype.transfer(0)`), freeing its bytes
-/// at once instead of at V8's next garbage collection, which an idle page
-/// runs rarely; a no-op where `transfer` is missing. Only for buffers this
-/// module alone reads, after the last read.
-fn release(buf: &js_sys::ArrayBuffer) {
-    let Ok(transfer) = Reflect::get(buf, &"transfer".into()) else {
-        return;
-    };
-    if let Some(f) = transfer.dyn_ref::<js_sys::Function>() {
-        // A detached buffer throws a TypeError: nothing left to free.
-        let _ = f.call1(buf, &JsValue::from(0));
     }
 }
 
@@ -305,21 +274,28 @@ async fn read_at_most(
     limit: u64,
     fail: &impl Fn(JsValue) -> HttpError,
 ) -> Result<Option<Vec<u8>>, HttpError> {
-    let Some(reader) = reader_of(resp)? else {
+    let Some(mut reader) = reader_of(resp)? else {
         return Ok(Some(Vec::new()));
     };
     // For the small answers this reads (the size probe), a fair first guess.
     let mut body = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1 << 24));
-    while let Some(bytes) = read_chunk(&reader, fail).await? {
-        if body.len() as u64 + u64::from(bytes.length()) > limit {
-            let _ = reader.cancel();
-            return Ok(None);
+    loop {
+        let room = limit.saturating_sub(body.len() as u64).saturating_add(1);
+        match reader
+            .read(u32::try_from(room).unwrap_or(u32::MAX))
+            .await
+            .map_err(fail)?
+        {
+            Chunk::End => return Ok(Some(body)),
+            Chunk::Bytes(bytes) => {
+                if body.len() as u64 + bytes.len() as u64 > limit {
+                    reader.cancel();
+                    return Ok(None);
+                }
+                body.extend_from_slice(&bytes);
+            }
         }
-        let start = body.len();
-        body.resize(start + bytes.length() as usize, 0);
-        bytes.copy_to(&mut body[start..]);
     }
-    Ok(Some(body))
 }
 
 /// `GET url` expecting a 2xx; returns the body.

@@ -9,6 +9,8 @@
 //! and `File` objects from `getFile()` can be composed into one disk-backed
 //! `File` for the caller without reading the data into memory.
 
+use std::cell::RefCell;
+
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -27,7 +29,16 @@ pub struct OpfsPieces {
     parent: FileSystemDirectoryHandle,
     dir: FileSystemDirectoryHandle,
     name: String,
+    /// Write buffers to reuse (at most [`SPARE_WRITE_BUFFERS`]): a write
+    /// copies the piece out of wasm memory into one, and the stream takes
+    /// its own copy when `write()` is called, so once the write is done the
+    /// buffer is free. Without them every piece left a piece-sized
+    /// `ArrayBuffer` for V8 to collect (the page's JS heap and RSS).
+    spare: RefCell<Vec<Uint8Array>>,
 }
+
+/// Most spare write buffers kept: the engine's writes in flight.
+const SPARE_WRITE_BUFFERS: usize = 4;
 
 pub(crate) fn storage() -> Result<web_sys::StorageManager, StoreError> {
     let global = js_sys::global();
@@ -80,6 +91,7 @@ impl OpfsPieces {
             parent,
             dir,
             name: name.to_owned(),
+            spare: RefCell::new(Vec::new()),
         })
     }
 
@@ -115,12 +127,41 @@ impl OpfsPieces {
     }
 
     pub async fn write(&self, index: u32, bytes: &[u8]) -> Result<(), StoreError> {
+        let len =
+            u32::try_from(bytes.len()).map_err(|_| StoreError::Js("piece too large".into()))?;
+        let buffer = self.write_buffer(len);
+        let result = self
+            .write_from(index, &buffer.subarray(0, len), bytes)
+            .await;
+        let mut spare = self.spare.borrow_mut();
+        if spare.len() < SPARE_WRITE_BUFFERS {
+            spare.push(buffer);
+        }
+        result
+    }
+
+    /// A spare buffer of at least `len` bytes, or a new one.
+    fn write_buffer(&self, len: u32) -> Uint8Array {
+        let mut spare = self.spare.borrow_mut();
+        match spare.iter().position(|b| b.length() >= len) {
+            Some(i) => spare.swap_remove(i),
+            None => Uint8Array::new_with_length(len),
+        }
+    }
+
+    /// Writes `bytes` through `view` (a JS copy, not a view of wasm memory:
+    /// the write completes asynchronously and wasm memory may move).
+    async fn write_from(
+        &self,
+        index: u32,
+        view: &Uint8Array,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        view.copy_from(bytes);
         let handle = self.file(index, true).await?;
         let stream: FileSystemWritableFileStream = await_js(handle.create_writable()).await?;
-        // A copy, not a view: the write completes asynchronously and wasm memory may move.
-        let copy = Uint8Array::from(bytes);
         let written = stream
-            .write_with_buffer_source(&copy)
+            .write_with_buffer_source(view)
             .map_err(StoreError::js);
         match written {
             Ok(p) => {

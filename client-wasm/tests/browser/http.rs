@@ -98,3 +98,66 @@ async fn a_streamed_range_comes_chunk_by_chunk_and_stops_past_its_length() {
         "the range's 10 bytes and the one that shows it is too long"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_fetch_body_is_read_into_one_reused_buffer() {
+    use client_wasm::http::body::{BodyReader, Chunk, READ_BUFFER};
+    let d: Vec<u8> = (0..(3 << 20) + 5).map(|i: u32| (i % 253) as u8).collect();
+    let url = blob_url(&d);
+    let resp: web_sys::Response = wasm_bindgen_futures::JsFuture::from(
+        web_sys::window().expect("a window").fetch_with_str(&url),
+    )
+    .await
+    .expect("fetch")
+    .into();
+    let mut reader = BodyReader::new(&resp.body().expect("a body")).expect("a reader");
+    assert!(
+        matches!(reader, BodyReader::Byob { .. }),
+        "a fetch body is a byte stream: no ArrayBuffer per chunk"
+    );
+    let mut got = Vec::new();
+    let mut reads = 0;
+    loop {
+        match reader.read(100_000).await.expect("read") {
+            Chunk::End => break,
+            Chunk::Bytes(b) => {
+                assert!(!b.is_empty() && b.len() <= 100_000, "{} bytes", b.len());
+                got.extend(b);
+                reads += 1;
+            }
+        }
+        let BodyReader::Byob { buffer, .. } = &reader else {
+            unreachable!()
+        };
+        let kept = buffer.as_ref().map(js_sys::ArrayBuffer::byte_length);
+        assert_eq!(kept, Some(READ_BUFFER), "the one buffer comes back");
+    }
+    assert_eq!(got, d);
+    assert!(reads >= 32, "reads of at most 100 000 bytes: {reads}");
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_of_chunks_is_read_with_a_default_reader_and_cut_at_max() {
+    use client_wasm::http::body::{BodyReader, Chunk};
+    let make = js_sys::Function::new_no_args(
+        "return new ReadableStream({ start(c) { \
+           c.enqueue(new Uint8Array(100).fill(1)); c.enqueue(new Uint8Array(50).fill(2)); c.close(); } })",
+    );
+    let stream = || -> web_sys::ReadableStream {
+        make.call0(&wasm_bindgen::JsValue::NULL)
+            .expect("a stream")
+            .into()
+    };
+    let mut reader = BodyReader::new(&stream()).expect("a reader");
+    assert!(matches!(reader, BodyReader::Default(_)));
+    let mut sizes = Vec::new();
+    while let Chunk::Bytes(b) = reader.read(1000).await.expect("read") {
+        sizes.push(b.len());
+    }
+    assert_eq!(sizes, [100, 50]);
+    let mut reader = BodyReader::new(&stream()).expect("a reader");
+    match reader.read(10).await.expect("read") {
+        Chunk::Bytes(b) => assert_eq!(b, [1; 10], "a chunk longer than max is cut"),
+        Chunk::End => panic!("the stream has bytes"),
+    }
+}

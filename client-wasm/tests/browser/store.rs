@@ -50,6 +50,34 @@ async fn opfs_store_round_trips_a_file_with_a_short_last_piece() {
 }
 
 #[wasm_bindgen_test]
+async fn opfs_pieces_written_at_once_each_keep_their_own_bytes() {
+    // The store reuses its write buffers: pieces in flight together must
+    // never share one, and a reused buffer longer than a piece must not
+    // leak its tail into it.
+    let data = file_bytes(9 * PIECE as usize + 77);
+    let layout = Layout {
+        file_size: data.len() as u64,
+        piece_size: PIECE,
+    };
+    let store = PieceStore::open("test-opfs-at-once", layout, 0)
+        .await
+        .expect("OPFS");
+    for round in [0..5u32, 5..10] {
+        let writes = round.map(|index| {
+            let start = (u64::from(index) * PIECE) as usize;
+            let end = (start + PIECE as usize).min(data.len());
+            store.write_piece(index, start as u64, Arc::from(&data[start..end]))
+        });
+        for r in futures_util::future::join_all(writes).await {
+            r.expect("write");
+        }
+    }
+    let file = store.to_file("out.bin").await.expect("to_file");
+    assert_eq!(file_contents(&file).await, data);
+    store.remove().await;
+}
+
+#[wasm_bindgen_test]
 async fn memory_store_round_trips_too() {
     let data = file_bytes(3 * PIECE as usize);
     let layout = Layout {
