@@ -18,6 +18,7 @@
 //! when OPFS is available.
 
 pub mod cache;
+pub mod digest;
 pub mod host;
 pub mod http;
 pub mod listener;

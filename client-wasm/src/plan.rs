@@ -58,7 +58,12 @@ fn engine_config(
     boot: Option<&Bootstrap>,
     upload: &UploadPolicy,
 ) -> Result<EngineConfig, String> {
-    let mut cfg = EngineConfig::default();
+    let mut cfg = EngineConfig {
+        // SHA-256 with WebCrypto, off the page's thread (crate::digest),
+        // where there is one; an `engine` override may still turn it off.
+        hash_outside: crate::digest::Digest::new().available(),
+        ..EngineConfig::default()
+    };
     if let Some(b) = boot {
         cfg.strike_limit = b.config.strike_limit;
         let d = &b.config.http_delay;

@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use edgeswarm_engine::{Engine, HttpRequestId, Input, Millis, PeerKey};
+use edgeswarm_engine::{Engine, HashJob, HttpRequestId, Input, Millis, PeerKey};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_channel::oneshot;
 use futures_util::StreamExt;
@@ -52,6 +52,8 @@ pub enum Ev {
     Http(HttpRequestId, ranges::Part),
     Stored(u32, Result<(), StoreError>),
     Read(u32, Result<Vec<u8>, StoreError>),
+    /// The SHA-256 of a `HashPiece` job.
+    Hashed(HashJob, [u8; 32]),
     Verified(Result<web_sys::File, String>),
     /// `document.visibilityState` changed.
     Visibility,
@@ -81,6 +83,8 @@ pub struct Session {
     timer: Option<(Millis, Timeout)>,
     /// Chunks taken while storage was behind: their readers wait (see `ranges`).
     pub(crate) held_chunks: Vec<oneshot::Sender<()>>,
+    /// WebCrypto for the engine's `HashPiece` (see `outputs`).
+    pub(crate) digest: crate::digest::Digest,
     engine_done: bool,
     /// The storage error behind the engine's `StoreFailed`, for the user.
     store_error: Option<String>,
@@ -142,6 +146,7 @@ impl Session {
             trace: p.trace,
             timer: None,
             held_chunks: Vec::new(),
+            digest: crate::digest::Digest::new(),
             engine_done: false,
             store_error: None,
             verifying: false,
@@ -219,6 +224,7 @@ impl Session {
                     }
                 })
             }
+            Ev::Hashed(job, sha256) => Some(Input::PieceHashed { job, sha256 }),
             Ev::Read(piece, r) => Some(match r {
                 Ok(bytes) => Input::PieceRead { piece, bytes },
                 Err(_) => Input::PieceReadFailed { piece },

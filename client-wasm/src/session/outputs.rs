@@ -39,13 +39,26 @@ impl Session {
                     let _ = tx.unbounded_send(Ev::Read(piece, r));
                 });
             }
-            // Only with `hashOutside` (off in the browser today): hashed
-            // here, at once, as the engine would.
-            Output::HashPiece { job, bytes, .. } => {
-                let sha256 = edgeswarm_protocol::sha256(&bytes);
-                self.engine
-                    .handle_input(now(), Input::PieceHashed { job, sha256 });
-            }
+            // `hashOutside` (on where WebCrypto is, see `plan`): hashed
+            // off the page's thread; in wasm, at once, without WebCrypto
+            // or if it fails.
+            Output::HashPiece { job, bytes, .. } => match self.digest.start(&bytes) {
+                Some(promise) => {
+                    let tx = self.tx.clone();
+                    spawn_local(async move {
+                        let sha256 = match crate::digest::finish(promise).await {
+                            Some(d) => d,
+                            None => edgeswarm_protocol::sha256(&bytes),
+                        };
+                        let _ = tx.unbounded_send(Ev::Hashed(job, sha256));
+                    });
+                }
+                None => {
+                    let sha256 = edgeswarm_protocol::sha256(&bytes);
+                    self.engine
+                        .handle_input(now(), Input::PieceHashed { job, sha256 });
+                }
+            },
             Output::Event(e) => self.on_event_output(e),
         }
     }

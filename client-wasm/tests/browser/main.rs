@@ -12,6 +12,7 @@ use wasm_bindgen_test::wasm_bindgen_test_configure;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod digest;
 mod downloader;
 mod http;
 mod listener;
