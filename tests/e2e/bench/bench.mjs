@@ -22,8 +22,10 @@
 // - unthrottled: one page, mode 0, 256 MiB from cdn.mjs with no rate: the
 //           client's time to a verified, stored File next to plain fetch()es
 //           of the same file in the same page (single.mjs).
-// - memory: the same for a 1 GiB file (MEMORY_SIZE): peak wasm memory and JS
-//           heap inside the page, peak RSS of every Chromium process outside.
+// - memory: the same for a 2 GiB file (MEMORY_SIZE) in a page with no
+//           DevTools attached (detached.mjs; MEMORY_DEVTOOLS=1 in a Playwright
+//           page): peak wasm memory and JS heap inside the page, peak RSS of
+//           every Chromium process outside.
 // - shared: issue 9's scenario (shared.mjs): N = 2, 4, 8 pages 1.5 s apart
 //           on ONE shared CDN link (cdn.mjs, SHARED_RATE bytes/s for all
 //           pages together, default 40 Mbit/s; 0 = unlimited) named by the

@@ -21,7 +21,12 @@
 //   this node process whose name says chrom*: the largest single process
 //   (and its --type) and the sum.
 //
-// Env: SINGLE_SIZE (bytes, default 256 MiB), MEMORY_SIZE (default 1 GiB),
+// - `memory` runs its page with no DevTools attached (detached.mjs: the
+//   inspector's copies of response bodies would sit in the renderer);
+//   MEMORY_DEVTOOLS=1 runs it in a Playwright page instead, where
+//   BENCH_MEMDUMP_S=s adds one memory-infra dump (memdump.mjs) s seconds in.
+//
+// Env: SINGLE_SIZE (bytes, default 256 MiB), MEMORY_SIZE (default 2 GiB),
 // BENCH_PKGS ("name=/dir/of/pkg,…": extra client builds served in place of
 // www/pkg, e.g. main's, measured in the same run), BENCH_ENGINE (JSON engine
 // overrides for the Downloader, e.g. '{"httpConcurrency":8}'), BENCH_TRACE
@@ -29,7 +34,7 @@
 //
 // Invariants: measures, never asserts; one JSON line per variant; every
 // browser, page and server is closed at the end.
-import { readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readdirSync, rmSync, mkdtempSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +42,9 @@ import { chromium } from "playwright-core";
 import * as h from "../harness.mjs";
 import { startSharedLinkCdn } from "./cdn.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
+import { fileURLToPath } from "node:url";
+import { detachedDownload } from "./detached.mjs";
+import { memoryDump } from "./memdump.mjs";
 import { publishOnLink } from "./shared.mjs";
 
 const env = process.env;
@@ -52,6 +60,26 @@ function makeBytes(size, seed) {
     buf.writeUInt32LE(x, i);
   }
   return buf;
+}
+
+/** Writes `bytes` to `path` in slices (one write call takes < 2 GiB). */
+function writeAll(path, bytes) {
+  const fd = openSync(path, "w");
+  try {
+    for (let at = 0; at < bytes.length; at += 256 * 1024 * 1024) {
+      const end = Math.min(bytes.length, at + 256 * 1024 * 1024);
+      for (let off = at; off < end;) off += writeSync(fd, bytes, off, end - off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SHA-256 of `bytes` in slices (one update takes < 2 GiB). */
+function sha256Of(bytes) {
+  const hash = createHash("sha256");
+  for (let at = 0; at < bytes.length; at += 256 * 1024 * 1024) hash.update(bytes.subarray(at, at + 256 * 1024 * 1024));
+  return hash.digest("hex");
 }
 
 /** Every process under `root` (this node process): pid → {ppid, comm}. */
@@ -113,19 +141,28 @@ function rssSampler(ms = 100) {
     peak.sumKiB = Math.max(peak.sumKiB, sum);
   };
   tick();
+  // What the processes held before the download (the page loaded, the
+  // client not yet imported): the part of the peak the client did not add.
+  const before = { MiB: r2(peak.maxKiB / 1024), type: peak.maxType };
   const timer = setInterval(tick, ms);
   return () => {
     clearInterval(timer);
     tick();
     const mib = (k) => r2((peak.parts?.[k] ?? 0) / 1024);
     return { largestProcessMiB: r2(peak.maxKiB / 1024), largestProcessType: peak.maxType,
+      largestBeforeMiB: before.MiB, largestBeforeType: before.type,
       largestAnonFileShmemMiB: [mib("anon"), mib("file"), mib("shmem")], allChromiumMiB: r2(peak.sumKiB / 1024) };
   };
 }
 
 /** In the page: HTTP alone — one whole-body fetch, then 1 MiB ranges with c in flight. */
 async function httpBaselines(page, url, size) {
-  return page.evaluate(async ({ url, size }) => {
+  return page.evaluate(baselinesInPage, { url, size });
+}
+
+/** The page side of `httpBaselines` (also run by detached.mjs's page). */
+export async function baselinesInPage({ url, size }) {
+  {
     const t0 = performance.now();
     const r = await fetch(url, { cache: "no-store" });
     const reader = r.body.getReader();
@@ -154,7 +191,7 @@ async function httpBaselines(page, url, size) {
     const r8s = await ranged(8);
     globalThis.gc?.();
     return { bytes: n, wholeSeconds: whole, ranged2Seconds: r2s, ranged8Seconds: r8s };
-  }, { url, size });
+  }
 }
 
 /** In the page: the client's download, with in-page memory peaks. */
@@ -218,57 +255,87 @@ export async function routePkg(page, pkg) {
 }
 
 /** One page downloads `size` bytes in mode 0 from cdn.mjs, per client variant. */
-export async function singlePage(worker, { bench, size, trace, baselines }) {
+/** One variant in a page Playwright drives (DevTools attached: marks, baselines, memory dumps). */
+async function playwrightRun(worker, cdn, { bench, id, engine, trace, baselines, contentUrl, size }, v) {
+  // A profile on disk (launchPersistentContext): in an off-the-record
+  // context (browser.newContext()) Chromium keeps OPFS in memory, so
+  // the renderer's RSS would grow with the file whatever the client does.
+  const profile = mkdtempSync(join(tmpdir(), "edgeswarm-profile-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: h.CHROMIUM,
+    headless: true, args: [...h.CHROME_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"] });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    page.on("pageerror", (e) => console.error(`[${bench} ${v.name}] ${e.message}`));
+    await routePkg(page, v.pkg);
+    await page.goto(`${worker.url}/`);
+    const http = baselines ? await httpBaselines(page, contentUrl, size) : null;
+    const stop = rssSampler();
+    cdn.reset();
+    // BENCH_MEMDUMP_S=s: one memory-infra dump (allocators per process) s seconds in.
+    const dumpAt = Number(env.BENCH_MEMDUMP_S ?? 0);
+    const dumping = dumpAt > 0
+      ? new Promise((ok) => setTimeout(ok, dumpAt * 1000)).then(() => memoryDump(context, page)).catch((e) => String(e))
+      : null;
+    const r = await download(page, id, engine, trace);
+    const rss = stop();
+    const byPid = dumping ? await dumping : null;
+    const dump = byPid && { atSeconds: dumpAt, allocatorsMiB: typeof byPid === "object"
+      ? Object.fromEntries(Object.entries(byPid).map(([pid, a]) => [`${processType(Number(pid))}:${pid}`, a]))
+      : byPid };
+    const marks = trace ? summarise([await collectMarks(page)]) : null;
+    r.readBack = await readBack(page);
+    return { r, rss, http, marks, dump };
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** One variant in a browser with no DevTools attached (detached.mjs). */
+async function detachedRun(worker, cdn, { id, engine, baselines, contentUrl, size }, v) {
+  const pkg = v.pkg ?? fileURLToPath(new URL("../../../www/pkg", import.meta.url));
+  const { page, rss } = await detachedDownload({ worker, contentId: id, engine, pkg,
+    baselines: baselines ? { url: contentUrl, size } : null,
+    startSampler: () => { cdn.reset(); return rssSampler(); } });
+  if (page.error && !page.seconds) throw new Error(`[${v.name}] ${page.error}`);
+  return { r: page, rss, http: page.http ?? null };
+}
+
+export async function singlePage(worker, { bench, size, trace, baselines, detached = false }) {
   const cdn = await startSharedLinkCdn({ rate: 0 });
   const dir = mkdtempSync(join(tmpdir(), "edgeswarm-single-"));
   try {
     const bytes = makeBytes(size, 77);
     const path = join(dir, "content.bin");
-    writeFileSync(path, bytes);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    writeAll(path, bytes);
+    const sha256 = sha256Of(bytes);
     const id = `bench-${bench}-${Date.now()}`;
     const { pub, contentUrl } = await publishOnLink(worker, cdn, path, bytes, id);
     if (pub.fileSha256 !== sha256) throw new Error("the publisher's SHA-256 differs from the file's");
     rmSync(path);
     const engine = env.BENCH_ENGINE ? JSON.parse(env.BENCH_ENGINE) : null;
     for (const v of variants()) {
-      // A profile on disk (launchPersistentContext): in an off-the-record
-      // context (browser.newContext()) Chromium keeps OPFS in memory, so
-      // the renderer's RSS would grow with the file whatever the client does.
-      const profile = mkdtempSync(join(tmpdir(), "edgeswarm-profile-"));
-      const context = await chromium.launchPersistentContext(profile, { executablePath: h.CHROMIUM,
-        headless: true, args: [...h.CHROME_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"] });
-      try {
-        const page = context.pages()[0] ?? await context.newPage();
-        page.on("pageerror", (e) => console.error(`[${bench} ${v.name}] ${e.message}`));
-        await routePkg(page, v.pkg);
-        await page.goto(`${worker.url}/`);
-        const http = baselines ? await httpBaselines(page, contentUrl, size) : null;
-        const stop = rssSampler();
-        cdn.reset();
-        const r = await download(page, id, engine, trace);
-        const rss = stop();
-        const marks = trace ? summarise([await collectMarks(page)]) : null;
-        const readBackSha = await readBack(page);
-        out({
-          bench, client: v.name, fileSize: size, engine, seconds: r2(r.seconds),
-          mbPerSecond: r2(size / r.seconds / 1e6), error: r.error,
-          intact: r.sha256 === sha256 && r.verified && r.fileSize === size && (readBackSha ?? sha256) === sha256,
-          readBackChecked: readBackSha !== null, storage: r.storage, cdnCopies: r2(cdn.bytesServed() / size),
-          peakWasmMiB: r2(r.peakWasmBytes / h.MiB), peakJsHeapMiB: r2(r.peakHeapBytes / h.MiB), ...rss,
-          ...(http && {
-            fetchWholeSeconds: r2(http.wholeSeconds), fetchWholeMBps: r2(size / http.wholeSeconds / 1e6),
-            fetchRanged2MBps: r2(size / http.ranged2Seconds / 1e6),
-            fetchRanged8MBps: r2(size / http.ranged8Seconds / 1e6),
-            clientOverFetch: r2(r.seconds / http.wholeSeconds),
-          }),
-          load: r2(loadavg()[0]),
-        });
-        if (marks) out({ bench: "marks", scenario: bench, client: v.name, ...marks });
-      } finally {
-        await context.close();
-        rmSync(profile, { recursive: true, force: true });
-      }
+      const run = detached
+        ? await detachedRun(worker, cdn, { id, engine, baselines, contentUrl, size }, v)
+        : await playwrightRun(worker, cdn, { bench, id, engine, trace, baselines, contentUrl, size }, v);
+      const { r, rss, http, marks, dump } = run;
+      const readBackSha = r.readBack ?? null;
+      out({
+        bench, client: v.name, fileSize: size, engine, devtools: !detached, seconds: r2(r.seconds),
+        mbPerSecond: r2(size / r.seconds / 1e6), error: r.error,
+        intact: r.sha256 === sha256 && r.verified && r.fileSize === size && (readBackSha ?? sha256) === sha256,
+        readBackChecked: readBackSha !== null, storage: r.storage, cdnCopies: r2(cdn.bytesServed() / size),
+        peakWasmMiB: r2(r.peakWasmBytes / h.MiB), peakJsHeapMiB: r2(r.peakHeapBytes / h.MiB), ...rss,
+        ...(http && {
+          fetchWholeSeconds: r2(http.wholeSeconds), fetchWholeMBps: r2(size / http.wholeSeconds / 1e6),
+          fetchRanged2MBps: r2(size / http.ranged2Seconds / 1e6),
+          fetchRanged8MBps: r2(size / http.ranged8Seconds / 1e6),
+          clientOverFetch: r2(r.seconds / http.wholeSeconds),
+        }),
+        load: r2(loadavg()[0]),
+      });
+      if (marks) out({ bench: "marks", scenario: bench, client: v.name, ...marks });
+      if (dump) out({ bench: "memdump", scenario: bench, client: v.name, ...dump });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -276,12 +343,17 @@ export async function singlePage(worker, { bench, size, trace, baselines }) {
   }
 }
 
+// Timed with no DevTools attached (the inspector's copies of response bodies
+// cost the page time too); BENCH_TRACE=1 runs it in a Playwright page with
+// the per-piece marks instead.
 export const unthrottled = (worker) => singlePage(worker, {
   bench: "unthrottled-mode0", size: Number(env.SINGLE_SIZE ?? 256 * h.MiB),
-  trace: (env.BENCH_TRACE ?? "1") === "1", baselines: true,
+  trace: env.BENCH_TRACE === "1", baselines: true, detached: env.BENCH_TRACE !== "1",
 });
 
+// The memory figures come from a page with no DevTools attached (detached.mjs);
+// MEMORY_DEVTOOLS=1 measures in a Playwright page instead (with BENCH_MEMDUMP_S).
 export const memory = (worker) => singlePage(worker, {
-  bench: "memory-mode0", size: Number(env.MEMORY_SIZE ?? 1024 * h.MiB),
-  trace: env.BENCH_TRACE === "1", baselines: false,
+  bench: "memory-mode0", size: Number(env.MEMORY_SIZE ?? 2048 * h.MiB),
+  trace: env.BENCH_TRACE === "1", baselines: false, detached: env.MEMORY_DEVTOOLS !== "1",
 });
