@@ -11,24 +11,22 @@
 //! Invariants:
 //! - [`Digest::available`] is false where `crypto.subtle` is missing (an
 //!   insecure context): the glue then leaves `hash_outside` off.
-//! - One scratch buffer, reused: `digest()` copies its input when it is
-//!   called (WebCrypto takes "a copy of the bytes held by" the data), so the
-//!   next piece may overwrite the scratch at once. No piece-sized
-//!   `ArrayBuffer` is left per piece for V8 to collect.
+//! - No JS copy of the piece: `digest()` copies its input before it
+//!   returns (WebCrypto's "get a copy of the bytes held by the data"
+//!   comes before its promise; Chromium copies at once), so it is handed a
+//!   view of the piece in wasm memory, used only for that call. No
+//!   piece-sized `ArrayBuffer` is left per piece for V8 to collect.
 //! - A digest that fails (it should not) is computed in wasm instead: every
 //!   `HashPiece` is answered.
-
-use std::cell::RefCell;
 
 use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::SubtleCrypto;
 
-/// The page's (or worker's) WebCrypto, with a scratch buffer for its input.
+/// The page's (or worker's) WebCrypto.
 pub struct Digest {
     subtle: Option<SubtleCrypto>,
-    scratch: RefCell<Option<Uint8Array>>,
 }
 
 impl Digest {
@@ -38,10 +36,7 @@ impl Digest {
             .ok()
             .and_then(|c| Reflect::get(&c, &"subtle".into()).ok())
             .and_then(|s| s.dyn_into::<SubtleCrypto>().ok());
-        Self {
-            subtle,
-            scratch: RefCell::new(None),
-        }
+        Self { subtle }
     }
 
     /// Whether hashing can be left to WebCrypto here.
@@ -53,13 +48,11 @@ impl Digest {
     /// refuses (hash in wasm then). Await it with [`finish`].
     pub fn start(&self, bytes: &[u8]) -> Option<Promise> {
         let subtle = self.subtle.as_ref()?;
-        let len = u32::try_from(bytes.len()).ok()?;
-        let mut scratch = self.scratch.borrow_mut();
-        if scratch.as_ref().is_none_or(|s| s.length() < len) {
-            *scratch = Some(Uint8Array::new_with_length(len));
-        }
-        let view = scratch.as_ref()?.subarray(0, len);
-        view.copy_from(bytes);
+        // SAFETY: the view is used only by the `digest` call below, which
+        // copies the bytes before it returns; nothing allocates in wasm
+        // memory (which could move it) between here and there, and the view
+        // is dropped right after.
+        let view = unsafe { Uint8Array::view(bytes) };
         subtle
             .digest_with_str_and_buffer_source("SHA-256", &view)
             .ok()

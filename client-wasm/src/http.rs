@@ -196,11 +196,12 @@ async fn fetch(
         .map_err(|_| HttpError::Network("fetch did not return a Response".into()))
 }
 
-fn reader_of(resp: &Response) -> Result<Option<BodyReader>, HttpError> {
+/// The body's reader, for a caller that reads at most `limit` bytes of it.
+fn reader_of(resp: &Response, limit: u64) -> Result<Option<BodyReader>, HttpError> {
     let Some(stream) = resp.body() else {
         return Ok(None);
     };
-    BodyReader::new(&stream)
+    BodyReader::new(&stream, limit.saturating_add(1))
         .map(Some)
         .map_err(|e| HttpError::Network(js_message(&e)))
 }
@@ -222,7 +223,7 @@ pub async fn open_range(
 ) -> Result<(u16, RangeBody), HttpError> {
     let resp = fetch(url, Some(&range), signal.as_ref()).await?;
     let body = RangeBody {
-        reader: reader_of(&resp)?,
+        reader: reader_of(&resp, range.end.saturating_sub(range.start))?,
         left: range.end.saturating_sub(range.start),
         signal,
     };
@@ -274,7 +275,7 @@ async fn read_at_most(
     limit: u64,
     fail: &impl Fn(JsValue) -> HttpError,
 ) -> Result<Option<Vec<u8>>, HttpError> {
-    let Some(mut reader) = reader_of(resp)? else {
+    let Some(mut reader) = reader_of(resp, limit)? else {
         return Ok(Some(Vec::new()));
     };
     // For the small answers this reads (the size probe), a fair first guess.

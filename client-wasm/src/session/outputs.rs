@@ -1,6 +1,6 @@
 //! Carrying out one engine [`Output`].
 
-use edgeswarm_engine::{Input, Output};
+use edgeswarm_engine::Output;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{now, Ev, Session};
@@ -53,10 +53,11 @@ impl Session {
                         let _ = tx.unbounded_send(Ev::Hashed(job, sha256));
                     });
                 }
+                // Through the channel as well, so that the driver's step
+                // after it (held readers resumed) runs as for WebCrypto's.
                 None => {
                     let sha256 = edgeswarm_protocol::sha256(&bytes);
-                    self.engine
-                        .handle_input(now(), Input::PieceHashed { job, sha256 });
+                    let _ = self.tx.unbounded_send(Ev::Hashed(job, sha256));
                 }
             },
             Output::Event(e) => self.on_event_output(e),

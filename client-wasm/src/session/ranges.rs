@@ -1,17 +1,18 @@
 //! The engine's HTTP range requests, streamed: one task per request reads
 //! the body chunk by chunk ([`http::RangeBody`]) and hands each chunk to the
 //! driver as it arrives (`Input::HttpHead`, `HttpData`…, `HttpEnd`, or
-//! `HttpFailed`); the engine verifies and stores every piece as soon as its
-//! bytes are in. The glue holds no body: its memory per request is the
+//! `HttpFailed`); the engine has every piece verified and stored as soon as
+//! its bytes are in. The glue holds no body: its memory per request is the
 //! chunks queued for the driver, at most [`UNACKED_BYTES`] (the task waits
 //! for the driver to take them before it reads more), plus one chunk.
 //!
 //! Storage back-pressure, as a socket's: while the engine says storage is
 //! behind ([`edgeswarm_engine::Engine::storage_holds`]: its
-//! `maxUnstoredBytes` of verified pieces await `PieceStored`), the driver
+//! `maxUnstoredBytes` of pieces await their digest (`hashOutside`, see
+//! `crate::digest`) or `PieceStored`), the driver
 //! still hands chunks to the engine but holds their acknowledgements, so
 //! every reader stops within `UNACKED_BYTES`; they go on once the engine's
-//! gate opens. Verified pieces waiting for storage are so bounded by
+//! gate opens. Pieces waiting for their digest or storage are so bounded by
 //! `maxUnstoredBytes` + one piece per request, instead of piling up when the
 //! network outruns OPFS. The engine decides; the glue only pauses reading.
 //!

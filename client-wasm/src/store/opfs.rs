@@ -29,16 +29,18 @@ pub struct OpfsPieces {
     parent: FileSystemDirectoryHandle,
     dir: FileSystemDirectoryHandle,
     name: String,
-    /// Write buffers to reuse (at most [`SPARE_WRITE_BUFFERS`]): a write
-    /// copies the piece out of wasm memory into one, and the stream takes
-    /// its own copy when `write()` is called, so once the write is done the
-    /// buffer is free. Without them every piece left a piece-sized
-    /// `ArrayBuffer` for V8 to collect (the page's JS heap and RSS).
+    /// Write buffers to reuse (at most [`SPARE_WRITE_BYTES`] of them): a
+    /// write copies the piece out of wasm memory into one, and the stream
+    /// has its own copy once `write()`'s promise resolves; a buffer returns
+    /// here only after its `write` and `close` have settled. Without them
+    /// every piece left a piece-sized `ArrayBuffer` for V8 to collect (the
+    /// page's JS heap and RSS).
     spare: RefCell<Vec<Uint8Array>>,
 }
 
-/// Most spare write buffers kept: the engine's writes in flight.
-const SPARE_WRITE_BUFFERS: usize = 4;
+/// Most bytes of spare write buffers kept: four 1 MiB pieces' writes in
+/// flight; larger pieces keep fewer (a 16 MiB piece none).
+const SPARE_WRITE_BYTES: u32 = 4 << 20;
 
 pub(crate) fn storage() -> Result<web_sys::StorageManager, StoreError> {
     let global = js_sys::global();
@@ -134,7 +136,8 @@ impl OpfsPieces {
             .write_from(index, &buffer.subarray(0, len), bytes)
             .await;
         let mut spare = self.spare.borrow_mut();
-        if spare.len() < SPARE_WRITE_BUFFERS {
+        let kept: u32 = spare.iter().map(Uint8Array::length).sum();
+        if kept.saturating_add(buffer.length()) <= SPARE_WRITE_BYTES {
             spare.push(buffer);
         }
         result

@@ -110,7 +110,7 @@ async fn a_fetch_body_is_read_into_one_reused_buffer() {
     .await
     .expect("fetch")
     .into();
-    let mut reader = BodyReader::new(&resp.body().expect("a body")).expect("a reader");
+    let mut reader = BodyReader::new(&resp.body().expect("a body"), u64::MAX).expect("a reader");
     assert!(
         matches!(reader, BodyReader::Byob { .. }),
         "a fetch body is a byte stream: no ArrayBuffer per chunk"
@@ -134,6 +134,22 @@ async fn a_fetch_body_is_read_into_one_reused_buffer() {
     }
     assert_eq!(got, d);
     assert!(reads >= 32, "reads of at most 100 000 bytes: {reads}");
+    // A body read for at most 10 bytes gets an 11-byte buffer, not 1 MiB.
+    let resp: web_sys::Response = wasm_bindgen_futures::JsFuture::from(
+        web_sys::window().expect("a window").fetch_with_str(&url),
+    )
+    .await
+    .expect("fetch")
+    .into();
+    let small = BodyReader::new(&resp.body().expect("a body"), 11).expect("a reader");
+    let BodyReader::Byob { buffer, .. } = &small else {
+        panic!("a fetch body is a byte stream")
+    };
+    assert_eq!(
+        buffer.as_ref().map(js_sys::ArrayBuffer::byte_length),
+        Some(11)
+    );
+    small.cancel();
 }
 
 #[wasm_bindgen_test]
@@ -148,14 +164,14 @@ async fn a_stream_of_chunks_is_read_with_a_default_reader_and_cut_at_max() {
             .expect("a stream")
             .into()
     };
-    let mut reader = BodyReader::new(&stream()).expect("a reader");
+    let mut reader = BodyReader::new(&stream(), 1000).expect("a reader");
     assert!(matches!(reader, BodyReader::Default(_)));
     let mut sizes = Vec::new();
     while let Chunk::Bytes(b) = reader.read(1000).await.expect("read") {
         sizes.push(b.len());
     }
     assert_eq!(sizes, [100, 50]);
-    let mut reader = BodyReader::new(&stream()).expect("a reader");
+    let mut reader = BodyReader::new(&stream(), 1000).expect("a reader");
     match reader.read(10).await.expect("read") {
         Chunk::Bytes(b) => assert_eq!(b, [1; 10], "a chunk longer than max is cut"),
         Chunk::End => panic!("the stream has bytes"),

@@ -35,18 +35,21 @@ async fn round_trip(store: PieceStore, data: &[u8]) {
     store.remove().await;
 }
 
-#[wasm_bindgen_test]
-async fn opfs_store_round_trips_a_file_with_a_short_last_piece() {
-    let data = file_bytes(5 * PIECE as usize + 123);
+/// A fresh OPFS store named `name` for `data`, in `PIECE`-sized pieces.
+async fn opfs_store(name: &str, data: &[u8]) -> PieceStore {
     let layout = Layout {
         file_size: data.len() as u64,
         piece_size: PIECE,
     };
-    let store = PieceStore::open("test-opfs", layout, 0)
-        .await
-        .expect("OPFS");
+    let store = PieceStore::open(name, layout, 0).await.expect("OPFS");
     assert_eq!(store.kind(), StoreKind::Opfs);
-    round_trip(store, &data).await;
+    store
+}
+
+#[wasm_bindgen_test]
+async fn opfs_store_round_trips_a_file_with_a_short_last_piece() {
+    let data = file_bytes(5 * PIECE as usize + 123);
+    round_trip(opfs_store("test-opfs", &data).await, &data).await;
 }
 
 #[wasm_bindgen_test]
@@ -55,13 +58,7 @@ async fn opfs_pieces_written_at_once_each_keep_their_own_bytes() {
     // never share one, and a reused buffer longer than a piece must not
     // leak its tail into it.
     let data = file_bytes(9 * PIECE as usize + 77);
-    let layout = Layout {
-        file_size: data.len() as u64,
-        piece_size: PIECE,
-    };
-    let store = PieceStore::open("test-opfs-at-once", layout, 0)
-        .await
-        .expect("OPFS");
+    let store = opfs_store("test-opfs-at-once", &data).await;
     for round in [0..5u32, 5..10] {
         let writes = round.map(|index| {
             let start = (u64::from(index) * PIECE) as usize;

@@ -28,21 +28,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as h from "../harness.mjs";
-import { baselinesInPage } from "./single.mjs";
+import { baselinesInPage, loadClientInPage } from "./single.mjs";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>edgeswarm memory bench</title>
 <script type="module">
 const q = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 const post = (path, o) => fetch(path, { method: "POST", body: JSON.stringify(o ?? {}) });
 try {
-  const client = await import("/pkg/client_wasm.js");
-  const wasm = await client.default();
-  globalThis.gc?.();
-  const peaks = { wasm: 0, heap: 0 };
-  const sample = () => {
-    peaks.wasm = Math.max(peaks.wasm, wasm.memory.buffer.byteLength);
-    peaks.heap = Math.max(peaks.heap, performance.memory?.usedJSHeapSize ?? 0);
-  };
+  const { client, peaks, sample } = await (${loadClientInPage.toString()})();
   const http = q.baselines ? await (${baselinesInPage.toString()})(q.baselines) : null;
   await post("/ready");
   sample();
@@ -57,17 +50,25 @@ try {
   clearInterval(timer);
   const s = d.stats();
   await post("/sampled");
-  let readBack = null;
-  if (file && file.size <= 512 * 1024 * 1024) {
-    const dg = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
-    readBack = [...new Uint8Array(dg)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  // Every byte of the delivered File, read back in slices (any size): the
+  // SHA-256 of each SLICE bytes, compared with the file's by the bench.
+  let readBackSlices = null;
+  if (file) {
+    readBackSlices = [];
+    for (let at = 0; at < file.size; at += q.slice) {
+      const dg = await crypto.subtle.digest("SHA-256", await file.slice(at, at + q.slice).arrayBuffer());
+      readBackSlices.push([...new Uint8Array(dg)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+    }
   }
   await post("/result", { seconds, error, fileSize: file?.size ?? 0, sha256: s.sha256, verified: s.verified,
-    storage: s.storage, peakWasmBytes: peaks.wasm, peakHeapBytes: peaks.heap, readBack, http });
+    storage: s.storage, peakWasmBytes: peaks.wasm, peakHeapBytes: peaks.heap, readBackSlices, http });
 } catch (e) {
   await post("/result", { error: "page: " + String(e?.message ?? e) });
 }
 </script>`;
+
+/** The read-back check's slice: the page hashes the File this much at a time. */
+export const READ_BACK_SLICE = 64 * 1024 * 1024;
 
 function readBody(req) {
   return new Promise((resolve, reject) => {
@@ -84,7 +85,8 @@ function readBody(req) {
  * returns `stop()`, whose value comes back as `rss`. Returns the page's
  * result and `rss`.
  */
-export async function detachedDownload({ worker, contentId, engine, pkg, baselines, startSampler, timeoutMs = 20 * 60_000 }) {
+export async function detachedDownload({ worker, contentId, engine, pkg, baselines, startSampler,
+  slice = READ_BACK_SLICE, timeoutMs = 20 * 60_000 }) {
   let stop = null;
   let rss = null;
   let settle;
@@ -132,11 +134,14 @@ export async function detachedDownload({ worker, contentId, engine, pkg, baselin
     h.portalPort().then((port) => server.listen(port, "127.0.0.1", resolve), reject);
   });
   const profile = mkdtempSync(join(tmpdir(), "edgeswarm-detached-"));
-  const query = encodeURIComponent(JSON.stringify({ server: worker.url, contentId, engine, baselines }));
+  const query = encodeURIComponent(JSON.stringify({ server: worker.url, contentId, engine, baselines, slice }));
   const url = `http://127.0.0.1:${server.address().port}/#${query}`;
   const browser = spawn(h.CHROMIUM, [...h.CHROME_ARGS, `--user-data-dir=${profile}`,
     "--enable-precise-memory-info", "--js-flags=--expose-gc", url], { stdio: "ignore", detached: true });
-  const exited = new Promise((r) => browser.once("exit", r));
+  const exited = new Promise((r) => {
+    browser.once("exit", r);
+    browser.once("error", (e) => { settle.reject(e); r(null); });
+  });
   let timer;
   try {
     const page = await Promise.race([
@@ -144,8 +149,10 @@ export async function detachedDownload({ worker, contentId, engine, pkg, baselin
       exited.then((code) => { throw new Error(`chromium exited (${code}) before the page reported`); }),
       new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("the detached page did not report in time")), timeoutMs); }),
     ]);
-    return { page, rss: rss ?? (stop ? stop() : null) };
+    rss ??= stop?.() ?? null;
+    return { page, rss };
   } finally {
+    rss ??= stop?.() ?? null; // the sampler's timer stops on every path
     clearTimeout(timer);
     // The whole process group (its own: `detached`), helpers included, so
     // none of them still writes the profile when it is removed.

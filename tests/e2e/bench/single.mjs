@@ -6,12 +6,18 @@
 //   by the content policy's contentUrl; the file is published with the CLI.
 // - Each client variant gets a fresh browser with a fresh profile ON DISK
 //   (an off-the-record context keeps OPFS in memory), `--enable-precise-memory-info
-//   --js-flags=--expose-gc`, and one blank page of the worker's origin that
-//   imports the client package and runs `new Downloader({downloadMode: 0})`
-//   itself, so the time is the client's alone: from `start()` to its promise
-//   resolving with the `File`, i.e. every piece SHA-256-verified and stored,
-//   the whole-file SHA-256 checked. (The demo page's read-back check of the
-//   whole `File` is not in it.)
+//   --js-flags=--expose-gc`, and one blank page that imports the client
+//   package and runs `new Downloader({downloadMode: 0})` itself, so the time
+//   is the client's alone: from `start()` to its promise resolving with the
+//   `File`, i.e. every piece SHA-256-verified and stored, the whole-file
+//   SHA-256 checked. By default that page runs with NO DevTools attached
+//   (detached.mjs: a Chromium of its own, the page on the portal origin the
+//   worker admits, results posted back; the inspector's copies of response
+//   bodies would sit in the renderer and cost it time); BENCH_TRACE=1
+//   (`unthrottled`) or MEMORY_DEVTOOLS=1 (`memory`) run it as a page of the
+//   worker's origin driven by Playwright instead. After the clock stops, the
+//   delivered `File` is read back and hashed (whole up to 512 MiB with
+//   Playwright, every 64 MiB slice detached) and must match.
 // - Before the download, in the same page: a plain `fetch()` of the whole file
 //   (body streamed and dropped), and 1 MiB ranged fetches with 2 and 8 in
 //   flight (`arrayBuffer()` each, dropped): what HTTP alone does here.
@@ -21,16 +27,14 @@
 //   this node process whose name says chrom*: the largest single process
 //   (and its --type) and the sum.
 //
-// - `memory` runs its page with no DevTools attached (detached.mjs: the
-//   inspector's copies of response bodies would sit in the renderer);
-//   MEMORY_DEVTOOLS=1 runs it in a Playwright page instead, where
-//   BENCH_MEMDUMP_S=s adds one memory-infra dump (memdump.mjs) s seconds in.
+// - In a Playwright page, BENCH_MEMDUMP_S=s adds one memory-infra dump
+//   (memdump.mjs) s seconds into the download.
 //
 // Env: SINGLE_SIZE (bytes, default 256 MiB), MEMORY_SIZE (default 2 GiB),
 // BENCH_PKGS ("name=/dir/of/pkg,…": extra client builds served in place of
 // www/pkg, e.g. main's, measured in the same run), BENCH_ENGINE (JSON engine
 // overrides for the Downloader, e.g. '{"httpConcurrency":8}'), BENCH_TRACE
-// (1 = performance marks, summarised; default 1 for `unthrottled`).
+// (1 = performance marks, summarised, in a Playwright page; default off).
 //
 // Invariants: measures, never asserts; one JSON line per variant; every
 // browser, page and server is closed at the end.
@@ -43,7 +47,7 @@ import * as h from "../harness.mjs";
 import { startSharedLinkCdn } from "./cdn.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
 import { fileURLToPath } from "node:url";
-import { detachedDownload } from "./detached.mjs";
+import { READ_BACK_SLICE, detachedDownload } from "./detached.mjs";
 import { memoryDump } from "./memdump.mjs";
 import { publishOnLink } from "./shared.mjs";
 
@@ -73,6 +77,15 @@ function writeAll(path, bytes) {
   } finally {
     closeSync(fd);
   }
+}
+
+/** SHA-256 of each `slice` bytes of `bytes`, hex. */
+function sliceSha256s(bytes, slice) {
+  const out = [];
+  for (let at = 0; at < bytes.length; at += slice) {
+    out.push(createHash("sha256").update(bytes.subarray(at, at + slice)).digest("hex"));
+  }
+  return out;
 }
 
 /** SHA-256 of `bytes` in slices (one update takes < 2 GiB). */
@@ -141,8 +154,10 @@ function rssSampler(ms = 100) {
     peak.sumKiB = Math.max(peak.sumKiB, sum);
   };
   tick();
-  // What the processes held before the download (the page loaded, the
-  // client not yet imported): the part of the peak the client did not add.
+  // What the processes held before the download (Playwright: the page
+  // loaded, the client not yet imported; detached: the client loaded and
+  // the plain-fetch baselines done): the part of the peak the download did
+  // not add.
   const before = { MiB: r2(peak.maxKiB / 1024), type: peak.maxType };
   const timer = setInterval(tick, ms);
   return () => {
@@ -194,17 +209,27 @@ export async function baselinesInPage({ url, size }) {
   }
 }
 
+/**
+ * In the page (also run by detached.mjs's page): imports the client package,
+ * and returns it with the in-page memory peaks and their sampler.
+ */
+export async function loadClientInPage() {
+  const client = await import("/pkg/client_wasm.js");
+  const wasm = await client.default();
+  globalThis.gc?.();
+  const peaks = { wasm: 0, heap: 0 };
+  const sample = () => {
+    peaks.wasm = Math.max(peaks.wasm, wasm.memory.buffer.byteLength);
+    peaks.heap = Math.max(peaks.heap, performance.memory?.usedJSHeapSize ?? 0);
+  };
+  return { client, peaks, sample };
+}
+
 /** In the page: the client's download, with in-page memory peaks. */
 async function download(page, contentId, engine, trace) {
+  await page.evaluate(`globalThis.loadClientInPage = ${loadClientInPage.toString()}`);
   return page.evaluate(async ({ contentId, engine, trace }) => {
-    const client = await import("/pkg/client_wasm.js");
-    const wasm = await client.default();
-    globalThis.gc?.();
-    const peaks = { wasm: 0, heap: 0 };
-    const sample = () => {
-      peaks.wasm = Math.max(peaks.wasm, wasm.memory.buffer.byteLength);
-      peaks.heap = Math.max(peaks.heap, performance.memory?.usedJSHeapSize ?? 0);
-    };
+    const { client, peaks, sample } = await globalThis.loadClientInPage();
     sample();
     const timer = setInterval(sample, 100);
     const d = new client.Downloader({ server: location.origin, contentId, downloadMode: 0,
@@ -319,12 +344,16 @@ export async function singlePage(worker, { bench, size, trace, baselines, detach
         ? await detachedRun(worker, cdn, { id, engine, baselines, contentUrl, size }, v)
         : await playwrightRun(worker, cdn, { bench, id, engine, trace, baselines, contentUrl, size }, v);
       const { r, rss, http, marks, dump } = run;
-      const readBackSha = r.readBack ?? null;
+      // The read-back check: the whole File (Playwright pages, ≤ 512 MiB) or
+      // every 64 MiB slice of it (detached pages, any size).
+      const readBackOk = r.readBackSlices
+        ? r.readBackSlices.join() === sliceSha256s(bytes, READ_BACK_SLICE).join()
+        : (r.readBack ? r.readBack === sha256 : null);
       out({
         bench, client: v.name, fileSize: size, engine, devtools: !detached, seconds: r2(r.seconds),
         mbPerSecond: r2(size / r.seconds / 1e6), error: r.error,
-        intact: r.sha256 === sha256 && r.verified && r.fileSize === size && (readBackSha ?? sha256) === sha256,
-        readBackChecked: readBackSha !== null, storage: r.storage, cdnCopies: r2(cdn.bytesServed() / size),
+        intact: r.sha256 === sha256 && r.verified && r.fileSize === size && readBackOk !== false,
+        readBackChecked: readBackOk !== null, storage: r.storage, cdnCopies: r2(cdn.bytesServed() / size),
         peakWasmMiB: r2(r.peakWasmBytes / h.MiB), peakJsHeapMiB: r2(r.peakHeapBytes / h.MiB), ...rss,
         ...(http && {
           fetchWholeSeconds: r2(http.wholeSeconds), fetchWholeMBps: r2(size / http.wholeSeconds / 1e6),
