@@ -89,7 +89,11 @@ async function staggeredRun(n, cdn, open, read) {
       end = { state: "timeout", at: NaN };
     }
     lastEndCdn = Math.max(lastEndCdn, cdn.bytesServed());
-    const result = end.state === "timeout" ? {} : await read(page).catch((e) => ({ error: String(e) }));
+    // A page that timed out: what it showed (its state and text), for the log.
+    const result = end.state === "timeout"
+      ? { timedOut: await page.evaluate(() => ({ state: document.body?.dataset.state,
+        text: document.body?.innerText?.slice(0, 600) })).catch((e) => ({ error: String(e) })) }
+      : await read(page).catch((e) => ({ error: String(e) }));
     return { context, page, gotoAt, end, result, seconds: (end.at - gotoAt) / 1000 };
   }));
   const marks = summarise(await Promise.all(pages.map((p) => collectMarks(p.page).catch(() => []))));
@@ -129,6 +133,7 @@ async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256, variant =
       httpBytesByPages: sum("bytesFromHttp"), peerBytesByPages: sum("bytesFromPeers"),
       // Per page, in join order: which pages took the CDN.
       pageHttpMiB: run.pages.map((p) => r2((p.result.stats?.bytesFromHttp ?? 0) / 2 ** 20)),
+      timedOut: run.pages.flatMap((p, i) => (p.result.timedOut ? [{ page: i, ...p.result.timedOut }] : [])),
     });
   out(f);
   if (run.marks) out({ bench: "marks", system: f.system, n, ...run.marks });
