@@ -12,8 +12,8 @@
 // worker's allow-list admits, 127.0.0.1: a secure context with its own OPFS)
 // imports the client package from `pkg`, runs `new Downloader({server:
 // worker, downloadMode: 0, …})` against the worker (cross-origin, as an
-// embedder's page would), samples `WebAssembly.Memory` and
-// `performance.memory.usedJSHeapSize` every 100 ms, and POSTs the result.
+// embedder's page would) with single.mjs's `downloadInPage` (in-page memory
+// peaks, the slice-by-slice read-back), and POSTs the result.
 // With `baselines` ({url, size}) it first times plain fetch()es of the file
 // in the same page (single.mjs's `baselinesInPage`).
 // The RSS sampler (single.mjs) runs from the page's "ready" (client loaded,
@@ -28,40 +28,18 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as h from "../harness.mjs";
-import { baselinesInPage, loadClientInPage } from "./single.mjs";
+import { baselinesInPage, downloadInPage } from "./single.mjs";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>edgeswarm memory bench</title>
 <script type="module">
 const q = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 const post = (path, o) => fetch(path, { method: "POST", body: JSON.stringify(o ?? {}) });
+globalThis.benchReady = () => post("/ready");
+globalThis.benchSampled = () => post("/sampled");
 try {
-  const { client, peaks, sample } = await (${loadClientInPage.toString()})();
   const http = q.baselines ? await (${baselinesInPage.toString()})(q.baselines) : null;
-  await post("/ready");
-  sample();
-  const timer = setInterval(sample, 100);
-  const d = new client.Downloader({ server: q.server, contentId: q.contentId, downloadMode: 0,
-    fileName: q.contentId, trace: false, ...(q.engine ? { engine: q.engine } : {}) });
-  const t0 = performance.now();
-  let file = null, error = null;
-  try { file = await d.start(); } catch (e) { error = String(e?.message ?? e); }
-  const seconds = (performance.now() - t0) / 1000;
-  sample();
-  clearInterval(timer);
-  const s = d.stats();
-  await post("/sampled");
-  // Every byte of the delivered File, read back in slices (any size): the
-  // SHA-256 of each SLICE bytes, compared with the file's by the bench.
-  let readBackSlices = null;
-  if (file) {
-    readBackSlices = [];
-    for (let at = 0; at < file.size; at += q.slice) {
-      const dg = await crypto.subtle.digest("SHA-256", await file.slice(at, at + q.slice).arrayBuffer());
-      readBackSlices.push([...new Uint8Array(dg)].map((b) => b.toString(16).padStart(2, "0")).join(""));
-    }
-  }
-  await post("/result", { seconds, error, fileSize: file?.size ?? 0, sha256: s.sha256, verified: s.verified,
-    storage: s.storage, peakWasmBytes: peaks.wasm, peakHeapBytes: peaks.heap, readBackSlices, http });
+  const r = await (${downloadInPage.toString()})(q);
+  await post("/result", { ...r, http });
 } catch (e) {
   await post("/result", { error: "page: " + String(e?.message ?? e) });
 }
@@ -134,7 +112,8 @@ export async function detachedDownload({ worker, contentId, engine, pkg, baselin
     h.portalPort().then((port) => server.listen(port, "127.0.0.1", resolve), reject);
   });
   const profile = mkdtempSync(join(tmpdir(), "edgeswarm-detached-"));
-  const query = encodeURIComponent(JSON.stringify({ server: worker.url, contentId, engine, baselines, slice }));
+  const query = encodeURIComponent(JSON.stringify({ server: worker.url, contentId, engine, trace: false,
+    baselines, slice }));
   const url = `http://127.0.0.1:${server.address().port}/#${query}`;
   const browser = spawn(h.CHROMIUM, [...h.CHROME_ARGS, `--user-data-dir=${profile}`,
     "--enable-precise-memory-info", "--js-flags=--expose-gc", url], { stdio: "ignore", detached: true });

@@ -16,8 +16,8 @@
 //   bodies would sit in the renderer and cost it time); BENCH_TRACE=1
 //   (`unthrottled`) or MEMORY_DEVTOOLS=1 (`memory`) run it as a page of the
 //   worker's origin driven by Playwright instead. After the clock stops, the
-//   delivered `File` is read back and hashed (whole up to 512 MiB with
-//   Playwright, every 64 MiB slice detached) and must match.
+//   delivered `File` is read back and hashed, every 64 MiB slice, and must
+//   match (`downloadInPage`, the same in both kinds of page).
 // - Before the download, in the same page: a plain `fetch()` of the whole file
 //   (body streamed and dropped), and 1 MiB ranged fetches with 2 and 8 in
 //   flight (`arrayBuffer()` each, dropped): what HTTP alone does here.
@@ -154,10 +154,9 @@ function rssSampler(ms = 100) {
     peak.sumKiB = Math.max(peak.sumKiB, sum);
   };
   tick();
-  // What the processes held before the download (Playwright: the page
-  // loaded, the client not yet imported; detached: the client loaded and
-  // the plain-fetch baselines done): the part of the peak the download did
-  // not add.
+  // What the processes held before the download (the plain-fetch
+  // baselines done, the client loaded): the part of the peak the download
+  // did not add.
   const before = { MiB: r2(peak.maxKiB / 1024), type: peak.maxType };
   const timer = setInterval(tick, ms);
   return () => {
@@ -177,43 +176,46 @@ async function httpBaselines(page, url, size) {
 
 /** The page side of `httpBaselines` (also run by detached.mjs's page). */
 export async function baselinesInPage({ url, size }) {
-  {
-    const t0 = performance.now();
-    const r = await fetch(url, { cache: "no-store" });
-    const reader = r.body.getReader();
-    let n = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      n += value.length;
-    }
-    const whole = (performance.now() - t0) / 1000;
-    const ranged = async (c) => {
-      const piece = 1 << 20;
-      let next = 0;
-      const t = performance.now();
-      await Promise.all(Array.from({ length: c }, async () => {
-        while (next * piece < size) {
-          const at = next++ * piece;
-          const end = Math.min(size, at + piece) - 1;
-          const res = await fetch(url, { cache: "no-store", headers: { Range: `bytes=${at}-${end}` } });
-          await res.arrayBuffer();
-        }
-      }));
-      return (performance.now() - t) / 1000;
-    };
-    const r2s = await ranged(2);
-    const r8s = await ranged(8);
-    globalThis.gc?.();
-    return { bytes: n, wholeSeconds: whole, ranged2Seconds: r2s, ranged8Seconds: r8s };
+  const t0 = performance.now();
+  const r = await fetch(url, { cache: "no-store" });
+  const reader = r.body.getReader();
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
   }
+  const whole = (performance.now() - t0) / 1000;
+  const ranged = async (c) => {
+    const piece = 1 << 20;
+    let next = 0;
+    const t = performance.now();
+    await Promise.all(Array.from({ length: c }, async () => {
+      while (next * piece < size) {
+        const at = next++ * piece;
+        const end = Math.min(size, at + piece) - 1;
+        const res = await fetch(url, { cache: "no-store", headers: { Range: `bytes=${at}-${end}` } });
+        await res.arrayBuffer();
+      }
+    }));
+    return (performance.now() - t) / 1000;
+  };
+  const r2s = await ranged(2);
+  const r8s = await ranged(8);
+  globalThis.gc?.();
+  return { bytes: n, wholeSeconds: whole, ranged2Seconds: r2s, ranged8Seconds: r8s };
 }
 
 /**
- * In the page (also run by detached.mjs's page): imports the client package,
- * and returns it with the in-page memory peaks and their sampler.
+ * In the page (a Playwright page, or detached.mjs's): the client's download
+ * in mode 0, timed from `start()` to its `File`, with the in-page memory
+ * peaks (`q`: server, contentId, engine, trace, slice). The page's
+ * `benchReady()` is awaited once the client is loaded, before the download,
+ * and `benchSampled()` after it (the outside RSS sampler runs between them);
+ * then every `q.slice` bytes of the delivered `File` are read back and
+ * hashed (`readBackSlices`, compared with the file's by the bench).
  */
-export async function loadClientInPage() {
+export async function downloadInPage(q) {
   const client = await import("/pkg/client_wasm.js");
   const wasm = await client.default();
   globalThis.gc?.();
@@ -222,44 +224,34 @@ export async function loadClientInPage() {
     peaks.wasm = Math.max(peaks.wasm, wasm.memory.buffer.byteLength);
     peaks.heap = Math.max(peaks.heap, performance.memory?.usedJSHeapSize ?? 0);
   };
-  return { client, peaks, sample };
-}
-
-/** In the page: the client's download, with in-page memory peaks. */
-async function download(page, contentId, engine, trace) {
-  await page.evaluate(`globalThis.loadClientInPage = ${loadClientInPage.toString()}`);
-  return page.evaluate(async ({ contentId, engine, trace }) => {
-    const { client, peaks, sample } = await globalThis.loadClientInPage();
-    sample();
-    const timer = setInterval(sample, 100);
-    const d = new client.Downloader({ server: location.origin, contentId, downloadMode: 0,
-      fileName: contentId, trace, ...(engine ? { engine } : {}) });
-    const t0 = performance.now();
-    let file = null;
-    let error = null;
-    try {
-      file = await d.start();
-    } catch (e) {
-      error = String(e?.message ?? e);
+  await globalThis.benchReady?.();
+  sample();
+  const timer = setInterval(sample, 100);
+  const d = new client.Downloader({ server: q.server, contentId: q.contentId, downloadMode: 0,
+    fileName: q.contentId, trace: q.trace, ...(q.engine ? { engine: q.engine } : {}) });
+  const t0 = performance.now();
+  let file = null;
+  let error = null;
+  try {
+    file = await d.start();
+  } catch (e) {
+    error = String(e?.message ?? e);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  sample();
+  clearInterval(timer);
+  const s = d.stats();
+  await globalThis.benchSampled?.();
+  let readBackSlices = null;
+  if (file) {
+    readBackSlices = [];
+    for (let at = 0; at < file.size; at += q.slice) {
+      const dg = await crypto.subtle.digest("SHA-256", await file.slice(at, at + q.slice).arrayBuffer());
+      readBackSlices.push([...new Uint8Array(dg)].map((b) => b.toString(16).padStart(2, "0")).join(""));
     }
-    const seconds = (performance.now() - t0) / 1000;
-    sample();
-    clearInterval(timer);
-    const s = d.stats();
-    globalThis.benchFile = file;
-    return { seconds, error, fileSize: file?.size ?? 0, sha256: s.sha256, verified: s.verified,
-      storage: s.storage, bytesFromHttp: s.bytesFromHttp, peakWasmBytes: peaks.wasm, peakHeapBytes: peaks.heap };
-  }, { contentId, engine, trace });
-}
-
-/** After the measurement: the delivered File hashed with WebCrypto (when it fits). */
-function readBack(page) {
-  return page.evaluate(async () => {
-    const f = globalThis.benchFile;
-    if (!f || f.size > 512 * 1024 * 1024) return null;
-    const d = await crypto.subtle.digest("SHA-256", await f.arrayBuffer());
-    return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  });
+  }
+  return { seconds, error, fileSize: file?.size ?? 0, sha256: s.sha256, verified: s.verified, storage: s.storage,
+    bytesFromHttp: s.bytesFromHttp, peakWasmBytes: peaks.wasm, peakHeapBytes: peaks.heap, readBackSlices };
 }
 
 export function variants() {
@@ -279,7 +271,6 @@ export async function routePkg(page, pkg) {
     r.fulfill({ contentType: "application/wasm", body: readFileSync(join(pkg, "client_wasm_bg.wasm")) }));
 }
 
-/** One page downloads `size` bytes in mode 0 from cdn.mjs, per client variant. */
 /** One variant in a page Playwright drives (DevTools attached: marks, baselines, memory dumps). */
 async function playwrightRun(worker, cdn, { bench, id, engine, trace, baselines, contentUrl, size }, v) {
   // A profile on disk (launchPersistentContext): in an off-the-record
@@ -292,23 +283,25 @@ async function playwrightRun(worker, cdn, { bench, id, engine, trace, baselines,
     const page = context.pages()[0] ?? await context.newPage();
     page.on("pageerror", (e) => console.error(`[${bench} ${v.name}] ${e.message}`));
     await routePkg(page, v.pkg);
+    let stop = null;
+    let rss = null;
+    await page.exposeFunction("benchReady", () => { cdn.reset(); stop = rssSampler(); });
+    await page.exposeFunction("benchSampled", () => { rss ??= stop?.() ?? null; });
     await page.goto(`${worker.url}/`);
     const http = baselines ? await httpBaselines(page, contentUrl, size) : null;
-    const stop = rssSampler();
-    cdn.reset();
     // BENCH_MEMDUMP_S=s: one memory-infra dump (allocators per process) s seconds in.
     const dumpAt = Number(env.BENCH_MEMDUMP_S ?? 0);
     const dumping = dumpAt > 0
       ? new Promise((ok) => setTimeout(ok, dumpAt * 1000)).then(() => memoryDump(context, page)).catch((e) => String(e))
       : null;
-    const r = await download(page, id, engine, trace);
-    const rss = stop();
+    const r = await page.evaluate(downloadInPage,
+      { server: worker.url, contentId: id, engine, trace, slice: READ_BACK_SLICE });
+    rss ??= stop?.() ?? null;
     const byPid = dumping ? await dumping : null;
     const dump = byPid && { atSeconds: dumpAt, allocatorsMiB: typeof byPid === "object"
       ? Object.fromEntries(Object.entries(byPid).map(([pid, a]) => [`${processType(Number(pid))}:${pid}`, a]))
       : byPid };
     const marks = trace ? summarise([await collectMarks(page)]) : null;
-    r.readBack = await readBack(page);
     return { r, rss, http, marks, dump };
   } finally {
     await context.close();
@@ -326,6 +319,7 @@ async function detachedRun(worker, cdn, { id, engine, baselines, contentUrl, siz
   return { r: page, rss, http: page.http ?? null };
 }
 
+/** One page downloads `size` bytes in mode 0 from cdn.mjs, per client variant. */
 export async function singlePage(worker, { bench, size, trace, baselines, detached = false }) {
   const cdn = await startSharedLinkCdn({ rate: 0 });
   const dir = mkdtempSync(join(tmpdir(), "edgeswarm-single-"));
@@ -344,11 +338,10 @@ export async function singlePage(worker, { bench, size, trace, baselines, detach
         ? await detachedRun(worker, cdn, { id, engine, baselines, contentUrl, size }, v)
         : await playwrightRun(worker, cdn, { bench, id, engine, trace, baselines, contentUrl, size }, v);
       const { r, rss, http, marks, dump } = run;
-      // The read-back check: the whole File (Playwright pages, ≤ 512 MiB) or
-      // every 64 MiB slice of it (detached pages, any size).
+      // The read-back check: every 64 MiB slice of the delivered File.
       const readBackOk = r.readBackSlices
         ? r.readBackSlices.join() === sliceSha256s(bytes, READ_BACK_SLICE).join()
-        : (r.readBack ? r.readBack === sha256 : null);
+        : null;
       out({
         bench, client: v.name, fileSize: size, engine, devtools: !detached, seconds: r2(r.seconds),
         mbPerSecond: r2(size / r.seconds / 1e6), error: r.error,
