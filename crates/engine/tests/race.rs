@@ -2,7 +2,8 @@
 //! slow peer, it runs alongside it, but is asked for no more than it
 //! delivers in about four seconds at its measured rate (or one piece per
 //! slot): on a congested CDN, queued runs would hold pieces that the peers
-//! could bring, and every racing page would queue its own.
+//! could bring, and every racing page would queue its own. Its runs start
+//! at one piece and grow with what the CDN delivered (the slow start).
 
 mod common;
 
@@ -25,6 +26,8 @@ struct Run {
     most_in_flight: usize,
     cdn_bytes: u64,
     finished: bool,
+    /// Every CDN request: (whole pieces the CDN had delivered, pieces asked).
+    requests: Vec<(u64, u64)>,
 }
 
 /// Peer A holds every piece and serves one every 2 s (8 KiB/s); the CDN
@@ -48,11 +51,14 @@ fn run() -> Run {
         most_in_flight: 0,
         cdn_bytes: 0,
         finished: false,
+        requests: Vec::new(),
     };
     for step in 0..20_000u64 {
         for o in n.drain() {
             match o {
                 Output::HttpRequest { id, range } => {
+                    let asked = (range.end - range.start).div_ceil(PIECE as u64);
+                    r.requests.push((r.cdn_bytes / PIECE as u64, asked));
                     let start = cdn.back().map_or(n.now, |c| c.0).max(n.now);
                     let ms = (range.end - range.start) * 1000 / CDN_BPS;
                     cdn.push_back((start + ms, id, range));
@@ -130,5 +136,24 @@ fn the_racing_cdn_holds_what_it_carries_in_about_four_seconds() {
         (2..=carried + 2).contains(&r.most_in_flight),
         "{} pieces in flight at the CDN, {carried} expected",
         r.most_in_flight
+    );
+}
+
+#[test]
+fn the_racing_cdn_starts_with_one_piece_and_grows_with_what_it_delivered() {
+    let r = run();
+    assert!(r.finished, "the download completes");
+    for &(delivered, asked) in &r.requests {
+        assert!(
+            asked <= delivered + 1,
+            "a run of {asked} pieces after {delivered} delivered: {:?}",
+            r.requests
+        );
+    }
+    let longest = r.requests.iter().map(|q| q.1).max().unwrap_or(0);
+    assert!(
+        longest >= 4,
+        "runs grow once the CDN delivers: {:?}",
+        r.requests
     );
 }

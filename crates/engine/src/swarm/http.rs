@@ -37,7 +37,9 @@
 //!   without the starving condition or the patience wait (the peers go on
 //!   fetching: two sources are never slower than the faster one), and no
 //!   new request while the CDN's bytes still to come reach what it carries
-//!   in a few seconds (the cap, [`race`](super::race));
+//!   in a few seconds (the cap, [`race`](super::race)), and no run longer
+//!   than one piece more than the CDN has delivered to this page (the
+//!   race's slow start, [`race::slow_start`]);
 //! - minimum download QoS (`min_download_bps`, DO's "minimum background
 //!   QoS"; 0 = off): once the download has run for one window of the
 //!   [`rate`](super::rate) meter, if the bytes received from peers and the
@@ -66,6 +68,7 @@ use edgeswarm_protocol::PieceIndex;
 use rand_core::Rng;
 
 use super::http_stream::Attempt;
+use super::race;
 use super::rate::{DownloadRate, SAMPLE_MS};
 use super::Swarm;
 use crate::retry::HttpRetry;
@@ -302,7 +305,8 @@ impl Swarm {
                 match picked {
                     Some(first) if race => {
                         let mut run = self.run_from(first, limit, &eligible);
-                        run.truncate(room);
+                        let grown = race::slow_start(self.stats.bytes_from_http, piece_size);
+                        run.truncate(room.min(grown));
                         run
                     }
                     picked => picked.into_iter().collect(),
