@@ -50,6 +50,21 @@ function setState(state) {
   $("status").textContent = state;
 }
 
+// The page redraws at most every 100 ms (the client's progress callback) and
+// writes only what changed: a text or a style set again, even to the same
+// value, makes the browser lay out and paint the page again.
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function setWidth(el, pct) {
+  const w = `${pct.toFixed(1)}%`;
+  if (el.dataset.width !== w) {
+    el.style.width = w;
+    el.dataset.width = w;
+  }
+}
+
 function renderPieceMap(map) {
   const el = $("piece-map");
   if (map.length !== lastMapLength) {
@@ -63,57 +78,74 @@ function renderPieceMap(map) {
   }
 }
 
+// The peers table keeps its rows and rewrites only the cells that changed.
 function renderPeers(peers) {
-  const rows = peers.map((p) => {
-    const tr = document.createElement("tr");
-    const cells = [p.id, p.state, fmtBytes(p.bytesFrom), fmtBytes(p.bytesTo), `${p.piecesFrom}${p.piecesRejected ? ` (${p.piecesRejected} bad)` : ""}`];
-    for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
-    tr.children[1].className = `state-${p.state}`;
-    if (p.banReason) tr.children[1].title = p.banReason;
-    return tr;
-  });
-  if (rows.length === 0) {
-    const tr = document.createElement("tr");
-    tr.append(Object.assign(document.createElement("td"), { colSpan: 5, className: "muted", textContent: "no peers yet" }));
-    rows.push(tr);
+  const body = $("peer-rows");
+  if (peers.length === 0) {
+    if (body.dataset.empty !== "1") {
+      const tr = document.createElement("tr");
+      tr.append(Object.assign(document.createElement("td"), { colSpan: 5, className: "muted", textContent: "no peers yet" }));
+      body.replaceChildren(tr);
+      body.dataset.empty = "1";
+    }
+    return;
   }
-  $("peer-rows").replaceChildren(...rows);
+  if (body.dataset.empty !== "0") {
+    body.replaceChildren();
+    body.dataset.empty = "0";
+  }
+  while (body.children.length > peers.length) body.lastElementChild.remove();
+  while (body.children.length < peers.length) {
+    const tr = document.createElement("tr");
+    for (let i = 0; i < 5; i++) tr.append(document.createElement("td"));
+    body.append(tr);
+  }
+  peers.forEach((p, i) => {
+    const tds = body.children[i].children;
+    const cells = [p.id, p.state, fmtBytes(p.bytesFrom), fmtBytes(p.bytesTo), `${p.piecesFrom}${p.piecesRejected ? ` (${p.piecesRejected} bad)` : ""}`];
+    cells.forEach((text, j) => setText(tds[j], text));
+    const cls = `state-${p.state}`;
+    if (tds[1].className !== cls) tds[1].className = cls;
+    const title = p.banReason ?? "";
+    if (tds[1].title !== title) tds[1].title = title;
+  });
 }
 
 function render(s) {
   const total = s.fileSize || 1;
   const got = Math.max(0, s.fileSize - s.bytesLeft);
   const pct = s.fileSize ? Math.min(100, (100 * got) / total) : 0;
-  document.body.dataset.progress = pct.toFixed(0);
+  const pctText = pct.toFixed(0);
+  if (document.body.dataset.progress !== pctText) document.body.dataset.progress = pctText;
   const fromPeers = Math.min(s.bytesFromPeers, got);
   const peersPct = s.fileSize ? (100 * fromPeers) / total : 0;
-  $("bar-peers").style.width = `${peersPct}%`;
-  $("bar-http").style.width = `${Math.max(0, pct - peersPct)}%`;
-  $("bar").setAttribute("aria-valuenow", pct.toFixed(0));
-  $("percent").textContent = `${pct.toFixed(pct < 10 ? 1 : 0)} %`;
-  $("from-peers").textContent = fmtBytes(s.bytesFromPeers);
-  $("from-http").textContent = fmtBytes(s.bytesFromHttp);
-  $("from-cache").textContent = fmtBytes(s.bytesFromCache);
-  $("to-peers").textContent = fmtBytes(s.bytesToPeers);
+  setWidth($("bar-peers"), peersPct);
+  setWidth($("bar-http"), Math.max(0, pct - peersPct));
+  if ($("bar").getAttribute("aria-valuenow") !== pctText) $("bar").setAttribute("aria-valuenow", pctText);
+  setText($("percent"), `${pct.toFixed(pct < 10 ? 1 : 0)} %`);
+  setText($("from-peers"), fmtBytes(s.bytesFromPeers));
+  setText($("from-http"), fmtBytes(s.bytesFromHttp));
+  setText($("from-cache"), fmtBytes(s.bytesFromCache));
+  setText($("to-peers"), fmtBytes(s.bytesToPeers));
   const all = s.bytesFromPeers + s.bytesFromHttp;
-  $("offload").textContent = all ? `${((100 * s.bytesFromPeers) / all).toFixed(0)} % peers` : "–";
-  $("peer-count").textContent = String(s.peersConnected);
-  $("banned-count").textContent = String(s.peersBanned);
-  $("pieces").textContent = `${s.piecesVerified} / ${s.pieceCount}`;
-  $("rejected").textContent = String(s.piecesRejected);
-  $("mode-label").textContent = s.mode === "p2p" ? "peer-to-peer + CDN" : `HTTP only (${s.mode})`;
+  setText($("offload"), all ? `${((100 * s.bytesFromPeers) / all).toFixed(0)} % peers` : "–");
+  setText($("peer-count"), String(s.peersConnected));
+  setText($("banned-count"), String(s.peersBanned));
+  setText($("pieces"), `${s.piecesVerified} / ${s.pieceCount}`);
+  setText($("rejected"), String(s.piecesRejected));
+  setText($("mode-label"), s.mode === "p2p" ? "peer-to-peer + CDN" : `HTTP only (${s.mode})`);
   const secs = s.elapsedMs / 1000;
   const rate = secs > 0 ? fmtBytes(all / secs) + "/s" : "";
-  $("details").textContent = [
+  setText($("details"), [
     s.peerId && `peer ${s.peerId}`,
     s.arrayId && `array ${s.arrayId.slice(0, 8)}…`,
     `storage ${s.storage}`,
     s.countryCode && `country ${s.countryCode}`,
-    secs > 0 && `${secs.toFixed(1)} s`,
+    secs > 0 && `${secs.toFixed(0)} s`,
     rate,
     s.modeReason,
     s.discoveryError,
-  ].filter(Boolean).join(" · ");
+  ].filter(Boolean).join(" · "));
   renderPieceMap(s.pieceMap);
   renderPeers(s.peers);
 }
