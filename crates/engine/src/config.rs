@@ -27,8 +27,10 @@ pub struct EngineConfig {
     /// HTTP-only mode: most consecutive missing pieces one CDN range request
     /// covers (its body is verified and stored piece by piece as it streams,
     /// so memory stays about one piece per request). Requests shrink towards
-    /// the end so that every slot stays busy. P2P mode and simple mode ask
-    /// one piece (chunk) per request. Default 16; 0 counts as 1.
+    /// the end so that every slot stays busy. In P2P mode only the CDN race
+    /// and an owner's fetch ask runs (held to the race's slow start); other
+    /// P2P requests, and simple mode's, ask one piece (chunk). Default 16;
+    /// 0 counts as 1.
     pub http_max_range_pieces: usize,
     /// When peers are connected but none can serve anything useful, wait a
     /// random time of up to this many ms per connected peer before asking the
@@ -124,7 +126,8 @@ pub struct EngineConfig {
     /// runs much as in HTTP-only mode — `http_concurrency` ranges of up to
     /// `http_max_range_pieces` consecutive missing pieces, no patience wait,
     /// but no new request while its bytes still to come reach what it
-    /// carries in 4 s — alongside the peers while the peers' rate is below
+    /// carries in 4 s, and no run longer than one piece more than the CDN
+    /// has delivered (verified) so far — alongside the peers while the peers' rate is below
     /// `100 / http_race_percent` of the CDN's, i.e. while P2P alone would
     /// take more than `http_race_percent` % of the CDN-alone time. DO's
     /// minimum-QoS idea for a fast CDN: peers never make the download much

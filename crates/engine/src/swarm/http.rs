@@ -38,8 +38,9 @@
 //!   fetching: two sources are never slower than the faster one), and no
 //!   new request while the CDN's bytes still to come reach what it carries
 //!   in a few seconds (the cap, [`race`](super::race)), and no run longer
-//!   than one piece more than the CDN has delivered to this page (the
-//!   race's slow start, [`race::slow_start`]);
+//!   than one piece more than the CDN has delivered and verified for this
+//!   page (the slow start, [`race::slow_start`]; an owner's fetch, below,
+//!   too);
 //! - minimum download QoS (`min_download_bps`, DO's "minimum background
 //!   QoS"; 0 = off): once the download has run for one window of the
 //!   [`rate`](super::rate) meter, if the bytes received from peers and the
@@ -92,6 +93,9 @@ pub(super) struct HttpState {
     /// Bytes received (peers + CDN) over time, for the minimum-QoS rule and
     /// the background share.
     pub rate: DownloadRate,
+    /// Pieces the CDN delivered that verified (first copies only), for the
+    /// race's slow start.
+    pub verified: u64,
 }
 
 impl HttpState {
@@ -105,6 +109,7 @@ impl HttpState {
             scan_from: 0,
             patience_until: None,
             rate: DownloadRate::new(start),
+            verified: 0,
         }
     }
 
@@ -305,8 +310,7 @@ impl Swarm {
                 match picked {
                     Some(first) if race => {
                         let mut run = self.run_from(first, limit, &eligible);
-                        let grown = race::slow_start(self.stats.bytes_from_http, piece_size);
-                        run.truncate(room.min(grown));
+                        run.truncate(room.min(race::slow_start(self.http.verified)));
                         run
                     }
                     picked => picked.into_iter().collect(),

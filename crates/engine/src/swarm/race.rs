@@ -36,15 +36,18 @@
 //! otherwise queue long runs that hold pieces its peers could bring.
 //!
 //! The slow start ([`slow_start`]): a run of the race (or of an owner's
-//! fetch, `swarm::share`) covers at most one piece more than the CDN has
-//! delivered to this page so far, so runs grow by a piece for every piece
-//! the CDN proved, up to `http_max_range_pieces` (like TCP's slow start,
-//! they about double per round of requests). A page's CDN rate comes from its first piece or
+//! fetch, `swarm::share`) covers at most one piece more than the pieces the
+//! CDN has delivered to this page and that verified, so runs grow by a
+//! piece for every piece the CDN proved, up to `http_max_range_pieces`
+//! (with `s` request slots, the pieces asked per round of requests grow
+//! about `1 + s` times). A page's CDN rate comes from its first piece or
 //! two: in a flash crowd the pages whose piece came first measure the
 //! shared CDN at its full rate, race at once, and full runs of 16 pieces
 //! then queued behind each other what the peers were about to bring — 300
-//! pages × 64 MiB took 4.4–5.6 CDN copies, with the slow start 3.2–3.6, at
+//! pages × 64 MiB took 4.4–5.6 CDN copies, with the slow start 2.8–3.1, at
 //! the same last-page time (docs/bench/engine.md, "The race's slow start").
+//! The count covers the whole download: a page that took many pieces from
+//! the CDN before it races gets full runs at once.
 //!
 //! Invariants: both decayed sums only shrink by the decay and grow by what
 //! is recorded; a meter's rate is `None` until its sample size arrived.
@@ -65,11 +68,9 @@ pub const PEER_GRACE_MS: u64 = 1_000;
 /// this long at its measured rate.
 pub const RACE_HORIZON_MS: u64 = 4_000;
 
-/// Racing, the most pieces one CDN run may cover after the CDN delivered
-/// `delivered` bytes to this page: one more than the whole pieces it
-/// delivered (the slow start above; at least 1).
-pub fn slow_start(delivered: u64, piece_size: u64) -> usize {
-    let proved = delivered / piece_size.max(1);
+/// Racing, the most pieces one CDN run may cover once the CDN has
+/// delivered `proved` pieces that verified: one more (the slow start above).
+pub fn slow_start(proved: u64) -> usize {
     usize::try_from(proved.saturating_add(1)).unwrap_or(usize::MAX)
 }
 
@@ -269,17 +270,10 @@ mod tests {
 
     #[test]
     fn the_race_starts_with_one_piece_per_run_and_grows_with_what_arrived() {
-        let piece = 1 << 20;
-        assert_eq!(slow_start(0, piece), 1);
-        assert_eq!(
-            slow_start(piece - 1, piece),
-            1,
-            "a started piece is not proved"
-        );
-        assert_eq!(slow_start(piece, piece), 2);
-        assert_eq!(slow_start(15 * piece + 3, piece), 16);
-        assert_eq!(slow_start(u64::MAX, 1), usize::MAX, "saturates");
-        assert_eq!(slow_start(5, 0), 6, "no division by zero");
+        assert_eq!(slow_start(0), 1);
+        assert_eq!(slow_start(1), 2);
+        assert_eq!(slow_start(15), 16);
+        assert_eq!(slow_start(u64::MAX), usize::MAX, "saturates");
     }
 
     #[test]

@@ -20,8 +20,9 @@
 //!   acting on each division fetches pieces twice);
 //! - *settled*: the share is used, as follows:
 //!   - the owner fetches, at once and with `http_concurrency` requests (no
-//!     patience wait), its missing pieces that no usable peer can serve or
-//!     has leased — only those, whatever else is due;
+//!     patience wait; runs held to the race's slow start, `swarm::race`),
+//!     its missing pieces that no usable peer can serve or has leased —
+//!     only those, whatever else is due;
 //!   - the patience path takes only owned pieces (none while the share
 //!     settles) until the page has been starving (nothing in flight from
 //!     usable peers) for [`ORPHAN_WAIT_MS`] in all: then any piece, for the

@@ -114,6 +114,9 @@ impl Swarm {
                 Source::Http => self.http.abandon_piece(p),
             }
         }
+        if source == Source::Http {
+            self.http.verified += 1;
+        }
         let bytes: Arc<[u8]> = bytes.into();
         let len = bytes.len() as u64;
         self.stats.pieces_verified += 1;
