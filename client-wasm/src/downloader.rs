@@ -30,6 +30,7 @@ use std::rc::Rc;
 use edgeswarm_protocol::ContentId;
 use futures_channel::mpsc::{self, UnboundedSender};
 use futures_channel::oneshot;
+use futures_util::future::join4;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
@@ -209,7 +210,21 @@ async fn prepare(
             layout.file_size
         ));
     }
-    let (store, cached) = open_store(options, &p, layout).await?;
+    // The store, the upload ledger, the saved policies and the battery are
+    // independent: read and written together, not one after another (each
+    // is OPFS or browser round trips before the first request goes out).
+    let policies = crate::status::SavedPolicies {
+        cache: p.cache_policy,
+        upload: p.upload_policy,
+    };
+    let (opened, (), (), battery) = join4(
+        open_store(options, &p, layout),
+        crate::uploads::load(),
+        crate::status::save_policies(policies),
+        crate::host::Battery::get(),
+    )
+    .await;
+    let (store, cached) = opened?;
     if options.seed_only && cached.len() as u64 != u64::from(pieces) {
         return Err(format!(
             "{} is not in the cache (seedOnly)",
@@ -223,12 +238,6 @@ async fn prepare(
             edgeswarm_engine::Input::PiecesFromCache { pieces: cached },
         );
     }
-    crate::uploads::load().await;
-    crate::status::save_policies(crate::status::SavedPolicies {
-        cache: p.cache_policy,
-        upload: p.upload_policy,
-    })
-    .await;
     {
         let mut s = shared.borrow_mut();
         s.storage = store.kind().as_str();
@@ -279,7 +288,7 @@ async fn prepare(
         progress: progress.clone(),
         cache_policy: p.cache_policy,
         upload_policy: p.upload_policy,
-        battery: crate::host::Battery::get().await,
+        battery,
         is_background: options.is_background,
     }))
 }

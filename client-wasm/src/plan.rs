@@ -4,10 +4,13 @@
 //! joins an array only if the engine chose P2P.
 //!
 //! ```text
-//! mode 99:        no services; content URL + size (probe) ──────────────┐
-//! modes 0,1,2,3:  kv → geo → cp → metadata bytes (whatever they are) ───┴→ Engine::new
+//! mode 99:        no services; content URL + size (probe) ───────────────────┐
+//! modes 0,1,2,3:  kv → (geo ∥ cp) → metadata bytes (whatever they are) ──────┴→ Engine::new
 //!                 engine.mode() == P2p → disc → array URL
 //! ```
+//! `geo` and `cp` need only kv's endpoints, so they go out together: every
+//! round trip here is on the way to the first byte (docs/bench/browser.md,
+//! "2 pages: where page 1's time goes").
 //! Failures of geo and disc are tolerated (no location; no peers, with the
 //! reason in `discovery_error`); failures of kv or cp end the download.
 
@@ -17,6 +20,7 @@ use edgeswarm_protocol::services::{
     encode_component, Bootstrap, ContentPolicy, Discovery, Geo, IceServer,
 };
 use edgeswarm_protocol::{parse_sha256_hex, DownloadMode};
+use futures_util::future::join;
 use web_sys::AbortSignal;
 
 use crate::http;
@@ -153,9 +157,6 @@ pub async fn plan(
     let boot: Bootstrap = http::get_json(&kv_url, signal)
         .await
         .map_err(|e| format!("bootstrap: {e}"))?;
-    let geo: Geo = http::get_json(&boot.endpoints.geo, signal)
-        .await
-        .unwrap_or_default();
     let cp_url = match &opts.alt_catalog_id {
         Some(alt) if opts.content_id.is_empty() => {
             format!(
@@ -166,9 +167,13 @@ pub async fn plan(
         }
         _ => format!("{}/{}", boot.endpoints.cp, opts.content_id),
     };
-    let policy: ContentPolicy = http::get_json(&cp_url, signal)
-        .await
-        .map_err(|e| format!("content policy: {e}"))?;
+    let geo = async {
+        http::get_json::<Geo>(&boot.endpoints.geo, signal)
+            .await
+            .unwrap_or_default()
+    };
+    let (geo, policy) = join(geo, http::get_json::<ContentPolicy>(&cp_url, signal)).await;
+    let policy = policy.map_err(|e| format!("content policy: {e}"))?;
     let metadata = http::get_ok(&policy.metadata_url, signal).await.ok();
     let upload_policy = boot.config.upload.narrowed(&opts.upload);
     let config = engine_config(opts, Some(&boot), &upload_policy)?;

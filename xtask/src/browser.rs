@@ -166,7 +166,7 @@ fn prepare_node_run(tools: &Tools) -> Result<Command> {
 /// The end-to-end swarm tests: real workerd + several headless Chromium pages.
 pub fn e2e_layer(tools: &Tools) -> Result<()> {
     let mut cmd = prepare_node_run(tools)?;
-    step("browser: node tests/e2e/run.mjs (wrangler dev + node --test tests/e2e/*.test.mjs)");
+    step("browser: node tests/e2e/run.mjs (wrangler dev + node --test tests/e2e/*.test.mjs, tests/e2e/bench/*.test.mjs)");
     run(cmd.arg("tests/e2e/run.mjs")).context("end-to-end swarm tests failed")
 }
 

@@ -60,7 +60,7 @@ export function selfTimes(profile, top = 25) {
  * Returns stop(), which gives the CPU seconds used since the call, per
  * process type and thread name (e.g. "renderer CrRendererMain",
  * "renderer WebRTC_Network", "utility NetworkService"), largest first, and
- * their sum; "renderer+" marks processes started after the call (in the link
+ * their sum, and the sum per process type; "renderer+" marks processes started after the call (in the link
  * bench: the joiner's renderer). A thread that ended before stop() is not
  * counted.
  */
@@ -88,17 +88,21 @@ export function threadCpu(descendants, processType) {
   const old = new Set([...before.values()].map((t) => t.pid));
   return () => {
     const by = new Map();
+    const types = new Map();
     let total = 0;
     for (const [id, t] of snap()) {
       const used = t.ticks - (before.get(id)?.ticks ?? 0);
       // "+": a process started after the call (e.g. a page opened since).
       const key = old.has(t.pid) ? t.key : t.key.replace(" ", "+ ");
       by.set(key, (by.get(key) ?? 0) + used);
+      const type = key.slice(0, key.indexOf(" "));
+      types.set(type, (types.get(type) ?? 0) + used);
       total += used;
     }
     const s = (ticks) => Math.round(ticks) / 100;
     return {
       cpuSeconds: s(total),
+      processTypes: [...types].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, s(v)]),
       threads: [...by].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 12)
         .map(([k, v]) => [k, s(v)]),
     };

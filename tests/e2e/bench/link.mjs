@@ -12,9 +12,10 @@
 //   with its UI updated from the progress callback (10 Hz);
 // - client: the client alone, as the raw bench's pages: a page of the worker's
 //   origin (not started) that imports the package and runs
-//   `new Downloader({downloadMode: 3})` itself; no UI is updated;
-// - demo-static: the demo page with its CSS transitions off (its progress
-//   bars animate `width` over 0.2 s, redrawn at every 100 ms update).
+//   `new Downloader({downloadMode: 3})` itself; no UI is updated.
+// (`demo-static`, the demo page with its CSS transitions off, is gone: the
+// demo page has none since 2026-12-03, docs/bench/browser.md "Where the CPU
+// goes".)
 // The window for CPU, profiles and traces runs from just before the joiner
 // opens to every piece verified (demo: `dataset.progress` 100; client:
 // `start()` resolved), so the demo page's read-back check is not in it.
@@ -39,15 +40,10 @@ const TRACE = env.LINK_TRACE;
 const TRACE_CATEGORIES = ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "blink"];
 const PAGES = (env.LINK_PAGES ?? "demo,client").split(",").filter(Boolean);
 
-/** The demo page's style with every CSS transition off (`demo-static`). */
-const NO_TRANSITIONS = () => document.addEventListener("DOMContentLoaded", () => document.head.append(
-  Object.assign(document.createElement("style"), { textContent: "* { transition: none !important; }" })));
-
 /** The demo page downloading `id` in P2P mode; done() → the page's result. */
-async function demoPage(browser, worker, id, pkg, kind) {
+async function demoPage(browser, worker, id, pkg) {
   const q = `content=${id}&mode=3&autostart=1`;
-  const initScript = kind === "demo-static" ? NO_TRANSITIONS : undefined;
-  const p = await h.openPage(browser, worker, q, { beforeGoto: (page) => routePkg(page, pkg), initScript });
+  const p = await h.openPage(browser, worker, q, { beforeGoto: (page) => routePkg(page, pkg) });
   return {
     ...p,
     verified: () => p.page.waitForFunction(() => document.body.dataset.progress === "100", null,
@@ -90,12 +86,12 @@ export async function link(browser, worker) {
     for (const kind of PAGES) {
       const open = kind === "client" ? clientPage : demoPage;
       const name = `${v.name}-${kind}`;
-      const seed = await open(browser, worker, id, v.pkg, kind);
+      const seed = await open(browser, worker, id, v.pkg);
       await seed.done();
       const stopSeed = PROFILE && await startProfile(seed.context, seed.page);
       const cpu = threadCpu(descendants, processType);
       if (TRACE) await browser.startTracing(undefined, { path: join(TRACE, `link-${name}.json`), categories: TRACE_CATEGORIES });
-      const joiner = await open(browser, worker, id, v.pkg, kind);
+      const joiner = await open(browser, worker, id, v.pkg);
       const stopJoiner = PROFILE && await startProfile(joiner.context, joiner.page);
       await joiner.verified();
       const used = cpu();

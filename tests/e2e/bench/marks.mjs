@@ -9,7 +9,11 @@
 // - phases: how many marks of each phase, over all pages;
 // - steps: for every piece of every page, its phases in time order (first
 //   mark of each phase only, e.g. the first `served`), and the time between
-//   consecutive phases, keyed "a → b"; count, p50, p90, max in ms.
+//   consecutive phases, keyed "a → b"; count, p50, p90, max in ms;
+// - firsts, lasts: per page (in the order given), the time of the first and
+//   of the last mark of each phase in ms since the page's time origin (its
+//   navigation): how long a page took to its first CDN request or first
+//   peer block, when its last piece was verified and stored.
 //
 // Invariants: generic — no phase name is known here, so new marks need no
 // change; a piece's steps are only measured between marks of the same page
@@ -46,21 +50,30 @@ const round = (x) => (x === null ? null : Math.round(x * 10) / 10);
 export function summarise(pages) {
   const phases = {};
   const durations = new Map();
+  const firsts = [];
+  const lasts = [];
   let marks = 0;
   for (const list of pages) {
     const byPiece = new Map();
+    const firstOfPage = {};
+    const lastOfPage = {};
     for (const { name, t } of list) {
       if (!name.startsWith("es:")) continue;
       marks += 1;
       const { phase, piece } = parseMark(name);
       phases[phase] = (phases[phase] ?? 0) + 1;
+      if (!(phase in firstOfPage) || firstOfPage[phase] > t) firstOfPage[phase] = t;
+      if (!(phase in lastOfPage) || lastOfPage[phase] < t) lastOfPage[phase] = t;
       if (piece === null) continue;
       const first = byPiece.get(piece) ?? new Map();
       if (!first.has(phase) || first.get(phase) > t) first.set(phase, t);
       byPiece.set(piece, first);
     }
-    for (const first of byPiece.values()) {
-      const ordered = [...first.entries()].sort((a, b) => a[1] - b[1]);
+    const rounded = (o) => Object.fromEntries(Object.entries(o).map(([k, t]) => [k, round(t)]));
+    firsts.push(rounded(firstOfPage));
+    lasts.push(rounded(lastOfPage));
+    for (const byPhase of byPiece.values()) {
+      const ordered = [...byPhase.entries()].sort((a, b) => a[1] - b[1]);
       for (let k = 1; k < ordered.length; k++) {
         const key = `${ordered[k - 1][0]} → ${ordered[k][0]}`;
         if (!durations.has(key)) durations.set(key, []);
@@ -75,5 +88,5 @@ export function summarise(pages) {
     steps[key] = { count: ds.length, p50Ms: round(quantile(ds, 0.5)),
       p90Ms: round(quantile(ds, 0.9)), maxMs: round(ds[ds.length - 1]) };
   }
-  return { marks, phases, steps };
+  return { marks, phases, steps, firsts, lasts };
 }

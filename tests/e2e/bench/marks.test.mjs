@@ -24,5 +24,10 @@ test("summarise: steps between consecutive phases per piece and page, first mark
   assert.deepEqual(s.steps["http:request → http:first-byte"], { count: 2, p50Ms: 20, p90Ms: 40, maxMs: 40 });
   assert.equal(s.steps["verified → served"].p50Ms, 67);
   assert.equal(s.steps["peer:request → peer:block"].count, 1);
+  assert.deepEqual(s.firsts[0], { "http:request": 10, "http:first-byte": 30, "http:last-byte": 130,
+    verified: 133, served: 200, ready: 5 }, "each phase's first mark on page 1");
+  assert.deepEqual(s.firsts[1], { "peer:request": 1, "peer:block": 9 });
+  assert.equal(s.lasts[0].served, 900, "the last served mark");
+  assert.equal(s.lasts[0]["http:request"], 20);
   assert.equal(summarise([[{ name: "x", t: 1 }], []]), null);
 });

@@ -8,7 +8,15 @@
 //
 // Env: SHARED_RATE (bytes/s, default 5 000 000 = 40 Mbit/s; 0 = unlimited),
 // SHARED_NS (default "2,4,8"), SHARED_STAGGER_MS (1500), SHARED_SIZE
-// (32 MiB), SHARED_PIECE (1 MiB), SHARED_SYSTEMS ("mode3,mode0,webtorrent").
+// (32 MiB), SHARED_PIECE (1 MiB), SHARED_SYSTEMS ("mode3,mode0,webtorrent"),
+// SHARED_MARKS (1: the pages set performance marks, `trace=1`; 0: none),
+// SHARED_PROFILE (a directory: a V8 CPU profile of one
+// edgeswarm page, index SHARED_PROFILE_PAGE, default 3, from its load to its
+// end, written there and summarised as a "shared-profile" line),
+// SHARED_PAGE ("demo", the default: the demo page as users run it;
+// "client": the client alone in a page of the worker's origin, no UI, as
+// link.mjs's `client` — "done" when `start()` resolved, intact by the
+// engine's own whole-file SHA-256).
 //
 // Invariants:
 // - Measures, never asserts. One JSON line per run of one system at one N
@@ -23,18 +31,22 @@
 // - CDN copies = body bytes the shared-link server sent during the run ÷
 //   file size; the counter is reset before each run and read when the last
 //   page is done.
+// - CPU: the machine's busy share of its cores (/proc/stat) and Chromium's
+//   CPU seconds per thread (cpuprofile.mjs), from the first goto to the last
+//   "done" — whether a run is bound by the link or by the pages' work.
 // - Bounded: every page has a timeout (then it counts as not done: state
 //   "timeout"); every context, tracker and server is closed at the end.
 import { loadavg } from "node:os";
-import { readFileSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { createHash } from "node:crypto";
 import * as h from "../harness.mjs";
 import { startSharedLinkCdn } from "./cdn.mjs";
 import { startTracker, makeTorrent, startSite, WEBTORRENT_VERSION } from "./webtorrent.mjs";
 import { collectMarks, summarise } from "./marks.mjs";
-import { variants, routePkg } from "./single.mjs";
+import { variants, routePkg, descendants, processType } from "./single.mjs";
+import { selfTimes, startProfile, threadCpu } from "./cpuprofile.mjs";
 
 const env = process.env;
 export const CONFIG = {
@@ -44,6 +56,10 @@ export const CONFIG = {
   size: Number(env.SHARED_SIZE ?? 32 * h.MiB),
   pieceSize: Number(env.SHARED_PIECE ?? h.MiB),
   systems: (env.SHARED_SYSTEMS ?? "mode3,mode0,webtorrent").split(",").filter(Boolean),
+  marks: (env.SHARED_MARKS ?? "1") !== "0",
+  profileDir: env.SHARED_PROFILE,
+  profilePage: Number(env.SHARED_PROFILE_PAGE ?? 3),
+  page: env.SHARED_PAGE ?? "demo",
 };
 
 const out = (o) => console.log(JSON.stringify(o));
@@ -55,7 +71,8 @@ function stampEndState() {
   new MutationObserver(() => {
     const s = document.body?.dataset.state;
     if ((s === "done" || s === "error") && !window.benchEnd) {
-      window.benchEnd = { state: s, at: performance.timeOrigin + performance.now() };
+      // `ms`: on the page's own clock, as its performance marks.
+      window.benchEnd = { state: s, at: performance.timeOrigin + performance.now(), ms: performance.now() };
     }
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
 }
@@ -71,8 +88,10 @@ function pageTimeout(n) {
  * waits for each page's end state, reads `read(page)`; returns per-page
  * records and the CDN bytes at the moment the last page ended.
  */
-async function staggeredRun(n, cdn, open, read) {
+async function staggeredRun(n, cdn, open, read, profile = null) {
   cdn.reset();
+  const busy = machineBusy();
+  const cpu = threadCpu(descendants, processType);
   const start = Date.now();
   const timeout = pageTimeout(n);
   let lastEndCdn = 0;
@@ -81,6 +100,7 @@ async function staggeredRun(n, cdn, open, read) {
     if (wait > 0) await delay(wait); // the arrival schedule
     let gotoAt = 0;
     const { context, page } = await open(i, () => { gotoAt = Date.now(); });
+    const stopProfile = profile && i === CONFIG.profilePage ? await startProfile(context, page) : null;
     let end;
     try {
       await page.waitForFunction(() => window.benchEnd, null, { timeout, polling: 250 });
@@ -89,6 +109,12 @@ async function staggeredRun(n, cdn, open, read) {
       end = { state: "timeout", at: NaN };
     }
     lastEndCdn = Math.max(lastEndCdn, cdn.bytesServed());
+    if (stopProfile) {
+      const p = await stopProfile();
+      mkdirSync(CONFIG.profileDir, { recursive: true });
+      writeFileSync(join(CONFIG.profileDir, `${profile}-page${i}.cpuprofile`), JSON.stringify(p));
+      out({ bench: "shared-profile", system: profile, n, page: i, ...selfTimes(p, 40) });
+    }
     // A page that timed out: what it showed (its state and text), for the log.
     const result = end.state === "timeout"
       ? { timedOut: await page.evaluate(() => ({ state: document.body?.dataset.state,
@@ -96,10 +122,33 @@ async function staggeredRun(n, cdn, open, read) {
       : await read(page).catch((e) => ({ error: String(e) }));
     return { context, page, gotoAt, end, result, seconds: (end.at - gotoAt) / 1000 };
   }));
+  const cpuUsed = { machineBusy: busy(), ...cpu() };
   const marks = summarise(await Promise.all(pages.map((p) => collectMarks(p.page).catch(() => []))));
   const requests = cdn.requests();
   await Promise.all(pages.map((p) => p.context.close()));
-  return { pages, cdnBytes: lastEndCdn, cdnRequests: requests, marks };
+  return { pages, cdnBytes: lastEndCdn, cdnRequests: requests, marks, cpu: cpuUsed };
+}
+
+/**
+ * The machine's CPU from now on (/proc/stat): returns stop(), which gives
+ * the cores, the busy CPU seconds since the call and their share of the
+ * cores' time (1 = every core busy all along).
+ */
+function machineBusy() {
+  const snap = () => {
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const cores = readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d/.test(l)).length;
+  const a = snap();
+  return () => {
+    const b = snap();
+    const total = b.total - a.total;
+    const busyTicks = total - (b.idle - a.idle);
+    return { cores, busyCpuSeconds: r2(busyTicks / 100), busyShare: total > 0 ? r2(busyTicks / total) : null };
+  };
 }
 
 function figures(system, n, run, intact, extra = {}) {
@@ -117,22 +166,49 @@ function figures(system, n, run, intact, extra = {}) {
     meanSeconds: allDone ? r2(secs.reduce((a, b) => a + b, 0) / n) : null,
     cdnCopies: r2(run.cdnBytes / CONFIG.size), cdnRequests: run.cdnRequests,
     pagesDone: done.length, allIntact: allDone && pages.every(intact),
-    pageSeconds: secs.map(r2), ...extra, load: load(),
+    pageSeconds: secs.map(r2), ...extra, cpu: run.cpu, load: load(),
   };
 }
 
+/** SHARED_PAGE=client: runs the client alone in `page` and marks its end as the demo page does. */
+function startClient({ contentId, downloadMode, trace }) {
+  return import("/pkg/client_wasm.js").then(async (client) => {
+    await client.default();
+    const d = new client.Downloader({ server: location.origin, contentId, downloadMode, fileName: contentId, trace });
+    globalThis.benchDownloader = d; // keeps seeding after start() resolves
+    d.start().then(() => {
+      const stats = d.stats();
+      window.edgeswarmResult = { sha256: stats.sha256, stats };
+      document.body.dataset.state = "done";
+    }, (e) => {
+      window.edgeswarmResult = { sha256: null, stats: d.stats(), error: String(e?.message ?? e) };
+      document.body.dataset.state = "error";
+    });
+  });
+}
+
 async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256, variant = { name: "this", pkg: null }) {
+  const client = CONFIG.page === "client";
+  const system = `edgeswarm-mode${mode}${variant.pkg ? `@${variant.name}` : ""}${client ? "-client" : ""}`;
+  const query = client ? "" : `content=${id}&mode=${mode}&autostart=1${CONFIG.marks ? "&trace=1" : ""}`;
   const run = await staggeredRun(n, cdn,
-    (i, onGoto) => h.openPage(browser, worker, `content=${id}&mode=${mode}&autostart=1&trace=1`,
-      { initScript: stampEndState, beforeGoto: async (page) => { await routePkg(page, variant.pkg); onGoto(); } }),
-    (page) => page.evaluate(() => ({ ...window.edgeswarmResult })));
+    async (i, onGoto) => {
+      const p = await h.openPage(browser, worker, query,
+        { initScript: stampEndState, beforeGoto: async (page) => { await routePkg(page, variant.pkg); onGoto(); } });
+      if (client) await p.page.evaluate(startClient, { contentId: id, downloadMode: mode, trace: CONFIG.marks });
+      return p;
+    },
+    (page) => page.evaluate(() => ({ ...window.edgeswarmResult })),
+    CONFIG.profileDir ? system : null);
   const sum = (k) => run.pages.reduce((a, p) => a + (p.result.stats?.[k] ?? 0), 0);
-  const suffix = variant.pkg ? `@${variant.name}` : "";
-  const f = figures(`edgeswarm-mode${mode}${suffix}`, n, run, (p) => p.result.sha256 === sha256,
+  const f = figures(system, n, run, (p) => p.result.sha256 === sha256,
     {
       httpBytesByPages: sum("bytesFromHttp"), peerBytesByPages: sum("bytesFromPeers"),
       // Per page, in join order: which pages took the CDN.
       pageHttpMiB: run.pages.map((p) => r2((p.result.stats?.bytesFromHttp ?? 0) / 2 ** 20)),
+      // When each page was done, in ms since its navigation (the clock of
+      // the marks' firsts and lasts).
+      pageEndMs: run.pages.map((p) => r2(p.end.ms ?? NaN)),
       timedOut: run.pages.flatMap((p, i) => (p.result.timedOut ? [{ page: i, ...p.result.timedOut }] : [])),
     });
   out(f);
@@ -226,6 +302,11 @@ export async function shared(browser, worker, systems = CONFIG.systems) {
         r[`edgeswarm@${v.name}`] = await edgeswarmRun(browser, worker, cdn, n, 3, id, sha256, v);
       }
       if (systems.includes("mode0")) r.cdnOnly = await edgeswarmRun(browser, worker, cdn, n, 0, id, sha256);
+      // Mode 0 of the other builds only when mode 3 is not asked for (a
+      // CDN-only comparison of the builds' data paths).
+      for (const v of variants().filter((v) => v.pkg && systems.includes("mode0") && !systems.includes("mode3"))) {
+        r[`cdnOnly@${v.name}`] = await edgeswarmRun(browser, worker, cdn, n, 0, id, sha256, v);
+      }
       if (systems.includes("webtorrent")) {
         r.webtorrent = await webtorrentRun(browser, cdn, site, n, contentUrl, bytes, sha256);
       }
