@@ -211,8 +211,12 @@ async fn prepare(
         ));
     }
     // The store, the upload ledger, the saved policies and the battery are
-    // independent: read and written together, not one after another (each
-    // is OPFS or browser round trips before the first request goes out).
+    // independent (the store lives under `edgeswarm/cache` and `tmp`, the
+    // ledger and the policies are files of their own): read and written
+    // together, not one after another, since each is OPFS or browser round
+    // trips before the first request goes out. A start that fails on its
+    // store has still saved its policies: they are those of the last
+    // download started here.
     let policies = crate::status::SavedPolicies {
         cache: p.cache_policy,
         upload: p.upload_policy,

@@ -59,9 +59,10 @@ export function selfTimes(profile, top = 25) {
  * /proc/<pid>/task/<tid>/stat (utime + stime, clock ticks of 10 ms).
  * Returns stop(), which gives the CPU seconds used since the call, per
  * process type and thread name (e.g. "renderer CrRendererMain",
- * "renderer WebRTC_Network", "utility NetworkService"), largest first, and
- * their sum, and the sum per process type; "renderer+" marks processes started after the call (in the link
- * bench: the joiner's renderer). A thread that ended before stop() is not
+ * "renderer WebRTC_Network", "utility NetworkService"), largest first,
+ * their sum (`cpuSeconds`) and the sum per process type (`processTypes`);
+ * "renderer+" marks processes started after the call (in the link bench:
+ * the joiner's renderer). A thread that ended before stop() is not
  * counted.
  */
 export function threadCpu(descendants, processType) {

@@ -39,6 +39,9 @@ const PROFILE = env.LINK_PROFILE;
 const TRACE = env.LINK_TRACE;
 const TRACE_CATEGORIES = ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "blink"];
 const PAGES = (env.LINK_PAGES ?? "demo,client").split(",").filter(Boolean);
+for (const kind of PAGES) {
+  if (!["demo", "client"].includes(kind)) throw new Error(`LINK_PAGES: unknown page kind "${kind}" (demo, client)`);
+}
 
 /** The demo page downloading `id` in P2P mode; done() → the page's result. */
 async function demoPage(browser, worker, id, pkg) {

@@ -11,12 +11,15 @@
 // (32 MiB), SHARED_PIECE (1 MiB), SHARED_SYSTEMS ("mode3,mode0,webtorrent"),
 // SHARED_MARKS (1: the pages set performance marks, `trace=1`; 0: none),
 // SHARED_PROFILE (a directory: a V8 CPU profile of one
-// edgeswarm page, index SHARED_PROFILE_PAGE, default 3, from its load to its
-// end, written there and summarised as a "shared-profile" line),
+// edgeswarm page, index SHARED_PROFILE_PAGE, default 3, from just after its
+// load to its end, written there and summarised as a "shared-profile" line;
+// the profiler's own cost is in that run's CPU),
 // SHARED_PAGE ("demo", the default: the demo page as users run it;
 // "client": the client alone in a page of the worker's origin, no UI, as
 // link.mjs's `client` — "done" when `start()` resolved, intact by the
-// engine's own whole-file SHA-256).
+// engine's own whole-file SHA-256; any other value is refused). With
+// SHARED_SYSTEMS=mode0 (no mode3), the BENCH_PKGS builds run in mode 0 too
+// (`edgeswarm-mode0@<name>` lines).
 //
 // Invariants:
 // - Measures, never asserts. One JSON line per run of one system at one N
@@ -61,6 +64,9 @@ export const CONFIG = {
   profilePage: Number(env.SHARED_PROFILE_PAGE ?? 3),
   page: env.SHARED_PAGE ?? "demo",
 };
+if (!["demo", "client"].includes(CONFIG.page)) {
+  throw new Error(`SHARED_PAGE=${CONFIG.page}: expected "demo" or "client"`);
+}
 
 const out = (o) => console.log(JSON.stringify(o));
 const load = () => Math.round(loadavg()[0] * 100) / 100;
@@ -112,7 +118,7 @@ async function staggeredRun(n, cdn, open, read, profile = null) {
     if (stopProfile) {
       const p = await stopProfile();
       mkdirSync(CONFIG.profileDir, { recursive: true });
-      writeFileSync(join(CONFIG.profileDir, `${profile}-page${i}.cpuprofile`), JSON.stringify(p));
+      writeFileSync(join(CONFIG.profileDir, `${profile}-n${n}-page${i}.cpuprofile`), JSON.stringify(p));
       out({ bench: "shared-profile", system: profile, n, page: i, ...selfTimes(p, 40) });
     }
     // A page that timed out: what it showed (its state and text), for the log.
