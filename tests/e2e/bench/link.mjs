@@ -58,6 +58,26 @@ async function demoPage(browser, worker, id, pkg) {
   };
 }
 
+/**
+ * Runs inside a page of the worker's origin: the client alone downloads
+ * `contentId` (no UI) and keeps seeding after `start()` resolves.
+ * `globalThis.benchDone` resolves with `{stats, error}`; the end is also
+ * marked as the demo page marks it (`window.edgeswarmResult`,
+ * `document.body.dataset.state` "done" or "error"), for shared.mjs's clock.
+ */
+export async function startClientInPage({ contentId, downloadMode, trace = false }) {
+  const client = await import("/pkg/client_wasm.js");
+  await client.default();
+  const d = new client.Downloader({ server: location.origin, contentId, downloadMode, fileName: contentId, trace });
+  globalThis.benchDownloader = d; // keeps seeding after start() resolves
+  globalThis.benchDone = d.start().then(() => ({ stats: d.stats() }),
+    (e) => ({ error: String(e?.message ?? e), stats: d.stats() }));
+  globalThis.benchDone.then(({ stats, error }) => {
+    window.edgeswarmResult = { sha256: error ? null : stats.sha256, stats, error };
+    document.body.dataset.state = error ? "error" : "done";
+  });
+}
+
 /** A page that runs only the client: a P2P download of `id` that keeps seeding. */
 async function clientPage(browser, worker, id, pkg) {
   const context = await browser.newContext();
@@ -65,14 +85,7 @@ async function clientPage(browser, worker, id, pkg) {
   page.on("pageerror", (e) => console.error(`[link client page] ${e.message}`));
   await routePkg(page, pkg);
   await page.goto(`${worker.url}/`);
-  await page.evaluate(async (contentId) => {
-    const client = await import("/pkg/client_wasm.js");
-    await client.default();
-    const d = new client.Downloader({ server: location.origin, contentId, downloadMode: 3, fileName: contentId });
-    globalThis.benchDownloader = d; // keeps seeding after start() resolves
-    globalThis.benchDone = d.start().then(() => ({ stats: d.stats() }),
-      (e) => ({ error: String(e?.message ?? e), stats: d.stats() }));
-  }, id);
+  await page.evaluate(startClientInPage, { contentId: id, downloadMode: 3 });
   const done = async () => {
     const r = await page.evaluate(() => globalThis.benchDone);
     return { sha256: r.stats.sha256, stats: r.stats, error: r.error };

@@ -39,7 +39,7 @@
 //   "done" — whether a run is bound by the link or by the pages' work.
 // - Bounded: every page has a timeout (then it counts as not done: state
 //   "timeout"); every context, tracker and server is closed at the end.
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -50,6 +50,7 @@ import { startTracker, makeTorrent, startSite, WEBTORRENT_VERSION } from "./webt
 import { collectMarks, summarise } from "./marks.mjs";
 import { variants, routePkg, descendants, processType } from "./single.mjs";
 import { selfTimes, startProfile, threadCpu } from "./cpuprofile.mjs";
+import { startClientInPage } from "./link.mjs";
 
 const env = process.env;
 export const CONFIG = {
@@ -147,7 +148,7 @@ function machineBusy() {
     const idle = f[3] + (f[4] ?? 0);
     return { idle, total: f.reduce((a, b) => a + b, 0) };
   };
-  const cores = readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d/.test(l)).length;
+  const cores = cpus().length;
   const a = snap();
   return () => {
     const b = snap();
@@ -176,23 +177,6 @@ function figures(system, n, run, intact, extra = {}) {
   };
 }
 
-/** SHARED_PAGE=client: runs the client alone in `page` and marks its end as the demo page does. */
-function startClient({ contentId, downloadMode, trace }) {
-  return import("/pkg/client_wasm.js").then(async (client) => {
-    await client.default();
-    const d = new client.Downloader({ server: location.origin, contentId, downloadMode, fileName: contentId, trace });
-    globalThis.benchDownloader = d; // keeps seeding after start() resolves
-    d.start().then(() => {
-      const stats = d.stats();
-      window.edgeswarmResult = { sha256: stats.sha256, stats };
-      document.body.dataset.state = "done";
-    }, (e) => {
-      window.edgeswarmResult = { sha256: null, stats: d.stats(), error: String(e?.message ?? e) };
-      document.body.dataset.state = "error";
-    });
-  });
-}
-
 async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256, variant = { name: "this", pkg: null }) {
   const client = CONFIG.page === "client";
   const system = `edgeswarm-mode${mode}${variant.pkg ? `@${variant.name}` : ""}${client ? "-client" : ""}`;
@@ -201,7 +185,7 @@ async function edgeswarmRun(browser, worker, cdn, n, mode, id, sha256, variant =
     async (i, onGoto) => {
       const p = await h.openPage(browser, worker, query,
         { initScript: stampEndState, beforeGoto: async (page) => { await routePkg(page, variant.pkg); onGoto(); } });
-      if (client) await p.page.evaluate(startClient, { contentId: id, downloadMode: mode, trace: CONFIG.marks });
+      if (client) await p.page.evaluate(startClientInPage, { contentId: id, downloadMode: mode, trace: CONFIG.marks });
       return p;
     },
     (page) => page.evaluate(() => ({ ...window.edgeswarmResult })),
