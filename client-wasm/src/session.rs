@@ -51,7 +51,7 @@ pub enum Ev {
     Rtc(PeerKey, u64, RtcEvent),
     Http(HttpRequestId, ranges::Part),
     Stored(u32, Result<(), StoreError>),
-    Read(u32, Result<Vec<u8>, StoreError>),
+    Read(u32, Result<std::sync::Arc<[u8]>, StoreError>),
     /// The SHA-256 of a `HashPiece` job.
     Hashed(HashJob, [u8; 32]),
     Verified(Result<web_sys::File, String>),

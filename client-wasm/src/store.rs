@@ -248,19 +248,20 @@ impl PieceStore {
         result
     }
 
-    /// Reads piece `index` back.
-    pub async fn read_piece(&self, index: u32) -> Result<Vec<u8>, StoreError> {
+    /// Reads piece `index` back (a piece still being written is shared, not
+    /// copied).
+    pub async fn read_piece(&self, index: u32) -> Result<Arc<[u8]>, StoreError> {
         let len = self
             .layout
             .piece_len(index)
             .ok_or(StoreError::OutOfRange(index))?;
         if let Some(bytes) = self.pending.borrow().get(&index) {
-            return Ok(bytes.to_vec());
+            return Ok(bytes.clone());
         }
         let offset = self.layout.offset(index).unwrap_or(0);
         let bytes = match &self.backend {
             Backend::Opfs(o) => o.read(index).await?,
-            Backend::Memory(m) => m.read(offset, len)?,
+            Backend::Memory(m) => m.read(offset, len)?.into(),
         };
         if bytes.len() as u64 != len {
             return Err(StoreError::Missing(index));

@@ -10,6 +10,7 @@
 //! `File` for the caller without reading the data into memory.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -184,7 +185,8 @@ impl OpfsPieces {
         Ok(())
     }
 
-    pub async fn read(&self, index: u32) -> Result<Vec<u8>, StoreError> {
+    /// Piece `index`'s bytes, copied once out of the browser's buffer.
+    pub async fn read(&self, index: u32) -> Result<Arc<[u8]>, StoreError> {
         let handle = self
             .file(index, false)
             .await
@@ -193,7 +195,12 @@ impl OpfsPieces {
         let buf = JsFuture::from(file.array_buffer())
             .await
             .map_err(StoreError::js)?;
-        Ok(Uint8Array::new(&buf).to_vec())
+        let view = Uint8Array::new(&buf);
+        let mut bytes: Arc<[u8]> = std::iter::repeat_n(0u8, view.length() as usize).collect();
+        if let Some(dst) = Arc::get_mut(&mut bytes) {
+            view.copy_to(dst);
+        }
+        Ok(bytes)
     }
 
     pub async fn to_file(&self, name: &str, pieces: u32) -> Result<web_sys::File, StoreError> {

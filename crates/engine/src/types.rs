@@ -86,8 +86,11 @@ pub enum Input {
     /// abort), possibly after `HttpHead` and some `HttpData`: pieces already
     /// complete stay verified.
     HttpFailed { id: HttpRequestId },
-    /// Answer to [`Output::ReadPiece`]: the stored bytes of a verified piece.
-    PieceRead { piece: u32, bytes: Vec<u8> },
+    /// Answer to [`Output::ReadPiece`]: the stored bytes of a verified piece
+    /// (shared: the engine keeps them in its upload cache as they are, and a
+    /// glue that holds the piece already, or a simulator that answers many
+    /// engines, hands over the same bytes without copying them).
+    PieceRead { piece: u32, bytes: Arc<[u8]> },
     /// Storage could not read the piece back.
     PieceReadFailed { piece: u32 },
     /// Answer to [`Output::StorePiece`]: the write of `piece` completed.

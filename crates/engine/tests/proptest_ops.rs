@@ -78,7 +78,7 @@ impl Run {
                 Output::ReadPiece { piece } => {
                     let at = piece as usize * PIECE;
                     let end = (at + PIECE).min(self.file.len());
-                    let bytes = self.file[at..end].to_vec();
+                    let bytes = self.file[at..end].into();
                     self.node.input(Input::PieceRead { piece, bytes });
                 }
                 _ => {}

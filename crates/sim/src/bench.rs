@@ -184,7 +184,7 @@ pub fn engine_pair(file_size: usize, piece_size: u32) -> (f64, f64) {
                     // The engine only reads back pieces it verified, which exist.
                     let index = meta.piece(piece).expect("engine asks for valid pieces");
                     let s = meta.piece_offset(index) as usize;
-                    let bytes = file[s..s + meta.piece_len(index) as usize].to_vec();
+                    let bytes = file[s..s + meta.piece_len(index) as usize].into();
                     a.handle_input(Millis(t), Input::PieceRead { piece, bytes });
                     moved = true;
                 }

@@ -56,6 +56,10 @@ pub(crate) enum Node {
 pub(crate) struct World {
     pub cfg: SimConfig,
     pub file: Arc<Vec<u8>>,
+    /// Each piece's bytes, made on its first read-back and then handed to
+    /// every engine that reads it (`Input::PieceRead` shares them: 300
+    /// upload caches hold one copy of a piece, not 300).
+    pub read_back: Vec<Option<Arc<[u8]>>>,
     pub meta: Metadata,
     pub meta_bytes: Vec<u8>,
     pub meta_sha: [u8; 32],
@@ -114,6 +118,7 @@ impl World {
         let net = Net::new(total, cfg.latency_ms, cfg.loss, cfg.peer_rate, cfg.seed);
         let mut w = Self {
             file: Arc::new(file),
+            read_back: vec![None; meta.piece_count() as usize],
             meta,
             meta_bytes,
             meta_sha,

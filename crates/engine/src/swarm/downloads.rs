@@ -4,7 +4,7 @@
 //! requests held (kept on every insert and removal, so the stall check and
 //! the timer deadline need not walk the requests on every input); a
 //! request's `since` never changes after it is made. A piece buffer holds at
-//! most the piece's length (see [`PieceBuf`]).
+//! most the piece's length, and about the bytes received (see [`PieceBuf`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,19 +22,36 @@ pub struct Download {
     pub since: Millis,
 }
 
-/// The bytes of one piece being received, written in place into the
-/// `Arc<[u8]>` that is then verified, stored, cached and served: a complete
-/// piece is never copied again.
+/// The bytes of one piece being received, held as they arrive and put
+/// together into the `Arc<[u8]>` that is then verified, stored, cached and
+/// served once the last block is in (one copy per piece).
 ///
-/// Invariants: nothing is allocated before the first block; then exactly
-/// the piece's length (a bound the caller takes from the metadata, not from
-/// the wire), and `len <= ` that length. The `Arc` is never cloned before the
-/// piece is complete, so it is always uniquely owned while it is written.
+/// Memory follows the bytes received, not the piece's length: a request
+/// whose uploader serves many requesters in turn gets its blocks slowly, and
+/// a page (or a simulated swarm of 300) holds many such requests at once.
+/// Blocks are copied into chunks of at most [`CHUNK`] bytes, each growing
+/// with the bytes received (one exact allocation for a whole 64 KiB block),
+/// so a chunk holds at most twice its bytes and tiny blocks cannot inflate
+/// memory either. Before, the whole piece (up to 16 MiB) was allocated at
+/// its first byte: a peer could make a page hold 16 MiB per request for one
+/// byte each, and `simulate --peers 300 --file-size 67108864` peaked at
+/// 8.1 GB (docs/bench/engine.md, "Simulator memory: pieces grow with the
+/// bytes received").
+///
+/// Invariants: `len <= total`, where `total` is the piece's length (a
+/// bound the caller takes from the metadata, not from the wire) fixed by the
+/// first push; chunk `i` holds bytes `i * CHUNK ..` and is full before chunk
+/// `i + 1` exists; every chunk's capacity is at most its final length and at
+/// most twice its bytes; nothing is allocated before the first byte.
 #[derive(Debug, Default)]
 pub struct PieceBuf {
-    bytes: Option<Arc<[u8]>>,
+    chunks: Vec<Vec<u8>>,
     len: usize,
+    total: usize,
 }
+
+/// Bytes per chunk of a piece being received (one largest wire block).
+pub const CHUNK: usize = edgeswarm_protocol::wire::MAX_BLOCK_LEN;
 
 impl PieceBuf {
     /// Bytes received so far.
@@ -49,28 +66,62 @@ impl PieceBuf {
     /// Appends `data` to a piece of `piece_len` bytes; false (and no
     /// change) when it would run past the end.
     pub fn push(&mut self, data: &[u8], piece_len: usize) -> bool {
-        let Some(end) = self.len.checked_add(data.len()).filter(|e| *e <= piece_len) else {
+        if self.chunks.is_empty() {
+            self.total = piece_len;
+        }
+        let Some(end) = self
+            .len
+            .checked_add(data.len())
+            .filter(|e| *e <= self.total)
+        else {
             return false;
         };
-        let bytes = self
-            .bytes
-            .get_or_insert_with(|| std::iter::repeat_n(0u8, piece_len).collect());
-        let Some(dst) = Arc::get_mut(bytes).and_then(|b| b.get_mut(self.len..end)) else {
-            return false;
-        };
-        dst.copy_from_slice(data);
+        // Chunk `i`'s final length (`i * CHUNK < total` for every chunk
+        // made: one is made only while bytes below `end <= total` remain).
+        let total = self.total;
+        let final_len = |i: usize| CHUNK.min(total - i * CHUNK);
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = self.chunks.len();
+            match self.chunks.last_mut() {
+                Some(chunk) if chunk.len() < final_len(n - 1) => {
+                    let room = final_len(n - 1);
+                    let take = (room - chunk.len()).min(rest.len());
+                    // Grow with the bytes received (at most doubling, never
+                    // past the chunk's length): a peer that sends the first
+                    // byte of every requested piece gets no more memory
+                    // than twice what it sent.
+                    if chunk.capacity() - chunk.len() < take {
+                        let want = (chunk.len() + take).max(2 * chunk.capacity()).min(room);
+                        chunk.reserve_exact(want - chunk.len());
+                    }
+                    chunk.extend_from_slice(&rest[..take]);
+                    rest = &rest[take..];
+                }
+                _ => self.chunks.push(Vec::new()),
+            }
+        }
         self.len = end;
         true
     }
 
     /// The piece, once every byte is in.
     pub fn complete(&self) -> bool {
-        self.bytes.as_ref().is_some_and(|b| b.len() == self.len)
+        !self.chunks.is_empty() && self.len == self.total
     }
 
-    /// The bytes (`None` before the first block).
+    /// The whole piece, once complete (`None` before).
     pub fn into_bytes(self) -> Option<Arc<[u8]>> {
-        self.bytes
+        if !self.complete() {
+            return None;
+        }
+        let mut bytes: Arc<[u8]> = std::iter::repeat_n(0u8, self.total).collect();
+        let dst = Arc::get_mut(&mut bytes)?;
+        for (i, chunk) in self.chunks.iter().enumerate() {
+            dst.get_mut(i * CHUNK..i * CHUNK + chunk.len())?
+                .copy_from_slice(chunk);
+        }
+        Some(bytes)
     }
 }
 
@@ -147,7 +198,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_piece_is_built_in_place_and_never_overruns() {
+    fn a_piece_is_put_together_and_never_overruns() {
         let mut b = PieceBuf::default();
         assert!(b.is_empty() && !b.complete());
         assert!(b.push(&[1, 2], 5));
@@ -156,6 +207,41 @@ mod tests {
         assert!(b.push(&[3, 4, 5], 5));
         assert!(b.complete());
         assert_eq!(b.into_bytes().as_deref(), Some(&[1, 2, 3, 4, 5][..]));
+        let mut partial = PieceBuf::default();
+        assert!(partial.push(&[1], 5));
+        assert_eq!(partial.into_bytes(), None, "incomplete");
+    }
+
+    proptest::proptest! {
+        /// Any split of a piece into blocks gives back the piece, and the
+        /// buffer holds at most twice the bytes received.
+        #[test]
+        fn blocks_of_any_size_give_back_the_piece(
+            len in 1usize..(3 * CHUNK + 100),
+            cuts in proptest::collection::vec(1usize..(CHUNK + 7), 1..200),
+        ) {
+            let piece: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
+            let mut b = PieceBuf::default();
+            let mut at = 0;
+            for cut in cuts.iter().cycle() {
+                if at == len {
+                    break;
+                }
+                let end = (at + cut).min(len);
+                proptest::prop_assert!(b.push(&piece[at..end], len));
+                at = end;
+                proptest::prop_assert_eq!(b.len(), at);
+                proptest::prop_assert_eq!(b.chunks.len(), at.div_ceil(CHUNK));
+                for (i, c) in b.chunks.iter().enumerate() {
+                    proptest::prop_assert!(c.capacity() <= CHUNK.min(len - i * CHUNK));
+                    proptest::prop_assert!(c.capacity() <= 2 * c.len(), "{} of {}", c.capacity(), c.len());
+                }
+            }
+            proptest::prop_assert!(b.complete());
+            proptest::prop_assert!(!b.push(&[0], len + 1), "past the end");
+            let bytes = b.into_bytes();
+            proptest::prop_assert_eq!(bytes.as_deref(), Some(&piece[..]));
+        }
     }
 
     #[test]

@@ -192,7 +192,7 @@ impl Swarm {
     }
 
     /// The glue's answer to `ReadPiece` (its piece number is validated here).
-    pub(super) fn on_piece_read(&mut self, raw: u32, bytes: Vec<u8>) {
+    pub(super) fn on_piece_read(&mut self, raw: u32, bytes: Arc<[u8]>) {
         let Some(piece) = self.meta.piece(raw) else {
             return;
         };
@@ -202,7 +202,7 @@ impl Swarm {
         if !self.pieces.is_verified(piece) || bytes.len() != self.meta.piece_len(piece) as usize {
             return self.read_failed(piece);
         }
-        self.upload.cache_insert(piece, bytes.into());
+        self.upload.cache_insert(piece, bytes);
     }
 
     /// The glue could not read a piece back (its number is validated here).

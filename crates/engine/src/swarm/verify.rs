@@ -37,7 +37,7 @@ pub(super) struct Hashing {
 
 impl Swarm {
     /// All bytes of piece `p` from `source` are in. A piece received from a
-    /// peer arrives as the `Arc` it was built in (never copied again).
+    /// peer arrives as the `Arc` it was put together in (never copied again).
     pub(super) fn piece_complete<B>(&mut self, p: PieceIndex, source: Source, bytes: B)
     where
         B: AsRef<[u8]> + Into<Arc<[u8]>>,

@@ -191,7 +191,7 @@ pub fn shuttle(a: &mut Node, ka: PeerKey, b: &mut Node, kb: PeerKey, f: &[u8]) {
                 }
                 Output::ReadPiece { piece } => {
                     let at = piece as usize * PIECE;
-                    let bytes = f[at..(at + PIECE).min(f.len())].to_vec();
+                    let bytes = f[at..(at + PIECE).min(f.len())].into();
                     a.input(Input::PieceRead { piece, bytes });
                     to_b.extend(a.drain());
                 }

@@ -157,10 +157,15 @@ impl World {
         }
     }
 
-    fn piece_bytes(&self, piece: u32) -> Option<Input> {
+    fn piece_bytes(&mut self, piece: u32) -> Option<Input> {
         let index = self.meta.piece(piece)?;
         let start = self.meta.piece_offset(index);
-        let bytes = self.file_bytes(start..start + u64::from(self.meta.piece_len(index)));
+        let (start, len) = (start as usize, self.meta.piece_len(index) as usize);
+        let file = &self.file;
+        let slot = self.read_back.get_mut(piece as usize)?;
+        let bytes = slot
+            .get_or_insert_with(|| file.get(start..start + len).unwrap_or_default().into())
+            .clone();
         Some(Input::PieceRead { piece, bytes })
     }
 
