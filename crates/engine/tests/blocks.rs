@@ -1,6 +1,6 @@
 //! The receive path for piece blocks: a piece arriving in blocks of any size
-//! is assembled (in place, in the buffer that is then stored and served)
-//! with every byte intact; a block at the wrong offset or running past the
+//! is assembled (once, when its last byte is in, into the buffer that is
+//! then stored and served) with every byte intact; a block at the wrong offset or running past the
 //! piece's end bans its sender and nothing of it is stored.
 
 mod common;

@@ -87,10 +87,12 @@ impl PieceBuf {
                 Some(chunk) if chunk.len() < final_len(n - 1) => {
                     let room = final_len(n - 1);
                     let take = (room - chunk.len()).min(rest.len());
-                    // Grow with the bytes received (at most doubling, never
-                    // past the chunk's length): a peer that sends the first
-                    // byte of every requested piece gets no more memory
-                    // than twice what it sent.
+                    // Grow with the bytes received (to at least double,
+                    // never past the chunk's length): capacity stays at most
+                    // twice the bytes held, so a peer that sends the first
+                    // byte of every requested piece gets about twice what it
+                    // sent (plus ~100 B of bookkeeping per request). Relies
+                    // on `reserve_exact` giving what it is asked, as std does.
                     if chunk.capacity() - chunk.len() < take {
                         let want = (chunk.len() + take).max(2 * chunk.capacity()).min(room);
                         chunk.reserve_exact(want - chunk.len());
