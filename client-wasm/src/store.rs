@@ -261,7 +261,7 @@ impl PieceStore {
         let offset = self.layout.offset(index).unwrap_or(0);
         let bytes = match &self.backend {
             Backend::Opfs(o) => o.read(index).await?,
-            Backend::Memory(m) => m.read(offset, len)?.into(),
+            Backend::Memory(m) => m.read(offset, len)?,
         };
         if bytes.len() as u64 != len {
             return Err(StoreError::Missing(index));

@@ -1,6 +1,7 @@
 //! The in-memory fallback backend: one buffer of the file's size.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use super::StoreError;
 
@@ -38,9 +39,9 @@ impl MemoryPieces {
         Ok(())
     }
 
-    pub fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+    pub fn read(&self, offset: u64, len: u64) -> Result<Arc<[u8]>, StoreError> {
         let span = self.span(offset, len)?;
-        Ok(self.data.borrow()[span].to_vec())
+        Ok(Arc::from(&self.data.borrow()[span]))
     }
 
     pub fn to_file(&self, name: &str) -> Result<web_sys::File, StoreError> {

@@ -336,8 +336,8 @@ impl Swarm {
             peer.last_progress = now;
         }
         peer.window.open(now);
-        // The buffer is allocated when the first block arrives: a deep
-        // pipeline of large pieces must not reserve memory up front.
+        // The buffer grows with the bytes received (`PieceBuf`): a deep
+        // pipeline of large pieces reserves no memory up front.
         peer.downloads.insert(p, now);
         self.send(k, &Message::Request { piece: p.get() });
         self.event(Event::PieceRequested {

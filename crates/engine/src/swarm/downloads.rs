@@ -215,23 +215,32 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Any split of a piece into blocks gives back the piece, and the
-        /// buffer holds at most twice the bytes received.
+        /// Any split of a piece into blocks (tiny ones, whole chunks, empty
+        /// ones) gives back the piece, the buffer holds at most twice the
+        /// bytes received, and a block running past the end changes nothing.
         #[test]
         fn blocks_of_any_size_give_back_the_piece(
-            len in 1usize..(3 * CHUNK + 100),
-            cuts in proptest::collection::vec(1usize..(CHUNK + 7), 1..200),
+            len in proptest::prop_oneof![1usize..200, 1usize..(3 * CHUNK + 100)],
+            cuts in proptest::collection::vec(
+                proptest::prop_oneof![0usize..=16, 1usize..(CHUNK + 7)],
+                1..200,
+            ),
         ) {
             let piece: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
             let mut b = PieceBuf::default();
+            let overrun = vec![0; len + 1];
             let mut at = 0;
-            for cut in cuts.iter().cycle() {
+            for (k, cut) in cuts.iter().cycle().enumerate() {
                 if at == len {
                     break;
                 }
+                // Every cut of 0 would never end: a cycle of empty pushes
+                // is followed by one byte.
+                let cut = if k % cuts.len() == cuts.len() - 1 { (*cut).max(1) } else { *cut };
                 let end = (at + cut).min(len);
                 proptest::prop_assert!(b.push(&piece[at..end], len));
                 at = end;
+                proptest::prop_assert!(!b.push(&overrun[..len - at + 1], len), "past the end");
                 proptest::prop_assert_eq!(b.len(), at);
                 proptest::prop_assert_eq!(b.chunks.len(), at.div_ceil(CHUNK));
                 for (i, c) in b.chunks.iter().enumerate() {

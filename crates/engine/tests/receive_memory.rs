@@ -1,0 +1,109 @@
+//! The memory a download holds for pieces being received grows with the
+//! bytes that came, not with the pieces requested (docs/security.md,
+//! "memory of a download (piece receive buffers), amplified"): peers that
+//! send one byte of every piece they were asked for must not make the
+//! engine hold whole pieces. Counted by a global allocator, so this file
+//! holds this one test (another test's allocations would count too).
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use common::{content, frames_to, hello, Node};
+use edgeswarm_engine::{EngineConfig, Input, PeerKey};
+use edgeswarm_protocol::wire::{self, Message};
+use edgeswarm_protocol::{ContentId, MetadataBuilder, PieceSize};
+
+/// Bytes currently allocated through the global allocator.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+// SAFETY: every call goes to `System` unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const PIECE: usize = 4 << 20;
+const PIECES: usize = 16;
+const PEERS: u64 = 8;
+
+#[test]
+fn one_byte_of_every_requested_piece_holds_bytes_not_pieces() {
+    let f = vec![0x5a_u8; PIECE * PIECES];
+    let mut b = MetadataBuilder::new(
+        ContentId::new("memory").unwrap(),
+        PieceSize::new(PIECE as u64).unwrap(),
+    );
+    b.update(&f);
+    let meta = b.finish().unwrap();
+    let mb = meta.encode();
+    let cfg = EngineConfig {
+        http_delay_secs: 3600,
+        ..EngineConfig::default()
+    };
+    let mut n = Node::new(cfg, content(&mb, true), f.len());
+    let peers: Vec<PeerKey> = (1..=PEERS).map(PeerKey).collect();
+    n.input(Input::PeerCandidates(peers.clone()));
+    for &p in &peers {
+        n.input(Input::PeerConnected { peer: p });
+        for fr in hello(&meta, &mb, vec![0xff, 0xff]) {
+            n.input(Input::PeerData { peer: p, bytes: fr });
+        }
+    }
+    let outs = n.drain();
+    let asked: Vec<(PeerKey, u32)> = peers
+        .iter()
+        .flat_map(|&p| {
+            frames_to(&outs, p)
+                .into_iter()
+                .filter_map(move |m| match m {
+                    Message::Request { piece } => Some((p, piece)),
+                    _ => None,
+                })
+        })
+        .collect();
+    assert!(
+        asked.len() >= PEERS as usize,
+        "every peer was asked: {asked:?}"
+    );
+
+    let before = LIVE.load(Ordering::Relaxed);
+    for &(peer, piece) in &asked {
+        let bytes = wire::encode_piece_data(piece, 0, &[0x5a]);
+        n.input(Input::PeerData { peer, bytes });
+    }
+    let grew = LIVE.load(Ordering::Relaxed) - before;
+    n.drain();
+
+    // A whole piece per request would be asked.len() × 4 MiB (64 MiB and
+    // more); what came is one byte each, plus bookkeeping.
+    assert!(
+        grew < 1 << 20,
+        "{} requests answered with one byte each grew the heap by {grew} bytes",
+        asked.len()
+    );
+    assert!(n.engine.stats().peers_banned == 0);
+}
