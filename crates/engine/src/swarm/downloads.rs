@@ -234,8 +234,8 @@ mod tests {
                 if at == len {
                     break;
                 }
-                // Every cut of 0 would never end: a cycle of empty pushes
-                // is followed by one byte.
+                // Cuts that are all 0 would never end: the last cut of
+                // each pass takes at least one byte.
                 let cut = if k % cuts.len() == cuts.len() - 1 { (*cut).max(1) } else { *cut };
                 let end = (at + cut).min(len);
                 proptest::prop_assert!(b.push(&piece[at..end], len));
