@@ -16,9 +16,14 @@ pub fn file(len: usize) -> Vec<u8> {
 }
 
 pub fn metadata(file: &[u8]) -> (Metadata, Vec<u8>) {
+    metadata_sized(file, PIECE)
+}
+
+/// `metadata` with pieces of `piece` bytes.
+pub fn metadata_sized(file: &[u8], piece: usize) -> (Metadata, Vec<u8>) {
     let mut b = MetadataBuilder::new(
         ContentId::new("test-file").unwrap(),
-        PieceSize::new(PIECE as u64).unwrap(),
+        PieceSize::new(piece as u64).unwrap(),
     );
     b.update(file);
     let m = b.finish().unwrap();
